@@ -1,0 +1,32 @@
+"""step_lab — model, analyse and simulate Streaming Tensor Programs (STeP, ASPLOS '26).
+
+``import step_lab as sl`` loads only the standard library, numpy and sympy; the notebook layer
+(IPython, ipywidgets, bokeh, graphviz) is imported lazily by ``%load_ext step_lab``.
+"""
+from . import fn, ops
+from .errors import BindingError, ConfigError, DeadlockError, GraphError, ShapeError, StepError
+from .interpret import RunResult, interpret
+from .ir import (DONE, Addr, Bool, Buffer, Program, S, Scalar, Selector, Stream, StreamType, Tensor,
+                 Tile, Tuple, decode, encode)
+from .symbolic import ceil_div, dim
+
+__version__ = "0.1.0"
+
+__all__ = ["fn", "ops", "dim", "ceil_div", "Program", "Stream", "StreamType", "Tensor", "Tile",
+           "Scalar", "Selector", "Buffer", "Tuple", "Bool", "Addr", "DONE", "S", "encode",
+           "decode", "interpret", "RunResult", "StepError", "ShapeError", "GraphError",
+           "BindingError", "DeadlockError", "ConfigError", "metrics", "Metrics",
+           "load_ipython_extension"]
+
+
+def __getattr__(name):
+    # Analysis is imported on first use to keep `import step_lab` light.
+    if name in ("metrics", "Metrics"):
+        from .analysis.metrics import Metrics, metrics
+        return metrics if name == "metrics" else Metrics
+    raise AttributeError(f"module 'step_lab' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):  # pragma: no cover - exercised by notebook tests
+    from .notebook.magics import load_ipython_extension as _load
+    _load(ipython)

@@ -1,0 +1,176 @@
+"""Per-operator metric formulas (STEP.md §6.1–6.4), one small function per metric.
+
+Every function takes a node and returns a dimension (``int`` or sympy expression). The program
+totals in :mod:`step_lab.analysis.metrics` are plain sums of these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..ir.dtypes import ELEMENT_BYTES, Buffer, DType, Tile, Tuple
+from ..ops.higher_order import Accum, FlatMap, Map, Scan
+from ..ops.offchip import (LinearOffChipLoad, LinearOffChipStore, RandomOffChipLoad,
+                           RandomOffChipStore)
+from ..ops.onchip import Bufferize, Streamify
+from ..ops.shape import Expand
+from ..symbolic import Dim, nonempty, product
+
+__all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "activity"]
+
+LOADS = (LinearOffChipLoad, RandomOffChipLoad)
+STORES = (LinearOffChipStore, RandomOffChipStore)
+COMPUTE_OPS = (Map, Accum, Scan, FlatMap)
+FLOAT_ELEMENTS = ("bf16", "f16", "f32")
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """The knobs of the on-chip memory rules (STEP.md §6.2 "paper", §6.3 "artifact")."""
+
+    preset: str = "paper"
+    compute_tile: int = 16          # T, the hardware compute-tile edge
+    double_buffer: int = 2          # paper preset: load/store staging and Bufferize factor
+    compute_elem_bytes: int | None = None   # bytes per float element of compute tiles
+    store_buffer_depth: int = 1     # artifact preset: RandomOffChipStore staging depth
+
+
+# -- off-chip traffic (§6.1) -------------------------------------------------------------------
+def traffic(node) -> Dim:
+    """Bytes moved off chip: ``‖out‖·|out tile|`` for loads, the written data for stores."""
+    if isinstance(node, LOADS):
+        out = node.outputs[0]
+        return product((out.type.cardinality, out.dtype.nbytes))
+    if isinstance(node, STORES):
+        data = store_data(node)
+        return product((data.type.cardinality, data.dtype.nbytes))
+    return 0
+
+
+def store_data(node):
+    """The data input of a store: the only input, or RandomOffChipStore's ``wdata`` (port 1)."""
+    return node.inputs[0] if isinstance(node, LinearOffChipStore) else node.inputs[1]
+
+
+# -- FLOPs (§6.4) ------------------------------------------------------------------------------
+def flops(node) -> Dim:
+    """``‖in‖ · flops(fn, element type)`` for Map / Accum / Scan / FlatMap, else 0."""
+    if not isinstance(node, COMPUTE_OPS):
+        return 0
+    fn = function_of(node)
+    per_element = fn.flops_of_type(element_type(node))
+    return product((node.inputs[0].type.cardinality, per_element))
+
+
+def function_of(node):
+    """The per-element function of a higher-order node (``fn``, or ``update`` for Accum/Scan)."""
+    params = node.params
+    return params["update"] if "update" in params else params["fn"]
+
+
+def element_type(node) -> DType:
+    """The element type the function sees: the input dtype, or a Tuple over several inputs."""
+    if len(node.inputs) == 1:
+        return node.inputs[0].dtype
+    return Tuple(tuple(s.dtype for s in node.inputs))
+
+
+# -- allocated compute and on-demand activity (§6.4, §7.4) -------------------------------------
+def compute_bw(node) -> Dim:
+    """The programmer-set compute bandwidth C of a compute node (0 when unset)."""
+    value = node.params.get("compute_bw")
+    if value is None:
+        return 0
+    exact = Fraction(value)             # floats such as 1024.0 stay exact integers
+    return int(exact) if exact.denominator == 1 else exact
+
+
+def activity(node) -> Dim:
+    """``1 if Σ ‖in_i‖ > 0 else 0``: whether the node receives any work (1 with no inputs)."""
+    if not node.inputs:
+        return 1
+    total: Dim = 0
+    for stream in node.inputs:
+        total = total + stream.type.cardinality
+    return nonempty(total)
+
+
+# -- on-chip memory (§6.2, §6.3) ---------------------------------------------------------------
+def memory(node, acc: Accounting) -> Dim:
+    """On-chip bytes a node allocates under ``acc.preset``."""
+    if acc.preset == "artifact":
+        return _artifact_memory(node, acc)
+    return _paper_memory(node, acc)
+
+
+def _paper_memory(node, acc: Accounting) -> Dim:
+    if isinstance(node, LOADS):
+        return acc.double_buffer * node.outputs[0].dtype.nbytes
+    if isinstance(node, STORES):
+        return acc.double_buffer * store_data(node).dtype.nbytes
+    if isinstance(node, Bufferize):
+        tile = node.inputs[0].dtype.nbytes
+        return tile + acc.double_buffer * buffer_cardinality(node.outputs[0].dtype) * tile
+    if isinstance(node, Map) and is_matmul(node):
+        return _matmul_staging(node, acc)
+    if isinstance(node, Accum) and is_matmul(node):
+        return _matmul_staging(node, acc) + _compute_bytes(node.outputs[0].dtype, acc)
+    if isinstance(node, (Accum, Scan, Expand)):
+        return _compute_bytes(node.outputs[0].dtype, acc)
+    return 0
+
+
+def _artifact_memory(node, acc: Accounting) -> Dim:
+    if isinstance(node, LOADS):
+        return node.outputs[0].dtype.nbytes
+    if isinstance(node, LinearOffChipStore):
+        return store_data(node).dtype.nbytes
+    if isinstance(node, RandomOffChipStore):
+        return acc.store_buffer_depth * store_data(node).dtype.nbytes
+    if isinstance(node, (Bufferize, Streamify)):
+        buffer = node.outputs[0].dtype if isinstance(node, Bufferize) else node.inputs[0].dtype
+        tile = _compute_bytes(buffer.tile, acc)
+        copies = 2 if isinstance(node, Bufferize) else 1
+        return copies * buffer_cardinality(buffer) * tile + tile
+    if isinstance(node, (Accum, Scan, Expand)):
+        return _compute_bytes(node.outputs[0].dtype, acc)
+    return 0
+
+
+def buffer_cardinality(buffer: Buffer) -> Dim:
+    """``‖buffer‖ = Π B_j`` (a ragged outermost dim stays its symbol: bind it to the maximum)."""
+    return product(buffer.shape)
+
+
+def is_matmul(node) -> bool:
+    return bool(getattr(function_of(node), "is_matmul", False))
+
+
+def _matmul_staging(node, acc: Accounting) -> Dim:
+    """``T · in_tile_cols · |e| + |weight tile|`` (the weight is the second Zip component)."""
+    operands = _operands(node)
+    lhs = operands[0]
+    weight = operands[1].nbytes if len(operands) > 1 else 0
+    lhs_cols = lhs.cols if isinstance(lhs, Tile) else 1
+    lhs_elem = ELEMENT_BYTES[lhs.elem] if isinstance(lhs, Tile) else lhs.nbytes
+    return product((acc.compute_tile, lhs_cols, lhs_elem)) + weight
+
+
+def _operands(node) -> tuple:
+    dtype = element_type(node)
+    return dtype.items if isinstance(dtype, Tuple) else (dtype,)
+
+
+def _compute_bytes(dtype: DType, acc: Accounting) -> Dim:
+    """Size of an on-chip compute tile: float elements at ``compute_elem_bytes`` when set."""
+    size = acc.compute_elem_bytes
+    if size is None:
+        return dtype.nbytes
+    if isinstance(dtype, Tile) and dtype.elem in FLOAT_ELEMENTS:
+        return product((dtype.rows, dtype.cols, size))
+    if isinstance(dtype, Tuple):
+        total: Dim = 0
+        for item in dtype.items:
+            total = total + _compute_bytes(item, acc)
+        return total
+    return dtype.nbytes

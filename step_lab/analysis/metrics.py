@@ -1,0 +1,286 @@
+"""Symbolic performance metrics of a STeP program (STEP.md §6).
+
+``metrics(prog)`` returns a :class:`Metrics` holding four sympy totals — off-chip traffic (bytes),
+on-chip memory (bytes), FLOPs and allocated compute (FLOPs/cycle) — and the per-node table they
+sum. Substituting integers for the symbols (``Metrics.evaluate``) compares inputs or routing
+decisions without simulating.
+
+Presets (on-chip memory only; traffic and FLOPs are the same under both):
+
+* ``"paper"`` (default, §6.2): loads ``double_buffer·|tile|``, stores ``double_buffer·|data
+  tile|``, Bufferize ``|tile| + double_buffer·‖buffer‖·|tile|``, Accum/Scan/Expand ``|out dtype|``,
+  matmul Map ``T·in_tile_cols·|e| + |weight tile|``, matmul-accumulate Accum adds ``|out tile|``.
+* ``"artifact"`` (§6.3, EXPERIMENTS.md §1.3): loads ``1·|tile|`` and stores at the declared element
+  size; compute tiles (Accum/Scan/Expand outputs, Bufferize/Streamify buffers) at
+  ``compute_elem_bytes`` per float element (default 4: the artifact's FP32 emulation of BF16);
+  matmul Maps 0. ``double_buffer`` does not apply to this preset.
+
+Policies (§6.4 "Idle branches"):
+
+* ``"static"``: every instantiated node counts (hardware is configured for all branches).
+* ``"on_demand"``: each node's on-chip memory and allocated compute is multiplied by
+  ``P = nonempty(Σ_i ‖in_i‖)`` — ``Piecewise((1, Σ ≥ 1), (0, True))`` over the cardinalities of
+  all its input streams — so a node none of whose inputs carries an element (an expert with
+  ``X_i = 0``, a region that receives nothing) contributes 0. Nodes without input streams (loads
+  without a reference, program inputs) are always active. Traffic and FLOPs are unaffected: they
+  are already 0 for an idle node.
+
+[Choice] Ragged symbols (§6.4): a ragged dim is a bare symbol whose value differs between
+sub-tensors. Traffic and FLOP expressions are exact when a ragged symbol is bound to its **mean**
+extent, memory expressions when it is bound to its **maximum** (peak). ``Metrics.ragged`` lists
+those symbols; ``evaluate(bindings, peak={...})`` evaluates on-chip memory with ``peak``
+overriding ``bindings``. Non-integer (mean) bindings are allowed; the results are rounded to the
+nearest integer (half up).
+
+Further [Choice]s where STEP.md is silent:
+
+* paper preset: the factor 2 of stores and of Bufferize's buffer is the same configurable
+  ``double_buffer`` as the loads' (§6.2 requires the factor to be configurable);
+* artifact preset: Bufferize/Streamify buffers hold compute tiles (``compute_elem_bytes``), as the
+  artifact keeps all on-chip data in FP32; Scan (absent from the artifact) is counted like Accum;
+* ``compute_elem_bytes`` rescales float elements only; bool and integer tiles (masks, addresses)
+  keep their declared size (the worked example's ``[4,1]`` bool mask is 4 B);
+* a matmul Map whose input is a single tile (no Zip) has no weight operand: weight term 0;
+* on-demand activity uses the *sum* of input cardinalities: a multi-input node (Zip, Streamify
+  with a ref, Reassemble) is idle only when every input is empty.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Mapping
+
+from ..errors import BindingError, ConfigError, did_you_mean
+from ..ir.dtypes import Buffer
+from ..symbolic import Dim, evaluate, fmt, free_symbols, latex
+from . import _formulas as formulas
+
+__all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
+
+PRESETS = ("paper", "artifact")
+POLICIES = ("static", "on_demand")
+METRIC_NAMES = ("offchip_traffic", "onchip_memory", "flops", "allocated_compute")
+_TITLES = {"offchip_traffic": "off-chip traffic [B]", "onchip_memory": "on-chip memory [B]",
+           "flops": "FLOPs", "allocated_compute": "allocated compute [FLOPs/cycle]"}
+
+
+@dataclass(frozen=True, eq=False)
+class Metrics:
+    """Symbolic metric totals of one program under one preset and policy (STEP.md §6)."""
+
+    program_name: str
+    preset: str
+    policy: str
+    offchip_traffic: Dim
+    onchip_memory: Dim
+    flops: Dim
+    allocated_compute: Dim
+    by_node: dict = field(repr=False)       # node name -> {metric name -> Dim}
+    ops: dict = field(repr=False)           # node name -> operator type name
+    ragged: tuple = ()                      # ragged symbols of the program, sorted by name
+
+    # -- symbols and evaluation ------------------------------------------------------------------
+    @property
+    def totals(self) -> dict:
+        return {name: getattr(self, name) for name in METRIC_NAMES}
+
+    @property
+    def symbols(self) -> tuple:
+        """Free symbols of the totals, sorted by name (bind them all to evaluate)."""
+        return tuple(sorted(free_symbols(*self.totals.values()), key=lambda s: s.name))
+
+    def evaluate(self, bindings: Mapping | None = None, *, peak: Mapping | None = None) -> dict:
+        """Integer totals at ``bindings`` (symbol names or Symbols -> values).
+
+        ``peak`` (optional) overrides bindings for ``onchip_memory`` only (ragged maxima).
+        Raises :class:`BindingError` listing every unbound symbol.
+        """
+        values = _by_name(bindings or {})
+        peak_values = {**values, **_by_name(peak or {})}
+        self._check_bound(values, peak_values)
+        out = {}
+        for name, expr in self.totals.items():
+            env = peak_values if name == "onchip_memory" else values
+            out[name] = _evaluate(expr, env, where=f"{self.program_name!r} {name}")
+        return out
+
+    def _check_bound(self, values: dict, peak_values: dict) -> None:
+        missing = set()
+        for name, expr in self.totals.items():
+            env = peak_values if name == "onchip_memory" else values
+            missing |= {s.name for s in free_symbols(expr) if s.name not in env}
+        if missing:
+            names = sorted(missing)
+            raise BindingError(
+                f"metrics of {self.program_name!r}: unbound symbols {names} "
+                f"(pass bindings={{{', '.join(repr(m) + ': …' for m in names)}}})")
+
+    def operational_intensity(self, bindings: Mapping | None = None):
+        """FLOPs per off-chip byte: a sympy expression, or a float when ``bindings`` are given.
+
+        An upper bound if operators other than the off-chip ones may spill (§6.1).
+        """
+        if bindings is None:
+            return self.flops / self.offchip_traffic if self.offchip_traffic != 0 else math.inf
+        values = self.evaluate(bindings)
+        traffic = values["offchip_traffic"]
+        return values["flops"] / traffic if traffic else math.inf
+
+    # -- display ---------------------------------------------------------------------------------
+    def table(self, bindings: Mapping | None = None, *, nonzero: bool = True) -> list:
+        """Rows ``{"node", "op", <metric>: value}`` plus a final ``"total"`` row.
+
+        Values are ints when known (always, with ``bindings``), else readable strings
+        (``⌈D1/4⌉``). ``nonzero`` drops nodes whose four metrics are all 0.
+        """
+        env = _by_name(bindings or {}) if bindings is not None else None
+        rows = []
+        for node, cells in self.by_node.items():
+            if nonzero and all(v == 0 for v in cells.values()):
+                continue
+            rows.append(self._row(node, self.ops[node], cells, env))
+        rows.append(self._row("total", "", self.totals, env))
+        return rows
+
+    def _row(self, node: str, op: str, cells: dict, env) -> dict:
+        row = {"node": node, "op": op}
+        for name, expr in cells.items():
+            if env is not None:
+                row[name] = _evaluate(expr, env, where=f"{node} {name}")
+            else:
+                row[name] = expr if isinstance(expr, int) else fmt(expr)
+        return row
+
+    def to_latex(self) -> str:
+        """The four totals as a LaTeX ``aligned`` block (no surrounding ``$``)."""
+        lines = [rf"\text{{{_TITLES[name]}}} &= {latex(expr)}"
+                 for name, expr in self.totals.items()]
+        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form: expressions as sympy-parsable strings."""
+        return {"program": self.program_name, "preset": self.preset, "policy": self.policy,
+                **{name: str(expr) for name, expr in self.totals.items()},
+                "by_node": {node: {k: str(v) for k, v in cells.items()}
+                            for node, cells in self.by_node.items()},
+                "symbols": [s.name for s in self.symbols],
+                "ragged": [s.name for s in self.ragged]}
+
+    def __str__(self) -> str:
+        body = ", ".join(f"{name}={fmt(expr)}" for name, expr in self.totals.items())
+        return f"Metrics({self.program_name!r}, {self.preset}/{self.policy}: {body})"
+
+
+def metrics(program, *, preset: str = "paper", policy: str = "static", compute_tile: int = 16,
+            double_buffer: int = 2, compute_elem_bytes: int | None = None,
+            store_buffer_depth: int = 1) -> Metrics:
+    """Symbolic traffic, on-chip memory, FLOPs and allocated compute of ``program`` (§6).
+
+    ``preset``: "paper" (default, §6.2) or "artifact" (§6.3). ``policy``: "static" or
+    "on_demand" (idle nodes contribute 0 memory and compute). ``compute_tile`` is T, the
+    hardware compute-tile edge; ``double_buffer`` the paper preset's staging factor;
+    ``compute_elem_bytes`` the bytes per float element of compute tiles (default: declared size
+    under "paper", 4 under "artifact"); ``store_buffer_depth`` the artifact's RandomOffChipStore
+    staging depth.
+    """
+    acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
+                      store_buffer_depth)
+    policy = _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
+                           else policy, POLICIES)
+    by_node, ops = {}, {}
+    totals: dict = {name: 0 for name in METRIC_NAMES}
+    for node in program.nodes:
+        cells = _node_metrics(node, acc, policy)
+        by_node[node.name] = cells
+        ops[node.name] = type(node).__name__
+        for name, value in cells.items():
+            totals[name] = totals[name] + value
+    return Metrics(program.name, preset, policy, by_node=by_node, ops=ops,
+                   ragged=ragged_symbols(program), **totals)
+
+
+def _node_metrics(node, acc: formulas.Accounting, policy: str) -> dict:
+    memory = formulas.memory(node, acc)
+    compute = formulas.compute_bw(node)
+    if policy == "on_demand" and (memory != 0 or compute != 0):
+        active = formulas.activity(node)
+        memory, compute = memory * active, compute * active
+    return {"offchip_traffic": formulas.traffic(node), "onchip_memory": memory,
+            "flops": formulas.flops(node), "allocated_compute": compute}
+
+
+def _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
+                store_buffer_depth) -> formulas.Accounting:
+    preset = _check_choice("preset", preset, PRESETS)
+    _check_positive("compute_tile", compute_tile)
+    _check_positive("double_buffer", double_buffer)
+    _check_positive("store_buffer_depth", store_buffer_depth)
+    if compute_elem_bytes is None:
+        compute_elem_bytes = 4 if preset == "artifact" else None
+    else:
+        _check_positive("compute_elem_bytes", compute_elem_bytes)
+    return formulas.Accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
+                               store_buffer_depth)
+
+
+def ragged_symbols(program) -> tuple:
+    """Ragged symbols of every stream, buffer type and tensor of ``program``, sorted by name."""
+    found = set()
+    for stream in program.streams:
+        found |= stream.type.ragged
+        if isinstance(stream.dtype, Buffer):
+            found |= set(stream.dtype.ragged)
+    for tensor in program.tensors.values():
+        found |= set(tensor.ragged)
+    return tuple(sorted(found, key=lambda s: s.name))
+
+
+def _check_choice(what: str, value, allowed: tuple) -> str:
+    if value not in allowed:
+        raise ConfigError(f"metrics: {what} {value!r} is unknown (expected one of "
+                          f"{list(allowed)})" + did_you_mean(value, allowed))
+    return value
+
+
+def _check_positive(what: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"metrics: {what} = {value!r} (expected an int >= 1)")
+
+
+def _by_name(bindings: Mapping) -> dict:
+    return {(k if isinstance(k, str) else k.name): v for k, v in bindings.items()}
+
+
+def _evaluate(expr, values: dict, *, where: str) -> int:
+    """Exact value of ``expr`` at ``values``, rounded half up when not an integer.
+
+    Integer bindings of integer expressions give exact results (ceilings and Piecewise factors
+    included); rational (mean) bindings of ragged symbols or a fractional compute bandwidth give
+    a rational that is rounded.
+    """
+    if not hasattr(expr, "free_symbols"):          # int, float or Fraction
+        return _round(Fraction(expr))
+    missing = sorted(s.name for s in expr.free_symbols if s.name not in values)
+    if missing:
+        raise BindingError(f"unbound symbols {missing} in {where} {fmt(expr)}")
+    if all(isinstance(values[s.name], numbers.Integral) for s in expr.free_symbols):
+        try:
+            return evaluate(expr, values, where=where)
+        except BindingError:
+            pass                                    # a non-integer value: rounded below
+    subs = {s: Fraction(values[s.name]) for s in expr.free_symbols}
+    value = expr.subs(subs)
+    try:
+        return _round(Fraction(str(value)))
+    except ValueError as e:
+        raise BindingError(f"{where}: {fmt(expr)} does not evaluate to a number at "
+                           f"{ {k.name: str(v) for k, v in subs.items()} } (got {value})") from e
+
+
+def _round(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))

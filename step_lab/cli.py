@@ -1,0 +1,184 @@
+"""The ``step-lab`` command line: ``demo`` and ``simulate``.
+
+User mistakes end with exit code 2 and one line on stderr; failures inside a run end with exit
+code 1 and a clear message, never a raw traceback (set STEP_LAB_DEBUG=1 to see one).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import runpy
+import sys
+import time
+from pathlib import Path
+
+from .errors import StepError
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A bad command-line argument: exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print usage + exit 2; keep it to one line
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="step-lab", description="Model, analyse and simulate STeP programs.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    d = sub.add_parser("demo", help="simulate a real-trace MoE layer and write a report")
+    d.add_argument("--out", default="out", help="output folder (default: out)")
+    d.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
+    s = sub.add_parser("simulate", help="simulate a program defined in a Python file")
+    s.add_argument("file", help="a .py file defining `prog` (or `program`, or build())")
+    s.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
+    r = sub.add_parser("reproduce", help="reproduce a figure of the paper's evaluation")
+    r.add_argument("figure", help="figure id (fig8, fig9, …) or 'all'")
+    r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
+    r.add_argument("--out", default="reproduction", help="output folder")
+    r.add_argument("--jobs", type=int, default=None, help="local worker processes")
+    r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
+    r.add_argument("--traces", default=None, help="folder laid out like data/traces")
+    r.add_argument("--cache", default=None, help="result cache folder (resume a killed sweep)")
+    m = sub.add_parser("reproduction", help="write REPRODUCTION.md from FIG.json files")
+    m.add_argument("--quick-dir", default=None, help="folder of a --quick run")
+    m.add_argument("--full-dir", default=None, help="folder of a full run")
+    m.add_argument("--output", default="REPRODUCTION.md", help="markdown file to write")
+    return p
+
+
+def main(argv=None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            raise UsageError("missing COMMAND (expected demo, simulate, reproduce or "
+                             "reproduction; see --help)")
+        return _COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"step-lab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("step-lab: interrupted", file=sys.stderr)
+        return 130
+    except StepError as e:
+        if os.environ.get("STEP_LAB_DEBUG"):
+            raise
+        print(f"step-lab: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+def _hardware(name: str):
+    from . import hw
+    from .errors import ConfigError
+    try:
+        return hw.preset(name)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+def _cmd_simulate(args) -> int:
+    from .sim import simulate
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
+    hw = _hardware(args.hw)
+    scope = runpy.run_path(str(path))
+    prog, inputs, bindings = _program_from(scope, path)
+    result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings)
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(result.to_dict(), default=str))
+    else:
+        for k, v in summary.items():
+            print(f"{k:>22}: {v}")
+    return 0
+
+
+def _program_from(scope: dict, path: Path):
+    from .ir import Program
+    obj = scope.get("prog") or scope.get("program")
+    if obj is None and callable(scope.get("build")):
+        obj = scope["build"]()
+    if isinstance(obj, tuple):
+        obj, inputs, bindings = (tuple(obj) + (None, None))[:3]
+    else:
+        inputs, bindings = scope.get("inputs"), scope.get("bindings")
+    if hasattr(obj, "program") and not isinstance(obj, Program):  # a Workload
+        return obj.program, obj.inputs, obj.bindings
+    if not isinstance(obj, Program):
+        raise UsageError(f"{str(path)!r} defines no Program (expected a variable `prog` or "
+                         "`program`, or a function build() returning one)")
+    return obj, inputs, bindings
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+    hw = _hardware(args.hw)
+    start = time.perf_counter()
+    html_path, _ = run_demo(args.out, hw=hw)
+    print(f"step-lab: wrote {html_path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _cmd_reproduce(args) -> int:
+    from .reproduce import RunContext, figure_ids, get_figure, reproduce
+    ids = figure_ids() if args.figure == "all" else [args.figure]
+    for f in ids:
+        try:
+            get_figure(f)
+        except StepError as e:
+            raise UsageError(str(e)) from None
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
+    if args.traces is not None and not Path(args.traces).is_dir():
+        raise UsageError(f"--traces {args.traces!r} is not a folder (expected one laid out "
+                         "like data/traces)")
+    client = _dask_client(args.scheduler)
+    try:
+        ctx = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
+                         executor=client, jobs=args.jobs,
+                         cache=Path(args.cache) if args.cache else None)
+        for f in ids:
+            rec = reproduce(f, args.out, ctx)
+            print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json")
+    finally:
+        if client is not None:
+            client.close()
+    return 0
+
+
+def _dask_client(address):
+    if address is None:
+        return None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs the dask extra (pip install 'step-lab[dask]')") \
+            from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as e:
+        raise UsageError(f"--scheduler {address!r} is unreachable ({e})") from None
+
+
+def _cmd_reproduction(args) -> int:
+    from .reproduce.summary import reproduction_markdown
+    for d in (args.quick_dir, args.full_dir):
+        if d is not None and not Path(d).is_dir():
+            raise UsageError(f"{d!r} is not a folder of FIG.json files")
+    text = reproduction_markdown(args.quick_dir, args.full_dir)
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(f"step-lab: wrote {args.output}")
+    return 0
+
+
+_COMMANDS = {"demo": _cmd_demo, "simulate": _cmd_simulate, "reproduce": _cmd_reproduce,
+             "reproduction": _cmd_reproduction}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

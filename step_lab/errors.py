@@ -1,0 +1,38 @@
+"""The exception hierarchy of step_lab.
+
+Every error a user can trigger is a :class:`StepError`; the subclass says which stage found it.
+Messages follow the house template ``<what> <value!r> <where> (<expected>)`` plus a hint line.
+"""
+from __future__ import annotations
+
+import difflib
+
+
+class StepError(Exception):
+    """Base class of every error step_lab raises for bad programs, inputs or configurations."""
+
+
+class ShapeError(StepError):
+    """An operator was constructed with ill-typed inputs or arguments."""
+
+
+class GraphError(StepError):
+    """The program graph is malformed (dangling streams, foreign streams, bad cycles)."""
+
+
+class BindingError(StepError):
+    """A symbol needed for evaluation or simulation has no value, or a value is inconsistent."""
+
+
+class DeadlockError(StepError):
+    """The simulation cannot make progress although work remains."""
+
+
+class ConfigError(StepError):
+    """A hardware or run configuration value is invalid."""
+
+
+def did_you_mean(value: str, allowed) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
+    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

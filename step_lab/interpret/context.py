@@ -1,0 +1,111 @@
+"""What a running behaviour may ask of its driver: bindings, input tokens, memory, outputs."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BindingError, ShapeError, StepError
+from ..ir.dtypes import Scalar, Selector, Tile, numpy_dtype
+from ..ir.tokens import DONE, Stop, encode
+from ..symbolic import evaluate, free_symbols
+from .memory import OffChipMemory
+
+__all__ = ["RunContext", "normalize_value", "check_bindings"]
+
+
+def _names(bindings) -> dict:
+    return {(k if isinstance(k, str) else k.name): int(v) for k, v in (bindings or {}).items()}
+
+
+def check_bindings(program, bindings: dict) -> None:
+    """Symbols that size inputs (tensor dims, input stream dims) must be bound (STEP.md §6.4)."""
+    needed = set()
+    for t in program.tensors.values():
+        if t.role == "input":
+            needed |= free_symbols(*t.shape)
+    for n in program.inputs.values():  # ragged dims are measured from the tokens, not bound
+        st = n.outputs[0].type
+        needed |= free_symbols(*st.shape) - set(st.ragged)
+    missing = sorted(s.name for s in needed if s.name not in bindings)
+    if missing:
+        raise BindingError(f"cannot run {program.name!r}: unbound symbols {set(missing)} size its "
+                           f"inputs (pass bindings={{{', '.join(repr(m) + ': …' for m in missing)}}})")
+
+
+class RunContext:
+    """Per-run state shared by all behaviours (interpreter and simulator)."""
+
+    def __init__(self, program, inputs=None, bindings=None, seed: int = 0):
+        self.program = program
+        self.bindings = _names(bindings)
+        self.inputs = dict(inputs or {})
+        unknown = set(self.inputs) - set(program.tensors) - set(program.inputs)
+        if unknown:
+            from ..errors import did_you_mean
+            name = sorted(unknown)[0]
+            raise BindingError(f"inputs name {name!r}, which is neither a tensor nor an input "
+                               f"stream of {program.name!r}"
+                               + did_you_mean(name, list(program.tensors) + list(program.inputs)))
+        check_bindings(program, self.bindings)
+        self.memory = OffChipMemory(program, {k: v for k, v in self.inputs.items()
+                                              if k in program.tensors}, self.bindings, seed)
+        self.outputs: dict[str, list] = {}
+        self.stored: dict = {}
+
+    def value(self, dim, where: str = "") -> int:
+        return evaluate(dim, self.bindings, where=where)
+
+    def input_tokens(self, node) -> list:
+        name = node.name
+        stype = node.outputs[0].type
+        if name not in self.inputs:
+            raise BindingError(f"input stream {name!r} ({stype}) has no value "
+                               f"(pass inputs={{{name!r}: …}})")
+        raw = self.inputs[name]
+        tokens = _as_tokens(raw, stype.rank)
+        return [t if (t is DONE or type(t) is Stop) else normalize_value(stype.dtype, t, name)
+                for t in tokens]
+
+    def output_tokens(self, node) -> list:
+        return self.outputs.setdefault(node.params["label"], [])
+
+
+def _as_tokens(raw, rank: int) -> list:
+    if isinstance(raw, list) and raw and raw[-1] is DONE:
+        return raw
+    return encode(list(raw), rank)
+
+
+def normalize_value(dtype, x, where: str):
+    """Turn a user-supplied element into the canonical value for ``dtype``."""
+    if isinstance(dtype, Selector):
+        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+            bits = frozenset([int(x)])
+        else:
+            arr = np.asarray(list(x) if isinstance(x, (set, frozenset)) else x)
+            bits = (frozenset(int(i) for i in np.flatnonzero(arr)) if arr.dtype == np.bool_
+                    else frozenset(int(i) for i in arr.ravel()))
+        bad = [b for b in bits if not 0 <= b < dtype.n]
+        if bad:
+            raise ShapeError(f"input {where!r}: selector index {bad[0]} is out of range "
+                             f"(expected 0 <= index < {dtype.n})")
+        return bits
+    if isinstance(dtype, Scalar):
+        return numpy_dtype(dtype.elem)(x).item()
+    if isinstance(dtype, Tile):
+        arr = np.asarray(x, dtype=numpy_dtype(dtype.elem))
+        if arr.ndim != 2:
+            arr = arr.reshape(_tile_shape(dtype, arr, where))
+        return arr
+    return x
+
+
+def _tile_shape(dtype, arr, where):
+    r = dtype.rows if isinstance(dtype.rows, int) else None
+    c = dtype.cols if isinstance(dtype.cols, int) else None
+    if r is not None and c is not None and arr.size == r * c:
+        return (r, c)
+    raise ShapeError(f"input {where!r}: element of shape {arr.shape} is not a {dtype} tile")
+
+
+class RunError(StepError):
+    pass

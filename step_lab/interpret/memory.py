@@ -1,0 +1,122 @@
+"""Off-chip memory contents for a run: tensors as numpy arrays, read and written tile by tile."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BindingError, StepError
+from ..ir.dtypes import numpy_dtype
+from ..symbolic import evaluate
+
+__all__ = ["OffChipMemory"]
+
+
+class OffChipMemory:
+    """Holds one numpy array per tensor and serves tiles by linear tile index (row-major)."""
+
+    def __init__(self, program, inputs: dict, bindings: dict, seed: int = 0):
+        self.program = program
+        self.bindings = bindings
+        self.arrays: dict[str, np.ndarray] = {}
+        self._tiled: dict = {}
+        self.written: dict[str, dict[int, np.ndarray]] = {}
+        rng = np.random.default_rng(seed)
+        for name, t in program.tensors.items():
+            if name not in inputs and t.role != "input":
+                continue  # output tensors may have shapes the run never binds
+            shape = self.shape_of(t)
+            if name in inputs:
+                arr = np.asarray(inputs[name])
+                if arr.shape != shape:
+                    raise BindingError(f"input array for tensor {name!r} has shape {arr.shape} "
+                                       f"but the tensor is declared {t} = {shape} at these "
+                                       "bindings (expected equal shapes)")
+                self.arrays[name] = arr.astype(numpy_dtype(t.dtype), copy=False)
+            elif t.role == "input":
+                self.arrays[name] = _random(rng, shape, t.dtype)
+
+    def shape_of(self, tensor) -> tuple:
+        return tuple(evaluate(d, self.bindings, where=f"tensor {tensor.name!r}")
+                     for d in tensor.shape)
+
+    def tiles(self, tensor, tile: tuple) -> np.ndarray:
+        """The tensor viewed as a flat row-major array of tiles: shape (n_tiles, r, c)."""
+        key = (tensor.name, tile)
+        view = self._tiled.get(key)
+        if view is None:
+            arr = self.arrays[tensor.name]
+            view = tile_view(arr, tile, tensor.name)
+            self._tiled[key] = view
+        return view
+
+    def write(self, tensor, index: int, value) -> None:
+        self.written.setdefault(tensor.name, {})[index] = value
+
+    def assembled(self, tensor, tile: tuple, n_tiles: int | None = None):
+        """Array of a written tensor: tiles placed row-major into its declared shape if known."""
+        done = self.written.get(tensor.name, {})
+        r, c = tile
+        try:
+            shape = self.shape_of(tensor)
+        except BindingError:
+            shape = None
+        if shape:
+            out = np.zeros(shape, dtype=numpy_dtype(tensor.dtype))
+            view = tile_view(out, tile, tensor.name)
+            for i, v in done.items():
+                if i >= len(view):
+                    raise StepError(f"store to {tensor.name!r}: tile index {i} is outside the "
+                                    f"tensor's {len(view)} tiles")
+                view[i] = v
+            return out
+        count = n_tiles if n_tiles is not None else (max(done) + 1 if done else 0)
+        out = np.zeros((count, r, c), dtype=numpy_dtype(tensor.dtype))
+        for i, v in done.items():
+            out[i] = v
+        return out
+
+
+def tile_view(arr: np.ndarray, tile: tuple, name: str) -> np.ndarray:
+    """A writable (n_tiles, r, c) view when possible (copy-back is the caller's problem)."""
+    r, c = tile
+    if arr.ndim < 2:
+        raise StepError(f"tensor {name!r} has rank {arr.ndim} (expected rank >= 2 to tile)")
+    rows, cols = arr.shape[-2:]
+    if rows % r or cols % c:
+        raise BindingError(f"tensor {name!r} of shape {arr.shape} is not divisible into "
+                           f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0)")
+    lead = arr.shape[:-2]
+    t = arr.reshape(lead + (rows // r, r, cols // c, c))
+    t = np.moveaxis(t, -3, -2)  # (..., R, C, r, c)
+    return _TileArray(arr, t.reshape((-1, r, c)) if t.flags.c_contiguous else t, lead, r, c)
+
+
+class _TileArray:
+    """Index tiles of an array by linear tile number; writes go through to the array."""
+
+    def __init__(self, base, view, lead, r, c):
+        self.base, self.view, self.r, self.c = base, view, r, c
+        self.grid = view.shape[:-2] if view.ndim > 3 else (view.shape[0],)
+        self.n = int(np.prod(self.grid)) if self.grid else 1
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if self.view.ndim == 3:
+            return self.view[i]
+        return self.view[np.unravel_index(i, self.grid)]
+
+    def __setitem__(self, i: int, value) -> None:
+        if self.view.ndim == 3:
+            self.view[i] = value
+        else:
+            self.view[np.unravel_index(i, self.grid)] = value
+
+
+def _random(rng, shape, dtype: str) -> np.ndarray:
+    np_dtype = numpy_dtype(dtype)
+    if np.issubdtype(np_dtype, np.floating):
+        return rng.standard_normal(shape).astype(np_dtype)
+    if np_dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(np.bool_)
+    return rng.integers(0, 16, shape).astype(np_dtype)

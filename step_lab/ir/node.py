@@ -1,0 +1,120 @@
+"""Operator nodes and the behaviour protocol shared by the interpreter and the simulator.
+
+Every operator is a subclass of :class:`Node`. Calling the class (``ops.Partition(x, sel, 2)``)
+type-checks the arguments, adds an immutable node to the program of its inputs and returns the
+node's output stream(s) — a single :class:`Stream`, a tuple of streams, or for sinks the value of
+:meth:`Node._result`.
+
+Behaviours are generators: ``node.behaviour(ctx)`` yields commands and receives results:
+
+* ``tok = yield (GET, i)``             — next token of input port ``i``
+* ``yield (PUT, j, tok)``               — append a token to output port ``j``
+* ``k = yield (ANY, ports, level, start)`` — wait until one of ``ports`` (input indices) holds a
+  complete chunk of rank ``level`` (or is at Done); returns the position in ``ports`` of the
+  chosen one, or -1 when all are at Done. Untimed drivers choose cyclically from ``start``;
+  the simulator chooses by arrival time. An optional fifth field ``ordered=True`` makes untimed
+  drivers wait for ``ports[start]`` itself (Reassemble's functional in-group order, §4.3).
+* ``yield (COMPUTE, flops)``            — charge compute for one element (timing only)
+* ``yield (OFFCHIP, nbytes, is_write)`` — an off-chip access (traffic counting and timing)
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..errors import GraphError, ShapeError
+from ..symbolic import fmt
+from .stream import Stream, StreamType
+
+GET, PUT, ANY, COMPUTE, OFFCHIP = range(5)
+
+__all__ = ["Node", "GET", "PUT", "ANY", "COMPUTE", "OFFCHIP"]
+
+
+class Node:
+    """Base class of operator nodes. Nodes compare by identity and are immutable once built."""
+
+    group: ClassVar[str] = "other"        # memory | routing | higher-order | shape | io
+    is_offchip: ClassVar[bool] = False    # reads/writes HBM
+
+    def __new__(cls, *args, name: str | None = None, **kwargs):
+        node = object.__new__(cls)
+        node.inputs = ()
+        node.outputs = ()
+        node.params = {}
+        node._build(*args, **kwargs)
+        program = node._find_program()
+        node.name = program._register(node, name)
+        node.program = program
+        node.outputs = tuple(Stream(program, node, i, t) for i, t in enumerate(node._out_types))
+        program._add_streams(node.outputs)
+        return node._result()
+
+    # -- construction helpers used by subclasses -------------------------------------------
+    def _build(self, *args, **kwargs) -> None:  # pragma: no cover - every op overrides
+        raise TypeError(f"{type(self).__name__} does not define _build")
+
+    def _result(self):
+        if len(self.outputs) == 1:
+            return self.outputs[0]
+        return self.outputs
+
+    def _find_program(self):
+        programs = {id(s.program): s.program for s in self.inputs}
+        tensor = self.params.get("tensor")
+        if tensor is not None:
+            programs[id(tensor.program)] = tensor.program
+        owner = self.params.get("program")
+        if owner is not None:
+            programs[id(owner)] = owner
+        if not programs:
+            raise GraphError(f"{type(self).__name__}: no input stream or tensor to attach to "
+                             "(expected streams or tensors of a Program)")
+        if len(programs) > 1:
+            names = sorted(p.name for p in programs.values())
+            raise GraphError(f"{type(self).__name__}: inputs come from different programs "
+                             f"{names} (expected all streams and tensors of one Program)")
+        return next(iter(programs.values()))
+
+    def _stream_arg(self, value, arg: str) -> Stream:
+        if not isinstance(value, Stream):
+            raise ShapeError(f"{type(self).__name__}: argument {arg!r} is "
+                             f"{type(value).__name__} {value!r:.60} (expected a Stream)")
+        return value
+
+    def _fail(self, arg: str, value, expected: str, hint: str = ""):
+        """Raise a ShapeError naming this operator, the argument, the value and the rule."""
+        shown = fmt(value) if not isinstance(value, (Stream, StreamType, str)) else str(value)
+        msg = f"{self._label()}: argument {arg!r} = {shown} ({expected})"
+        raise ShapeError(msg + (f"\n  hint: {hint}" if hint else ""))
+
+    def _label(self) -> str:
+        name = getattr(self, "name", None)
+        return f"{type(self).__name__} {name!r}" if name else type(self).__name__
+
+    # -- behaviour ---------------------------------------------------------------------------
+    def behaviour(self, ctx):  # pragma: no cover - every op overrides
+        raise TypeError(f"{type(self).__name__} has no behaviour")
+
+    # -- display -------------------------------------------------------------------------------
+    def describe(self) -> str:
+        """One line with the parameters that matter (used by to_dot and repr)."""
+        parts = [f"{k}={_short(v)}" for k, v in self.params.items()
+                 if k not in ("tensor", "program") and v is not None and v is not False]
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {getattr(self, 'name', '?')}>"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other) -> bool:
+        return self is other
+
+
+def _short(v) -> str:
+    if isinstance(v, (tuple, list)):
+        return "(" + ", ".join(_short(x) for x in v) + ")"
+    if hasattr(v, "name") and not isinstance(v, str):
+        return str(v.name)
+    return fmt(v) if not isinstance(v, str) else v

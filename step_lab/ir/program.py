@@ -1,0 +1,269 @@
+"""The Program: a named, growing dataflow graph of operator nodes, tensors and streams."""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..errors import GraphError, ShapeError, did_you_mean
+from ..symbolic import Shape, as_dim, fmt, free_symbols
+from .dtypes import DType, element
+from .node import GET, PUT, Node
+from .stream import Stream, StreamType
+from .tokens import DONE
+
+__all__ = ["Program", "Tensor", "Input", "Output", "Feedback"]
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """An off-chip (HBM) tensor: ``shape`` in elements (symbolic allowed), element ``dtype``."""
+
+    program: "Program"
+    name: str
+    shape: Shape
+    dtype: str
+    base_addr: int
+    role: str = "input"          # "input" (read by loads) or "output" (written by stores)
+    ragged: frozenset = field(default=frozenset())
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def __str__(self) -> str:
+        return f"{self.name}[{', '.join(fmt(d) for d in self.shape)}] {self.dtype}"
+
+
+class Input(Node):
+    """A program input stream whose tokens are supplied at run time (selectors, metadata)."""
+
+    group = "io"
+
+    def _build(self, program, stype: StreamType):
+        self.params = {"program": program}
+        self._out_types = (stype,)
+
+    def describe(self) -> str:
+        return ""
+
+    def behaviour(self, ctx):
+        for tok in ctx.input_tokens(self):
+            yield (PUT, 0, tok)
+
+
+class Output(Node):
+    """A named program output: collects the tokens of a stream."""
+
+    group = "io"
+
+    def _build(self, stream, label: str):
+        self.inputs = (self._stream_arg(stream, "stream"),)
+        self.params = {"label": label}
+        self._out_types = ()
+
+    def _result(self):
+        return None
+
+    def behaviour(self, ctx):
+        sink = ctx.output_tokens(self)
+        while True:
+            tok = yield (GET, 0)
+            sink.append(tok)
+            if tok is DONE:
+                return
+
+
+class Feedback(Node):
+    """Placeholder for a back edge: consumers use it now, :meth:`Program.connect` closes it."""
+
+    group = "io"
+
+    def _build(self, program, stype: StreamType, depth: int):
+        self.params = {"program": program, "depth": depth}
+        self._out_types = (stype,)
+
+    def describe(self) -> str:
+        return f"depth={self.params['depth']}"
+
+    def behaviour(self, ctx):
+        while True:
+            tok = yield (GET, 0)
+            yield (PUT, 0, tok)
+            if tok is DONE:
+                return
+
+
+class Program:
+    """A named STeP program: a dataflow graph built by calling operators on its streams."""
+
+    def __init__(self, name: str = "program"):
+        self.name = name
+        self.nodes: list[Node] = []
+        self.streams: list[Stream] = []
+        self.tensors: dict[str, Tensor] = {}
+        self.inputs: dict[str, Input] = {}
+        self.outputs: dict[str, Output] = {}
+        self.fifo_depth: dict[Stream, int] = {}
+        self._counters: dict[str, int] = defaultdict(int)
+        self._names: set[str] = set()
+        self._next_addr = 0
+
+    # -- building --------------------------------------------------------------------------
+    def tensor(self, name: str, shape, dtype: str = "bf16", *, role: str = "input",
+               ragged=()) -> Tensor:
+        """Declare an off-chip tensor (element shape, symbolic dims allowed)."""
+        self._check_new_name(name, self.tensors, "tensor")
+        shape = tuple(as_dim(d, what=f"tensor {name!r} dim") for d in shape)
+        t = Tensor(self, name, shape, element(dtype, what=f"tensor {name!r} dtype"),
+                   self._next_addr, role, frozenset(ragged))
+        self._next_addr += 1 << 32  # tensors live in disjoint address ranges
+        self.tensors[name] = t
+        return t
+
+    def input(self, name: str, dtype: DType, shape, *, ragged=()) -> Stream:
+        """Declare an input stream whose tokens are given at run time (``inputs={name: …}``)."""
+        self._check_new_name(name, self.inputs, "input")
+        if not isinstance(dtype, DType):
+            raise ShapeError(f"input {name!r}: dtype {dtype!r} is not a stream data type "
+                             "(expected e.g. sl.Selector(8) or sl.Tile(1, 64, 'bf16'))")
+        stream = Input(self, StreamType(dtype, tuple(shape), frozenset(ragged)), name=name)
+        self.inputs[name] = stream.node
+        return stream
+
+    def output(self, name: str, stream: Stream) -> None:
+        """Name a stream as a program output; the run result exposes its tokens and values."""
+        self._check_new_name(name, self.outputs, "output")
+        if not isinstance(stream, Stream):
+            raise GraphError(f"output {name!r}: {stream!r:.60} is not a Stream")
+        if stream.program is not self:
+            raise GraphError(f"output {name!r}: stream {stream.name!r} belongs to program "
+                             f"{stream.program.name!r}, not {self.name!r}")
+        Output(stream, name, name=f"out_{name}")
+        self.outputs[name] = self.nodes[-1]
+
+    def feedback(self, dtype: DType, shape, *, ragged=(), depth: int = 1,
+                 name: str | None = None) -> Stream:
+        """A stream usable before its producer exists; close it with :meth:`connect`."""
+        if not isinstance(depth, int) or depth < 1:
+            raise GraphError(f"feedback depth {depth!r}: a cycle needs a FIFO buffer of depth "
+                             ">= 1 on its back edge (expected an int >= 1)")
+        return Feedback(self, StreamType(dtype, tuple(shape), frozenset(ragged)), depth,
+                        name=name)
+
+    def connect(self, placeholder: Stream, source: Stream) -> None:
+        """Close a feedback placeholder with the stream that actually produces its tokens."""
+        node = placeholder.node
+        if not isinstance(node, Feedback):
+            raise GraphError(f"connect: {placeholder.name!r} is not a feedback placeholder "
+                             "(expected a stream from prog.feedback(...))")
+        if node.inputs:
+            raise GraphError(f"connect: feedback {node.name!r} is already connected to "
+                             f"{node.inputs[0].name!r}")
+        if source.program is not self:
+            raise GraphError(f"connect: stream {source.name!r} belongs to another program")
+        if not source.type.same_as(placeholder.type):
+            raise ShapeError(f"connect: stream {source.name!r} has type {source.type} but "
+                             f"feedback {node.name!r} was declared {placeholder.type} "
+                             "(expected equal types; use .assume(shape) to assert equality)")
+        node.inputs = (source,)
+        self.fifo_depth[source] = node.params["depth"]
+
+    def set_fifo_depth(self, stream: Stream, depth: int) -> None:
+        if not isinstance(depth, int) or depth < 1:
+            raise GraphError(f"FIFO depth {depth!r} for {stream.name!r} (expected an int >= 1)")
+        self.fifo_depth[stream] = depth
+
+    # -- registry (called by Node) ------------------------------------------------------------
+    def _register(self, node: Node, name: str | None) -> str:
+        if name is None:
+            kind = type(node).__name__.lower()
+            while True:
+                name = f"{kind}{self._counters[kind]}"
+                self._counters[kind] += 1
+                if name not in self._names:
+                    break
+        elif name in self._names:
+            raise GraphError(f"node name {name!r} is already used in program {self.name!r} "
+                             "(expected a unique name)")
+        self._names.add(name)
+        self.nodes.append(node)
+        return name
+
+    def _add_streams(self, streams) -> None:
+        self.streams.extend(streams)
+
+    def _check_new_name(self, name, table, what: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise GraphError(f"{what} name {name!r} (expected a non-empty string)")
+        if name in table:
+            raise GraphError(f"{what} {name!r} is declared twice in program {self.name!r} "
+                             f"(expected unique {what} names)")
+
+    # -- queries --------------------------------------------------------------------------------
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise GraphError(f"no node {name!r} in program {self.name!r}"
+                         + did_you_mean(name, [n.name for n in self.nodes]))
+
+    def consumers(self) -> dict:
+        """``{stream: [(node, input_port), …]}`` for every stream."""
+        table: dict = {s: [] for s in self.streams}
+        for n in self.nodes:
+            for i, s in enumerate(n.inputs):
+                table.setdefault(s, []).append((n, i))
+        return table
+
+    def symbols(self) -> set:
+        """Every free symbol in stream shapes, dtypes and tensor shapes."""
+        syms = set()
+        for s in self.streams:
+            syms |= free_symbols(*s.shape) | _dtype_symbols(s.dtype)
+        for t in self.tensors.values():
+            syms |= free_symbols(*t.shape)
+        return syms
+
+    def validate(self) -> None:
+        """Raise GraphError for a program that cannot run (open feedback placeholders)."""
+        for n in self.nodes:
+            if isinstance(n, Feedback) and not n.inputs:
+                raise GraphError(f"feedback {n.name!r} was never connected "
+                                 "(call prog.connect(placeholder, stream))")
+
+    def lint(self) -> list[str]:
+        from ..analysis.lint import lint
+        return lint(self)
+
+    def to_dot(self, **kwargs) -> str:
+        from ..analysis.dot import to_dot
+        return to_dot(self, **kwargs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..analysis.dot import mimebundle
+        return mimebundle(self)
+
+    def fingerprint(self) -> str:
+        """A content hash of the program (structure, types, parameters) for result caching."""
+        h = hashlib.sha256(self.to_dot(annotate=False).encode())
+        return h.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"<Program {self.name!r}: {len(self.nodes)} nodes, {len(self.streams)} streams>"
+
+
+def _dtype_symbols(dtype) -> set:
+    out = set()
+    for attr in ("rows", "cols", "shape", "tile", "items"):
+        v = getattr(dtype, attr, None)
+        if v is None:
+            continue
+        if isinstance(v, DType):
+            out |= _dtype_symbols(v)
+        elif isinstance(v, tuple) and v and isinstance(v[0], DType):
+            for x in v:
+                out |= _dtype_symbols(x)
+        else:
+            out |= free_symbols(v)
+    return out

@@ -1,0 +1,90 @@
+"""Stream types and stream handles (edges of a program graph)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..symbolic import Dim, Shape, as_dim, fmt, free_symbols, product, shapes_equal
+from .dtypes import DType
+
+__all__ = ["StreamType", "Stream"]
+
+
+@dataclass(frozen=True)
+class StreamType:
+    """``Stream<dtype>[D_N, …, D_0]``: data type, shape (outermost first) and ragged symbols."""
+
+    dtype: DType
+    shape: Shape
+    ragged: frozenset = field(default=frozenset())
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(as_dim(d, what="stream dim") for d in self.shape))
+        live = free_symbols(*self.shape)
+        object.__setattr__(self, "ragged", frozenset(s for s in self.ragged if s in live))
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape) - 1
+
+    @property
+    def cardinality(self) -> Dim:
+        return product(self.shape)
+
+    def dim_of_rank(self, i: int) -> Dim:
+        return self.shape[len(self.shape) - 1 - i]
+
+    def is_ragged(self, d: Dim) -> bool:
+        return bool(free_symbols(d) & self.ragged)
+
+    def same_as(self, other: "StreamType") -> bool:
+        return self.dtype == other.dtype and shapes_equal(self.shape, other.shape)
+
+    def __str__(self) -> str:
+        return f"Stream<{self.dtype}>[{', '.join(fmt(d) for d in self.shape)}]"
+
+
+class Stream:
+    """An edge of a program: produced by output ``port`` of ``node``, typed by ``type``.
+
+    Streams are handles; they compare by identity. ``shape``/``dtype``/``rank`` read the type.
+    """
+
+    __slots__ = ("program", "node", "port", "type")
+
+    def __init__(self, program, node, port: int, stype: StreamType):
+        self.program = program
+        self.node = node
+        self.port = port
+        self.type = stype
+
+    @property
+    def shape(self) -> Shape:
+        return self.type.shape
+
+    @property
+    def dtype(self) -> DType:
+        return self.type.dtype
+
+    @property
+    def rank(self) -> int:
+        return self.type.rank
+
+    @property
+    def ragged(self) -> frozenset:
+        return self.type.ragged
+
+    @property
+    def name(self) -> str:
+        n = self.node.name
+        return n if len(self.node.outputs) <= 1 else f"{n}.{self.port}"
+
+    def assume(self, shape) -> "Stream":
+        """Assert a known equivalent shape (STEP.md §2.6); checked at run time."""
+        from ..ops.shape import Assume  # ops sit above ir; imported lazily
+        return Assume(self, shape)
+
+    def __str__(self) -> str:
+        return str(self.type)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}: {self.type}>"

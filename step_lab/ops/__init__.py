@@ -1,0 +1,13 @@
+"""Every operator of STEP.md §4 under its paper name.
+
+Calling an operator adds a node to the program of its inputs and returns its output stream(s).
+"""
+from .offchip import LinearOffChipLoad, LinearOffChipStore, RandomOffChipLoad, RandomOffChipStore
+from .onchip import Bufferize, Streamify
+from .routing import EagerMerge, Partition, Reassemble
+from .higher_order import Accum, FlatMap, Map, Scan
+from .shape import Assume, Expand, Flatten, Promote, Reshape, Zip
+
+__all__ = ["LinearOffChipLoad", "LinearOffChipStore", "RandomOffChipLoad", "RandomOffChipStore",
+           "Bufferize", "Streamify", "Partition", "Reassemble", "EagerMerge", "Map", "Accum",
+           "Scan", "FlatMap", "Flatten", "Reshape", "Promote", "Expand", "Zip", "Assume"]

@@ -1,0 +1,76 @@
+"""Helpers shared by operator definitions: argument checks and token-level chunk handling."""
+from __future__ import annotations
+
+from ..errors import ShapeError
+from ..ir.node import GET, PUT
+from ..ir.stream import Stream
+from ..ir.tokens import DONE, Stop
+from ..symbolic import fmt
+
+__all__ = ["take_chunk", "put_all", "put_done", "check_rank_arg", "check_int",
+           "is_data", "raise_stop", "GET", "PUT", "DONE", "Stop"]
+
+
+def is_data(tok) -> bool:
+    return tok is not DONE and type(tok) is not Stop
+
+
+def take_chunk(port: int, level: int):
+    """Generator: GET one rank-``level`` chunk from ``port``; returns its token list.
+
+    For level 0 the chunk is one data element (a directly following stop token is *not* taken).
+    For level >= 1 it is every token up to and including the first stop token of level >= level.
+    Returns ``[DONE]`` if the port is at Done.
+    """
+    if level == 0:
+        tok = yield (GET, port)
+        return [tok]
+    out = []
+    while True:
+        tok = yield (GET, port)
+        out.append(tok)
+        if tok is DONE or (type(tok) is Stop and tok.level >= level):
+            return out
+
+
+def put_all(port: int, tokens):
+    for tok in tokens:
+        yield (PUT, port, tok)
+
+
+def put_done(n_outputs: int):
+    for j in range(n_outputs):
+        yield (PUT, j, DONE)
+
+
+def raise_stop(tok, by: int):
+    """``S_k`` -> ``S_{k+by}`` (by may be negative; result level must stay >= 1)."""
+    return Stop(tok.level + by)
+
+
+def check_int(node, arg: str, value, *, minimum: int = 0):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        node._fail(arg, value, f"expected an int >= {minimum}")
+    return value
+
+
+def check_rank_arg(node, arg: str, value, lo: int, hi: int):
+    """A rank argument must be an int with lo <= value <= hi."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        node._fail(arg, value, f"expected an int rank in [{lo}, {hi}]")
+    if not lo <= value <= hi:
+        node._fail(arg, value, f"expected {lo} <= {arg} <= {hi} for an input of rank {hi}"
+                   if hi >= lo else f"no valid {arg} exists for this input")
+    return value
+
+
+def describe_stream(s: Stream) -> str:
+    return f"{s.name!r} {s.type}"
+
+
+def shape_str(shape) -> str:
+    return "[" + ", ".join(fmt(d) for d in shape) + "]"
+
+
+def shape_error(msg: str) -> ShapeError:
+    return ShapeError(msg)

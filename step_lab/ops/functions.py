@@ -1,0 +1,43 @@
+"""Hardware tile functions for Map / Accum / Scan / FlatMap (STEP.md §4.4, FLOPs §7.2).
+
+Exported as ``sl.fn``. Every function is an immutable, hashable value object (equal parameters
+=> equal objects) with a readable ``name`` (``Matmul(transpose_weight=True)``). Contract, by kind
+(``isinstance`` against the four base classes; a class may be of several kinds):
+
+``MapFunction`` (Map)
+    ``out_type(in_dtype) -> DType``  type rule; raises ShapeError naming the function, the bad
+    type and the expectation.  ``fn(value) -> value`` numpy implementation.
+    ``flops_of_type(in_dtype) -> Dim`` FLOPs of ONE element (symbolic for dynamic tiles).
+    ``flops_of_value(value) -> int``.  ``is_matmul: bool``.
+``UpdateFunction`` (Accum / Scan; ``x`` = one input element, ``acc`` = accumulator)
+    ``accum_type(elem_dtype, init_dtype, count) -> DType`` type of the accumulator after
+    ``count`` updates (``count`` = number of elements of a group, a Dim).
+    ``scan_type(elem_dtype, init_dtype) -> DType`` (ShapeError if the accumulator type changes
+    with every update, as for the Retile functions).  ``fn(x, acc) -> acc``.
+    ``flops_of_type(elem_dtype) -> Dim`` per element.  ``flops_of_value(x, acc) -> int``.
+    ``is_matmul`` (True for MatmulAccumulate).
+``InitFunction`` (Accum / Scan ``init``)
+    ``out_type() -> DType``.  ``fn(bindings=None) -> value`` (symbolic dims are evaluated with
+    ``bindings`` when bound; see Zero / Empty for unbound dims).
+``FlatMapFunction`` (FlatMap)
+    ``out_type(in_dtype) -> (DType, shape, ragged)``: the result stream of ONE element has rank
+    ``b = len(shape) - 1`` and shape ``[E_b, …, E_0]``; ``ragged`` is a tuple of bools, one per
+    shape entry, True where that entry is data-dependent (the entry is then an upper bound).
+    ``fn(value) -> list`` of tokens (the rank-b encoding without Done).  ``flops_of_type`` /
+    ``flops_of_value`` as for maps.
+
+Element-wise binary functions (Add, Sub, Mul, Div, Max) are both maps (on a ``Tuple`` of two
+tiles) and updates; ``flops_of_type``/``flops_of_value`` tell the two uses apart by the argument
+(a Tuple vs a tile; one value vs ``(x, acc)``). Every FLOP default is a constructor argument.
+Tile values are 2-D numpy arrays; Bool elements act as ``[1, 1]`` tiles for the Retile functions.
+"""
+from ._fn_base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
+from ._fn_compute import (Add, Div, Exp, Identity, Matmul, MatmulAccumulate, Max, Mul, RowSum,
+                          Scale, SiLU, Sub)
+from ._fn_data import (AffineAddress, Count, Empty, InsertRow, RetileCol, RetileRow,
+                       RetileStreamify, TileAddresses, Zero)
+
+__all__ = ["Function", "MapFunction", "UpdateFunction", "InitFunction", "FlatMapFunction",
+           "Identity", "Matmul", "MatmulAccumulate", "Add", "Sub", "Mul", "Div", "Max", "Exp",
+           "SiLU", "Scale", "RowSum", "RetileRow", "RetileCol", "RetileStreamify", "Count",
+           "Zero", "Empty", "AffineAddress", "TileAddresses", "InsertRow"]

@@ -1,0 +1,66 @@
+"""Self-contained HTML + JSON reports (the demo's output). Standard library only."""
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+__all__ = ["render_svg", "write_report"]
+
+
+def render_svg(program, **dot_kwargs) -> str | None:
+    """SVG of a program's graph via the ``dot`` binary, or None when Graphviz is missing."""
+    if shutil.which("dot") is None:
+        return None
+    done = subprocess.run(["dot", "-Tsvg"], input=program.to_dot(**dot_kwargs), text=True,
+                          capture_output=True, timeout=60)
+    if done.returncode != 0:
+        return None
+    svg = done.stdout
+    return svg[svg.find("<svg"):] if "<svg" in svg else svg
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return "<p>(no rows)</p>"
+    cols = list(rows[0])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols)
+                   + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return "" if v is None else str(v)
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;
+text-align:right}th{background:#f3f3f3}h1{font-size:1.6em}h2{margin-top:1.6em}
+.graph{overflow:auto;border:1px solid #eee;max-height:700px}.note{color:#555}"""
+
+
+def write_report(out_dir, title: str, summary_rows: list[dict], sections: list[tuple],
+                 data: dict) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.json`` into ``out_dir``; return both paths.
+
+    ``sections`` are ``(heading, html_fragment)`` pairs placed after the summary table.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+             _table(summary_rows)]
+    for heading, fragment in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>{fragment}")
+    parts.append("</body></html>")
+    html_path, json_path = out / "report.html", out / "report.json"
+    html_path.write_text("".join(parts), encoding="utf-8")
+    json_path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    return html_path, json_path

@@ -1,0 +1,1 @@
+"""One module per reproduced figure; importing this package registers them all."""

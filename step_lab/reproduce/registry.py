@@ -1,0 +1,84 @@
+"""The registry of reproducible paper figures (EXPERIMENTS.md §3–§4, §7).
+
+A figure module defines ``run(ctx) -> FigureResult`` and registers it with :func:`figure`; the
+headline keys are dotted (``"mixtral.pid"``) and written nested into ``FIG.json``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, did_you_mean
+
+__all__ = ["Figure", "FigureResult", "RunContext", "figure", "FIGURES", "get_figure"]
+
+
+@dataclass
+class RunContext:
+    """What a figure run may use: sweep settings and where traces live."""
+
+    quick: bool = False
+    traces: Path | None = None      # a folder laid out like data/traces; None = vendored copy
+    executor: object = None         # None, a concurrent.futures.Executor or a dask Client
+    jobs: int | None = None
+    cache: Path | None = None
+    progress: bool = True
+
+    def sweep(self, fn, grid: dict, key: str | None = None) -> list[dict]:
+        from ..dse import sweep
+        return sweep(fn, grid, executor=self.executor, jobs=self.jobs, cache=self.cache,
+                     progress=self.progress, key=key)
+
+
+@dataclass
+class FigureResult:
+    headline: dict                  # dotted key -> our value
+    points: list                    # one dict per simulated/analysed point
+    notes: list = field(default_factory=list)   # honest explanations of gaps and choices
+    plot: object = None             # a bokeh model (or None)
+
+
+@dataclass
+class Figure:
+    id: str
+    title: str
+    question: str
+    paper: dict                     # dotted key -> the paper's value
+    tolerance: dict                 # dotted key -> (kind, amount) e.g. ("rel", 0.15)
+    run: object                     # callable(RunContext) -> FigureResult
+    traces: tuple = ()              # trace files it reads (relative to data/traces)
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+def figure(id: str, title: str, question: str, paper: dict, tolerance: dict, traces=()):
+    """Decorator registering ``run(ctx)`` as the reproduction of figure ``id``."""
+    def register(run):
+        FIGURES[id] = Figure(id, title, question, dict(paper), dict(tolerance), run, tuple(traces))
+        return run
+    return register
+
+
+def get_figure(fig_id: str) -> Figure:
+    from . import figures  # noqa: F401  (imports every figure module, filling the registry)
+    if fig_id not in FIGURES:
+        raise ConfigError(f"unknown figure {fig_id!r} (expected one of "
+                          f"{sorted(FIGURES) + ['all']})" + did_you_mean(fig_id, FIGURES))
+    return FIGURES[fig_id]
+
+
+def within(value, paper, tol) -> bool | None:
+    """Whether ``value`` is within tolerance ``tol`` = (kind, amount) of ``paper``."""
+    if value is None or paper is None or tol is None:
+        return None
+    kind, amount = tol
+    if kind == "rel":
+        return abs(value - paper) <= amount * abs(paper)
+    if kind == "abs":
+        return abs(value - paper) <= amount
+    if kind == "min":           # value must be at least amount (e.g. PID > 1.15)
+        return value >= amount
+    if kind == "max":
+        return value <= amount
+    raise ConfigError(f"unknown tolerance kind {kind!r} (expected rel, abs, min or max)")

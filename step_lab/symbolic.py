@@ -1,0 +1,166 @@
+"""Symbolic dimensions: the only module that talks to sympy directly.
+
+A dimension is an ``int`` or a sympy expression over non-negative integer symbols. Shapes are
+tuples of dimensions, outermost first (STEP.md §2.1).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable, Mapping, Union
+
+import sympy
+
+from .errors import BindingError, ShapeError
+
+Dim = Union[int, sympy.Expr]
+Shape = tuple  # tuple[Dim, ...]
+
+__all__ = ["Dim", "Shape", "dim", "ceil_div", "nonempty", "is_static", "as_dim", "dims_equal",
+           "shapes_equal", "product", "free_symbols", "evaluate", "try_int", "latex", "fmt"]
+
+
+@lru_cache(maxsize=None)
+def dim(name: str) -> sympy.Symbol:
+    """A symbolic, non-negative integer dimension. Equal names give the same symbol."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ShapeError(f"dim name {name!r} is not a valid identifier (expected e.g. 'B' or 'X_0')")
+    return sympy.Symbol(name, integer=True, nonnegative=True)
+
+
+def as_dim(value, *, what: str = "dimension") -> Dim:
+    """Normalise ``value`` to an int or a sympy expression, rejecting negatives and non-integers."""
+    if isinstance(value, bool):
+        raise ShapeError(f"{what} {value!r} is a bool (expected a non-negative int or sl.dim)")
+    if isinstance(value, int):
+        if value < 0:
+            raise ShapeError(f"{what} {value!r} is negative (expected a non-negative int)")
+        return value
+    if hasattr(value, "__index__") and not isinstance(value, sympy.Basic):
+        return as_dim(int(value), what=what)
+    if isinstance(value, sympy.Basic):
+        if value.is_Integer:
+            return as_dim(int(value), what=what)
+        if value.is_number:
+            raise ShapeError(f"{what} {value!r} is not an integer (expected an int or sl.dim)")
+        return value
+    raise ShapeError(f"{what} {value!r} has type {type(value).__name__} "
+                     "(expected a non-negative int or a symbol from sl.dim)")
+
+
+def is_static(d: Dim) -> bool:
+    return isinstance(d, int)
+
+
+def ceil_div(x: Dim, c: int) -> Dim:
+    """Exact ceiling division ``⌈x/c⌉`` (sympy.ceiling for symbolic x, STEP.md §2.5)."""
+    if isinstance(x, int):
+        return -(-x // c)
+    return sympy.ceiling(x / c)
+
+
+def nonempty(x: Dim) -> Dim:
+    """``1 if x > 0 else 0`` (the paper's P_i); a Piecewise for symbolic x."""
+    if isinstance(x, int):
+        return 1 if x > 0 else 0
+    return sympy.Piecewise((1, x >= 1), (0, True))
+
+
+def _simplify_int(e) -> Dim:
+    if isinstance(e, sympy.Basic) and e.is_Integer:
+        return int(e)
+    return e
+
+
+def product(dims: Iterable[Dim]) -> Dim:
+    out = 1
+    for d in dims:
+        out = out * d
+    return _simplify_int(out)
+
+
+def dims_equal(a: Dim, b: Dim) -> bool:
+    """STEP.md §2.5: ints by ==; symbolic by simplify(a - b) == 0; int vs symbolic unequal."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    if isinstance(a, int) or isinstance(b, int):
+        return False
+    return a == b or sympy.simplify(a - b) == 0
+
+
+def shapes_equal(a: Shape, b: Shape) -> bool:
+    return len(a) == len(b) and all(dims_equal(x, y) for x, y in zip(a, b))
+
+
+def free_symbols(*exprs) -> set:
+    out: set = set()
+    for e in exprs:
+        if isinstance(e, sympy.Basic):
+            out |= e.free_symbols
+        elif isinstance(e, (tuple, list)):
+            out |= free_symbols(*e)
+    return out
+
+
+def _key(s) -> str:
+    return s if isinstance(s, str) else s.name
+
+
+def evaluate(expr, bindings: Mapping, *, where: str = "") -> int:
+    """Substitute ``bindings`` (names or symbols -> ints) and return an exact int.
+
+    Raises :class:`BindingError` listing every unbound symbol.
+    """
+    if isinstance(expr, int):
+        return expr
+    by_name = {_key(k): v for k, v in bindings.items()}
+    missing = sorted(s.name for s in expr.free_symbols if s.name not in by_name)
+    if missing:
+        loc = f" in {where}" if where else ""
+        raise BindingError(f"unbound symbols {set(missing)}{loc} {fmt(expr)} "
+                           f"(pass bindings={{{', '.join(repr(m) + ': …' for m in missing)}}})")
+    subs = {s: sympy.Integer(int(by_name[s.name])) for s in expr.free_symbols}
+    value = expr.xreplace(subs)
+    if not value.is_number:
+        value = sympy.simplify(value)
+    if not value.is_Integer:
+        value = sympy.nsimplify(value)
+        if not value.is_Integer:
+            raise BindingError(f"expression {fmt(expr)} evaluates to {value} at {subs} "
+                               "(expected an integer; check divisibility of the bindings)")
+    return int(value)
+
+
+def try_int(expr, bindings: Mapping | None = None):
+    """Evaluate when possible, else return None (no error)."""
+    try:
+        return evaluate(expr, bindings or {})
+    except BindingError:
+        return None
+
+
+def fmt(d) -> str:
+    """Human-readable form of a dim: ``⌈D1/4⌉`` instead of ``ceiling(D1/4)``."""
+    if isinstance(d, int):
+        return str(d)
+    if isinstance(d, sympy.Basic) and d.has(sympy.Piecewise):
+        d = d.replace(_is_indicator, _indicator_symbol)
+    s = sympy.sstr(d)
+    import re
+    s = re.sub(r"ceiling\(([^()]*(?:\([^()]*\))*[^()]*)\)", r"⌈\1⌉", s)
+    s = s.replace("**", "^").replace("*", "·")
+    return s
+
+
+def _is_indicator(e) -> bool:
+    """``Piecewise((1, x >= 1), (0, True))`` — the paper's ``1 if x > 0 else 0``."""
+    return (isinstance(e, sympy.Piecewise) and len(e.args) == 2 and e.args[0][0] == 1
+            and e.args[1] == (0, True) and isinstance(e.args[0][1], sympy.GreaterThan)
+            and e.args[0][1].rhs == 1)
+
+
+def _indicator_symbol(e):
+    return sympy.Symbol(f"[{sympy.sstr(e.args[0][1].lhs)}>0]")
+
+
+def latex(expr) -> str:
+    return sympy.latex(expr)
