@@ -54,19 +54,19 @@ def _expert(prog, i, part, width, out_width, chunk, col_tile, tiling, compute_bw
     n_col = out_width // col_tile
     r = ops.Flatten(part, 0, 1)                                               # [D_i]
     if tiling == "static":
-        d, m = ops.Reshape(r, 0, chunk, pad=fn.Zero((1, width)))              # [⌈D_i/c⌉, c]
-        t = ops.Accum(d, fn.RetileRow(), fn.Empty((0, width)), 1)             # Tile[c, W]
+        d, m = ops.Reshape(r, 0, chunk, pad=fn.Zero((1, width), "bf16"))              # [⌈D_i/c⌉, c]
+        t = ops.Accum(d, fn.RetileRow(), fn.Empty((0, width), "bf16"), 1)     # Tile[c, W]
         mask = ops.Accum(m, fn.RetileRow(), fn.Empty((0, 1), "bool"), 1)      # Tile[c, 1] bool
         rows_per_tile = chunk
     else:
-        t = ops.Accum(ops.Promote(r), fn.RetileRow(), fn.Empty((0, width)), 1)  # Tile[D_i, W]
+        t = ops.Accum(ops.Promote(r), fn.RetileRow(), fn.Empty((0, width), "bf16"), 1)  # [D_i,W]
         mask, rows_per_tile = None, t.dtype.rows
     w = ops.LinearOffChipLoad(W, tile=(width, col_tile), ref=t, stride=(n_col, 1),
                               tiled_out_shape=(1, n_col))                     # [·, 1, n_col]
     wf = ops.Flatten(w, 0, 1)                                                 # [·, n_col]
     te = ops.Expand(ops.Reshape(t, 0, 1)[0], sizes=(n_col,))                  # [·, n_col]
     y = ops.Map([te, wf], fn.Matmul(), compute_bw=compute_bw)                 # Tile[·, col_tile]
-    yc = ops.Accum(y, fn.RetileCol(), fn.Empty((rows_per_tile, 0)), 1)        # Tile[·, out]
+    yc = ops.Accum(y, fn.RetileCol(), fn.Empty((rows_per_tile, 0), "bf16"), 1)        # Tile[·, out]
     src = ops.Zip(yc, mask) if mask is not None else yc
     return ops.FlatMap(src, fn.RetileStreamify())                             # [D_i'] Tile[1, out]
 
