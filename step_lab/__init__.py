@@ -3,11 +3,13 @@
 ``import step_lab as sl`` loads only the standard library, numpy and sympy; the notebook layer
 (IPython, ipywidgets, bokeh, graphviz) is imported lazily by ``%load_ext step_lab``.
 """
-from . import fn, ops
+from . import fn, hw, ops
 from .errors import BindingError, ConfigError, DeadlockError, GraphError, ShapeError, StepError
 from .interpret import RunResult, interpret
 from .ir import (DONE, Addr, Bool, Buffer, Program, S, Scalar, Selector, Stream, StreamType, Tensor,
                  Tile, Tuple, decode, encode)
+from .hw import HardwareConfig
+from .sim import SimResult, simulate
 from .symbolic import ceil_div, dim
 
 __version__ = "0.1.0"
@@ -15,7 +17,8 @@ __version__ = "0.1.0"
 __all__ = ["fn", "ops", "dim", "ceil_div", "Program", "Stream", "StreamType", "Tensor", "Tile",
            "Scalar", "Selector", "Buffer", "Tuple", "Bool", "Addr", "DONE", "S", "encode",
            "decode", "interpret", "RunResult", "StepError", "ShapeError", "GraphError",
-           "BindingError", "DeadlockError", "ConfigError", "metrics", "Metrics",
+           "BindingError", "DeadlockError", "ConfigError", "metrics", "Metrics", "hw",
+           "HardwareConfig", "simulate", "SimResult",
            "load_ipython_extension"]
 
 

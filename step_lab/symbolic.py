@@ -16,7 +16,7 @@ Dim = Union[int, sympy.Expr]
 Shape = tuple  # tuple[Dim, ...]
 
 __all__ = ["Dim", "Shape", "dim", "ceil_div", "nonempty", "is_static", "as_dim", "dims_equal",
-           "shapes_equal", "product", "free_symbols", "evaluate", "try_int", "latex", "fmt"]
+           "shapes_equal", "product", "sum_dims", "free_symbols", "evaluate", "try_int", "latex", "fmt"]
 
 
 @lru_cache(maxsize=None)
@@ -76,6 +76,16 @@ def product(dims: Iterable[Dim]) -> Dim:
     for d in dims:
         out = out * d
     return _simplify_int(out)
+
+
+def sum_dims(values) -> Dim:
+    """Exact sum of ints and expressions in one n-ary sympy.Add (linear, not quadratic)."""
+    values = list(values)
+    ints = sum(v for v in values if isinstance(v, int))
+    exprs = [v for v in values if not isinstance(v, int)]
+    if not exprs:
+        return ints
+    return _simplify_int(sympy.Add(ints, *exprs))
 
 
 def dims_equal(a: Dim, b: Dim) -> bool:

@@ -54,7 +54,7 @@ from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.dtypes import Buffer
-from ..symbolic import Dim, evaluate, fmt, free_symbols, latex
+from ..symbolic import Dim, evaluate, fmt, free_symbols, latex, sum_dims
 from . import _formulas as formulas
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
@@ -193,13 +193,17 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
     policy = _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
                            else policy, POLICIES)
     by_node, ops = {}, {}
-    totals: dict = {name: 0 for name in METRIC_NAMES}
+    terms: dict = {name: [] for name in METRIC_NAMES}
     for node in program.nodes:
         cells = _node_metrics(node, acc, policy)
         by_node[node.name] = cells
         ops[node.name] = type(node).__name__
         for name, value in cells.items():
-            totals[name] = totals[name] + value
+            if value != 0:
+                terms[name].append(value)
+    # NOTE: one n-ary sympy.Add per total; summing term by term re-canonicalises the growing
+    # sum on every step, which is quadratic on programs with thousands of nodes.
+    totals = {name: sum_dims(values) for name, values in terms.items()}
     return Metrics(program.name, preset, policy, by_node=by_node, ops=ops,
                    ragged=ragged_symbols(program), **totals)
 

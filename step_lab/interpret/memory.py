@@ -85,6 +85,8 @@ def tile_view(arr: np.ndarray, tile: tuple, name: str) -> np.ndarray:
         raise BindingError(f"tensor {name!r} of shape {arr.shape} is not divisible into "
                            f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0)")
     lead = arr.shape[:-2]
+    if arr.size and not any(arr.strides):
+        return _ConstTiles(arr, r, c)           # a broadcast constant (timing-only weights)
     t = arr.reshape(lead + (rows // r, r, cols // c, c))
     t = np.moveaxis(t, -3, -2)  # (..., R, C, r, c)
     return _TileArray(arr, t.reshape((-1, r, c)) if t.flags.c_contiguous else t, lead, r, c)
@@ -111,6 +113,27 @@ class _TileArray:
             self.view[i] = value
         else:
             self.view[np.unravel_index(i, self.grid)] = value
+
+
+class _ConstTiles:
+    """Tiles of a zero-stride (``np.broadcast_to``) constant array: one shared, contiguous,
+    read-only tile, so a timing-only run of a huge tensor allocates a single tile."""
+
+    def __init__(self, base, r, c):
+        rows, cols = base.shape[-2:]
+        self.base, self.r, self.c = base, r, c
+        self.n = int(np.prod(base.shape[:-2], dtype=np.int64)) * (rows // r) * (cols // c)
+        self.tile = np.full((r, c), base.flat[0], dtype=base.dtype)
+        self.tile.flags.writeable = False
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.tile
+
+    def __setitem__(self, i: int, value) -> None:
+        raise StepError("cannot write into a broadcast (read-only, zero-stride) input tensor")
 
 
 def _random(rng, shape, dtype: str) -> np.ndarray:

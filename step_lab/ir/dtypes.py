@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ShapeError, did_you_mean
-from ..symbolic import Dim, Shape, as_dim, fmt, is_static, product
+from ..symbolic import Dim, Shape, as_dim, fmt, is_static, product, sum_dims
 
 ELEMENT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "i32": 4, "u32": 4, "i64": 8, "u64": 8, "bool": 1}
 _ALIASES = {"fp16": "f16", "float16": "f16", "half": "f16", "fp32": "f32", "float32": "f32",
@@ -147,13 +147,6 @@ class Tuple(DType):
 
     def __str__(self) -> str:
         return "Tuple(" + ", ".join(str(t) for t in self.items) + ")"
-
-
-def sum_dims(values) -> Dim:
-    total = 0
-    for v in values:
-        total = total + v
-    return total if not hasattr(total, "is_Integer") or not total.is_Integer else int(total)
 
 
 Bool = Scalar("bool")

@@ -260,6 +260,7 @@ class FlatMap(_HigherOrder):
 
     def behaviour(self, ctx):
         fn, b = self.params["fn"], self.params["b"]
+        hold = self.inputs[0].rank >= 1   # a rank-0 input has no stop token to merge with
         pending = None          # the closing S_b of the last element's result, not yet emitted
         while True:
             tok = yield (GET, 0)
@@ -271,6 +272,9 @@ class FlatMap(_HigherOrder):
                 pending = out.pop() if out and type(out[-1]) is Stop else None
                 for item in out:
                     yield (PUT, 0, item)
+                if pending is not None and not hold:
+                    yield (PUT, 0, pending)
+                    pending = None
             elif tok is DONE:
                 if pending is not None:
                     yield (PUT, 0, pending)

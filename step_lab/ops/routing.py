@@ -290,8 +290,10 @@ class Reassemble(_FreshSymbols):
             if s is DONE:
                 if held is not None:
                     yield (PUT, 0, held)
-                yield from self._check_drained(n)
+                # Done first, then drain: inside a feedback cycle (STEP.md §8.3) the inputs'
+                # Done may itself depend on this output's Done.
                 yield (PUT, 0, DONE)
+                yield from self._check_drained(n)
                 return
             if type(s) is Stop:
                 yield (PUT, 0, Stop(s.level + a + 1))   # replaces a held S_{a+1} (Rule M)

@@ -17,7 +17,7 @@ from ..ir.node import Node
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import as_dim, ceil_div, dim, dims_equal, fmt, nonempty, product, try_int
-from ._common import GET, PUT, check_int, check_rank_arg, is_data, take_chunk
+from ._common import GET, PUT, check_int, check_rank_arg, is_data
 
 __all__ = ["Flatten", "Reshape", "Promote", "Expand", "Zip", "Assume"]
 
@@ -425,10 +425,14 @@ class Expand(Node):
         while True:
             tok = yield (GET, 0)
             if is_data(tok):
-                chunk = yield from take_chunk(1, b)
-                for t in chunk[:-1]:
+                # stream the ref's b-chunk item by item (a streaming unit: the ref may also feed
+                # a consumer of this output, e.g. Zip(Expand(q, K), K), through shallow FIFOs)
+                while True:
+                    t = yield (GET, 1)
+                    if t is DONE or (type(t) is Stop and t.level >= b):
+                        closing = t
+                        break
                     yield (PUT, 0, tok if is_data(t) else t)
-                closing = chunk[-1]
                 tok = yield (GET, 0)
                 pos += 1
             else:

@@ -31,10 +31,15 @@ def simplified_moe(*, tokens: int = 10, width: int = 64, out_width: int = 256, e
         raise ConfigError(f"tiling {tiling!r} (expected 'static' or 'dynamic')"
                           + did_you_mean(tiling, ["static", "dynamic"]))
     routing = toy_routing(tokens, experts, seed) if routing is None else np.asarray(routing)
-    prog = Program(f"simplified_moe_{tiling}")
+    prog = Program(f"simplified_moe_{tiling}" + (str(chunk) if tiling == "static" else ""))
     X = prog.tensor("X", (tokens, width), "bf16")
     xin = ops.Flatten(ops.LinearOffChipLoad(X, tile=(1, width)), 1, 2)       # [T, 1]
     sel = prog.input("sel", Selector(experts), (tokens,))                     # [T]
+    # The selector is broadcast to Partition and Reassemble. Reassemble waits for each token's
+    # row to come back through its expert while Partition must keep reading selectors to feed
+    # the experts, so the selector needs a metadata FIFO deep enough for the whole batch (the
+    # paper's deep broadcast FIFOs, STEP.md §7.1); with depth 2 the program deadlocks.
+    prog.set_fifo_depth(sel, tokens + 1)
     parts = ops.Partition(xin, sel, experts)                                  # [D_i, 1] each
     rows = [_expert(prog, i, parts[i], width, out_width, chunk, col_tile, tiling, compute_bw)
             for i in range(experts)]

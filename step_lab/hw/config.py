@@ -1,0 +1,155 @@
+"""Hardware configuration of the simulated spatial dataflow accelerator (STEP.md §7, EXPERIMENTS.md
+§1.1–1.2).
+
+:class:`HardwareConfig` is a frozen dataclass whose field names carry their units. Presets:
+
+* ``PAPER`` — the STeP paper's main evaluation (Figs 9–21): HBM 32 channels × 32 B/cycle =
+  1024 B/cycle, 64 B/cycle memory units, FIFO depth 2 (the MoE experiments' default);
+* ``ATTENTION`` — ``PAPER`` with FIFO depth 1 (the attention-decode experiments);
+* ``VALIDATION`` — the Fig 8 HDL-validation setup: 8 HBM channels (256 B/cycle), 256 B/cycle
+  memory units, FIFO depth 1, 4096 FLOPs/cycle per compute operator.
+
+``PRESETS`` maps lower-case names to configs; :func:`preset` looks one up with a did-you-mean
+error.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import ConfigError, did_you_mean
+
+__all__ = ["HardwareConfig", "PAPER", "ATTENTION", "VALIDATION", "PRESETS", "preset"]
+
+# field -> minimum allowed value (ints); 0 means "may be zero"
+_INT_FIELDS = {
+    "onchip_bytes_per_cycle": 1, "offchip_bytes_per_cycle": 1, "hbm_channels": 1,
+    "hbm_request_bytes": 1, "hbm_cycles_per_request": 1, "hbm_latency_cycles": 0,
+    "hbm_startup_cycles": 0, "offchip_outstanding_tiles": 1, "compute_flops_per_cycle": 0,
+    "flops_per_cycle_per_unit": 1, "fifo_depth": 1, "channel_latency_cycles": 1,
+    "pipeline_latency_cycles": 0, "switch_cost_cycles": 0, "reconfiguration_cycles": 0,
+}
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """Timing parameters of the simulated SDA; every field name states its unit.
+
+    Memory:
+
+    * ``onchip_bytes_per_cycle`` — bandwidth of one on-chip memory unit (BW_onchip, §7.2).
+    * ``offchip_bytes_per_cycle`` — aggregate HBM cap (§7.3); must not exceed what the channels
+      can deliver, ``hbm_channels · hbm_request_bytes / hbm_cycles_per_request``.
+    * ``hbm_channels``, ``hbm_request_bytes`` (burst size), ``hbm_cycles_per_request`` (one
+      request per channel every that many cycles), ``hbm_latency_cycles`` (issue to response),
+      ``hbm_startup_cycles`` (a channel serves nothing before this cycle).
+    * ``offchip_outstanding_tiles`` — tiles one off-chip operator may have in flight (2 = the
+      double buffering of the paper's on-chip accounting, §6.2).
+
+    Compute:
+
+    * ``compute_flops_per_cycle`` — the compute bandwidth C of a higher-order node created
+      without ``compute_bw`` (§7.2). 0 makes such nodes a ConfigError once they need FLOPs.
+    * ``flops_per_cycle_per_unit`` — one 16×16 compute unit (256 MACs = 512 FLOPs/cycle); a node
+      with bandwidth C is reported as using ``⌈C / flops_per_cycle_per_unit⌉`` of them (§7.4).
+    * ``pipeline_latency_cycles`` — extra cycles before a higher-order node's result is visible
+      downstream (latency, not throughput).
+
+    Network:
+
+    * ``fifo_depth`` — default channel depth in slots (per-stream override:
+      ``program.set_fifo_depth``; feedback edges use their declared depth).
+    * ``channel_latency_cycles`` — cycles from a put to the token's visibility (>= 1).
+    * ``switch_cost_cycles`` — Partition/Reassemble/EagerMerge port-switch cost (§7.2).
+
+    Placement (``step_lab.hw.placement``):
+
+    * ``grid`` — ``(rows, cols)`` of units in a checkerboard of compute and memory units, or
+      ``None`` to size the grid to the program (one unit per placed node).
+    * ``time_multiplex`` — when the grid is too small, share units round-robin instead of
+      raising ConfigError; nodes sharing a unit serialise their work on it.
+    * ``reconfiguration_cycles`` — charged when a shared unit switches to another node (§7.4
+      says the paper has no such penalty: 0).
+    """
+
+    onchip_bytes_per_cycle: int = 64
+    offchip_bytes_per_cycle: int = 1024
+    hbm_channels: int = 32
+    hbm_request_bytes: int = 64
+    hbm_cycles_per_request: int = 2
+    hbm_latency_cycles: int = 2
+    hbm_startup_cycles: int = 14
+    offchip_outstanding_tiles: int = 2
+    compute_flops_per_cycle: int = 1024
+    flops_per_cycle_per_unit: int = 512
+    fifo_depth: int = 2
+    channel_latency_cycles: int = 1
+    pipeline_latency_cycles: int = 0
+    switch_cost_cycles: int = 1
+    grid: tuple | None = None
+    time_multiplex: bool = False
+    reconfiguration_cycles: int = 0
+
+    def __post_init__(self):
+        for name, minimum in _INT_FIELDS.items():
+            _check_int(name, getattr(self, name), minimum)
+        if not isinstance(self.time_multiplex, bool):
+            raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
+                              "(expected True or False)")
+        if self.grid is not None:
+            object.__setattr__(self, "grid", _check_grid(self.grid))
+        limit = self.hbm_channels * self.hbm_request_bytes // self.hbm_cycles_per_request
+        if self.offchip_bytes_per_cycle > limit:
+            raise ConfigError(
+                f"HardwareConfig: offchip_bytes_per_cycle = {self.offchip_bytes_per_cycle} "
+                f"exceeds what the HBM channels deliver (expected <= hbm_channels · "
+                f"hbm_request_bytes / hbm_cycles_per_request = {limit})\n"
+                "  hint: raise hbm_channels together with offchip_bytes_per_cycle")
+
+    def replace(self, **changes) -> "HardwareConfig":
+        """A copy with some fields changed (validated again); unknown names raise ConfigError."""
+        names = [f.name for f in dataclasses.fields(self)]
+        for key in changes:
+            if key not in names:
+                raise ConfigError(f"HardwareConfig has no field {key!r}"
+                                  + did_you_mean(key, names) + f" (expected one of {names})")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["grid"] = list(self.grid) if self.grid is not None else None
+        return out
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"HardwareConfig: {name} = {value!r} (expected an int >= {minimum})")
+
+
+def _check_grid(grid) -> tuple:
+    ok = (isinstance(grid, (tuple, list)) and len(grid) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in grid))
+    if not ok:
+        raise ConfigError(f"HardwareConfig: grid = {grid!r} (expected None or (rows, cols) "
+                          "with two ints >= 1)")
+    return (grid[0], grid[1])
+
+
+PAPER = HardwareConfig()
+ATTENTION = PAPER.replace(fifo_depth=1)
+VALIDATION = PAPER.replace(hbm_channels=8, offchip_bytes_per_cycle=256,
+                           onchip_bytes_per_cycle=256, fifo_depth=1,
+                           compute_flops_per_cycle=4096)
+
+PRESETS = {"paper": PAPER, "attention": ATTENTION, "validation": VALIDATION}
+
+
+def preset(name) -> HardwareConfig:
+    """The preset called ``name`` (case-insensitive); a HardwareConfig is returned unchanged."""
+    if isinstance(name, HardwareConfig):
+        return name
+    key = str(name).lower()
+    if key not in PRESETS:
+        raise ConfigError(f"unknown hardware preset {name!r} (expected one of {list(PRESETS)})"
+                          + did_you_mean(key, PRESETS))
+    return PRESETS[key]

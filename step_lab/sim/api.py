@@ -1,0 +1,202 @@
+"""``simulate(program, ...)``: build the processes and channels, run the engine, collect results."""
+from __future__ import annotations
+
+import gc
+from fractions import Fraction
+
+import sympy
+
+from ..errors import BindingError, ConfigError, StepError
+from ..hw.config import PAPER, HardwareConfig, preset
+from ..hw.placement import place
+from ..interpret.context import RunContext
+from ..ir.tokens import decode
+from .engine import Engine
+from .ghost import attach_ghosts, ghost_inputs
+from .hbm import HBM
+from .plan import COMPUTE, channel_depth, plan_nodes
+from .progress import Progress
+from .result import SimResult
+from .state import Channel, Proc, Unit
+from .trace import FifoTrace, Trace
+
+__all__ = ["simulate"]
+
+
+def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs=None,
+             trace: bool = False, progress=None, placement: dict | None = None, seed: int = 0,
+             values: bool = True, lockstep: bool = False) -> SimResult:
+    """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
+
+    ``inputs`` maps tensor names to numpy arrays and input-stream names to token lists or nested
+    lists (missing tensors are drawn from ``seed``); ``bindings`` binds symbols (an unbound
+    symbol sizing an input raises BindingError before cycle 0). ``trace=True`` records a
+    :class:`~step_lab.sim.trace.Trace`. ``progress`` is a callable (called with the fraction of
+    the expected data tokens moved, or the current cycle when that is unknown) or a tqdm-like
+    object with ``update(n)`` (n data tokens; its ``total`` is set if it is None). ``placement``
+    overrides unit cells (``step_lab.hw.placement``). ``values=False`` is a timing-only run:
+    input tensors without a given array become zero-memory ghost tiles (``sim/ghost.py``), so
+    cycles, traffic and FLOPs are exact while tile values are placeholders and ``arrays`` is
+    empty — what a Qwen3-sized layer needs (its weights alone would take 2.4 GB as float32).
+    ``lockstep=True`` runs every command as its own event in global time order (slow reference
+    path; results are identical).
+    """
+    enabled = gc.isenabled()
+    gc.disable()            # NOTE: the run allocates many short-lived tuples; no cycles to collect
+    try:
+        return _simulate(program, hw, bindings, inputs, trace, progress, placement, seed,
+                         values, lockstep)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, values,
+              lockstep) -> SimResult:
+    hw = preset(hw) if isinstance(hw, str) else hw
+    if not isinstance(hw, HardwareConfig):
+        raise ConfigError(f"simulate: hw = {hw!r:.60} (expected a HardwareConfig or a preset "
+                          "name such as 'paper')")
+    program.validate()
+    ghosts: list = []
+    if not values:
+        names = {(k if isinstance(k, str) else k.name): v for k, v in (bindings or {}).items()}
+        inputs, ghosts = ghost_inputs(program, inputs or {}, names)
+    ctx = RunContext(program, inputs, bindings, seed)
+    attach_ghosts(ctx, ghosts)
+    layout = place(program, hw, placement)
+    plans = plan_nodes(program, hw, ctx, layout)
+    procs, channels = _build(program, hw, ctx, plans, layout, trace)
+    hbm = HBM(hw, trace)
+    tracker = Progress.wrap(progress, program, ctx)
+    engine = Engine(procs, channels, hbm, hw, lockstep=lockstep, progress=tracker)
+    engine.run()
+    if tracker is not None:
+        tracker.close(engine)
+    return _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,
+                   with_values=values)
+
+
+def _build(program, hw, ctx, plans, layout, trace: bool):
+    index = {node: i for i, node in enumerate(program.nodes)}
+    procs = [Proc(i, node, plans[i], hw, trace) for i, node in enumerate(program.nodes)]
+    channels = []
+    for node in program.nodes:
+        dst = procs[index[node]]
+        for port, stream in enumerate(node.inputs):
+            src = procs[index[stream.node]]
+            ch = Channel(stream, src, dst, port, channel_depth(program, stream, hw), trace)
+            dst.ins.append(ch)
+            src.outs[stream.port].append(ch)
+            channels.append(ch)
+    for cell, names in layout.shared.items():
+        unit = Unit(cell)
+        for name in names:
+            procs[index[program.node(name)]].unit = unit
+    for p in procs:
+        p.finalize()
+        p.gen = p.node.behaviour(ctx)
+    return procs, channels
+
+
+def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, *,
+            with_values: bool) -> SimResult:
+    cycles = max((p.end for p in procs), default=0)
+    values = {name: decode(ctx.outputs.get(name, []), out.inputs[0].rank)
+              for name, out in program.outputs.items()}
+    arrays = {name: ctx.memory.assembled(tensor, tile, count)
+              for name, (tensor, tile, count) in ctx.stored.items()} if with_values else {}
+    flops = sum(p.flops for p in procs)
+    allocated = sum(pl.compute_bw for pl in plans if pl.role == COMPUTE)
+    util = flops / cycles / allocated if cycles and allocated else 0.0
+    measured = _measured_dims(program, procs)
+    symbols = {**measured, **ctx.bindings}
+    per_node = {p.name: _node_stats(p, cycles, layout) for p in procs}
+    chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch)} for ch in channels}
+    return SimResult(program.name, cycles, sum(p.offchip for p in procs),
+                     lambda: _onchip(program, symbols), flops, util, allocated,
+                     dict(ctx.outputs), values, arrays, per_node, chans, measured, hw, layout,
+                     _trace(procs, channels, hbm, layout, cycles) if trace else None,
+                     _binding_notes(measured, ctx.bindings))
+
+
+def _got(ch) -> int:
+    """Tokens the consumer took from ``ch``: all tokens put on the port minus those left."""
+    return ch.src.tokens_out(ch.stream.port) - len(ch.q)
+
+
+def _node_stats(p, cycles: int, layout) -> dict:
+    idle = max(0, cycles - p.busy - p.stall_in - p.stall_out)
+    cell = layout.unit_of.get(p.name)
+    return {"op": type(p.node).__name__, "busy": p.busy, "stall_in": p.stall_in,
+            "stall_out": p.stall_out, "idle": idle,
+            "tokens_in": sum(_got(ch) for ch in p.ins),
+            "tokens_out": sum(p.tokens_out(j) for j in range(len(p.outs))),
+            "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None}
+
+
+def _trace(procs, channels, hbm, layout, cycles: int) -> Trace:
+    fifos = {ch.name: FifoTrace(ch.name, ch.stream.name, ch.src.name, ch.dst.name,
+                                ch.capacity, ch.puts, ch.gets) for ch in channels}
+    return Trace(cycles, {p.name: p.busy_log for p in procs},
+                 {p.name: layout.unit_of.get(p.name) for p in procs}, fifos, hbm.log,
+                 [p.name for p in procs])
+
+
+def _measured_dims(program, procs) -> dict:
+    """Values of the bare-symbol dims of every stream, observed in the run (§6.4).
+
+    The outermost dim of a stream is its number of top-level tensors (an int); an inner dim of
+    rank r is its mean extent, (r-dim sub-tensors) / ((r+1)-dim sub-tensors), an int or an
+    exact Fraction (ragged dims bind to their mean for traffic and FLOPs, §6.4).
+    """
+    out: dict = {}
+    index = {p.node: p for p in procs}
+    for stream in program.streams:
+        p = index[stream.node]
+        counts = _level_counts(p, stream.port, stream.rank)
+        for pos, d in enumerate(stream.shape):
+            if not isinstance(d, sympy.Symbol) or d.name in out:
+                continue
+            rank = stream.rank - pos          # the dim of rank `rank` (0 = innermost)
+            if pos == 0:
+                out[d.name] = counts[stream.rank]
+            elif counts[rank + 1]:
+                mean = Fraction(counts[rank], counts[rank + 1])
+                out[d.name] = int(mean) if mean.denominator == 1 else mean
+    return out
+
+
+def _binding_notes(measured: dict, bindings: dict) -> list:
+    """§6.4: derived symbols SHOULD be checked against given bindings (reported, not fatal)."""
+    return [f"symbol {name!r} is bound to {bindings[name]} but the run measured {value}"
+            for name, value in measured.items()
+            if name in bindings and isinstance(value, int) and value != bindings[name]]
+
+
+def _level_counts(p, port: int, rank: int) -> list:
+    """``counts[k]`` = number of k-dimensional sub-tensors put on ``port`` (k = 0: elements).
+
+    Every stop token of level >= k closes one k-dimensional sub-tensor (E2).
+    """
+    raw = p.counts[port]
+    counts = [raw[0]]
+    for level in range(1, rank + 2):
+        counts.append(sum(raw[level:]))
+    return counts
+
+
+def _onchip(program, values: dict) -> tuple:
+    """``(bytes, notes)``: the paper-preset on-chip metric at the run's bindings (§6.2)."""
+    from ..analysis.metrics import metrics
+    m = metrics(program)
+    try:
+        return m.evaluate(values)["onchip_memory"], []
+    except BindingError as e:
+        missing = {s.name: 0 for s in m.symbols if s.name not in values}
+        note = (f"onchip_peak_bytes: symbols {sorted(missing)} were never observed and count "
+                f"as 0 ({e})")
+        try:
+            return m.evaluate({**values, **missing})["onchip_memory"], [note]
+        except StepError:
+            return 0, [note]

@@ -1,0 +1,130 @@
+"""The shared off-chip memory (HBM): per-channel reservations computed per tile (STEP.md §7.3).
+
+Model (our reading of the paper's Ramulator-emulating HBM node, EXPERIMENTS.md §1.1):
+
+* a tile of ``n`` bytes at byte address ``a`` is split into ``⌈n / hbm_request_bytes⌉`` bursts
+  (a partial burst costs a whole one); burst ``j`` goes to channel
+  ``(a // hbm_request_bytes + j) mod hbm_channels`` (address interleaving);
+* each channel serves one burst every ``hbm_cycles_per_request`` cycles, in arrival order; a burst
+  that starts at cycle ``s`` has its data back at ``s + hbm_latency_cycles``; no channel serves
+  anything before cycle ``hbm_startup_cycles`` (start-up);
+* a tile completes when its last burst has returned;
+* if ``offchip_bytes_per_cycle`` is below the channels' aggregate
+  ``hbm_channels · hbm_request_bytes / hbm_cycles_per_request``, a shared bus additionally serves
+  bursts at that many bytes per cycle (otherwise the channels already enforce the cap).
+
+**Reservation, not events.** Each channel keeps the cycle at which it becomes free. A tile request
+issued at cycle ``t`` touches ``min(bursts, channels)`` channels: channel ``c`` receives ``k_c``
+bursts (⌊bursts/channels⌋ or one more), starts at ``max(t, free[c])`` and is then free
+``k_c · hbm_cycles_per_request`` cycles later (two list comprehensions over channel slices).
+The completion time is computed in closed form, so a 256 KB tile costs one pass over 32
+channels instead of 4096 request events (``access_per_request`` is the per-burst reference path
+the tests compare against). The simulator issues
+requests in global time order (off-chip commands are synchronisation points), so channel queues
+are served first come, first served.
+
+**Limits.** No banks, rows, refresh or read/write turnaround (row-buffer hits are assumed: the
+workloads stream tiles); no queue-depth limit inside the controller (an operator's outstanding
+tiles are bounded by ``offchip_outstanding_tiles`` instead); reads and writes share the same
+channel timing; the address of a tile is the operator's running byte cursor from its tensor's
+base address unless the behaviour supplies one (``(OFFCHIP, bytes, is_write, address)``).
+"""
+from __future__ import annotations
+
+from array import array
+
+__all__ = ["HBM"]
+
+
+class HBM:
+    """Channel reservations of the shared off-chip memory (see the module docstring)."""
+
+    __slots__ = ("free", "channels", "request_bytes", "cycles_per_request", "latency",
+                 "cap", "bus", "use_bus", "log", "bytes_read", "bytes_written")
+
+    def __init__(self, hw, trace: bool = False):
+        self.channels = hw.hbm_channels
+        self.request_bytes = hw.hbm_request_bytes
+        self.cycles_per_request = hw.hbm_cycles_per_request
+        self.latency = hw.hbm_latency_cycles
+        self.free = [hw.hbm_startup_cycles] * self.channels
+        self.cap = hw.offchip_bytes_per_cycle
+        aggregate = self.channels * self.request_bytes / self.cycles_per_request
+        self.use_bus = self.cap < aggregate
+        self.bus = hw.hbm_startup_cycles * self.cap    # bus free time, in units of 1/cap cycles
+        self.log = array("q") if trace else None       # start, done, bytes, write, node
+        self.bytes_read = 0
+        self.bytes_written = 0
+
+    def access(self, t: int, nbytes: int, address: int, is_write: bool = False,
+               node: int = -1) -> int:
+        """Reserve the channels for one tile issued at cycle ``t``; return its completion."""
+        if is_write:
+            self.bytes_written += nbytes
+        else:
+            self.bytes_read += nbytes
+        if nbytes <= 0:
+            return t
+        req = self.request_bytes
+        n_channels = self.channels
+        cpr = self.cycles_per_request
+        bursts = -(-nbytes // req)
+        q, r = divmod(bursts, n_channels)
+        ch = (address // req) % n_channels
+        first = self._first_start(ch, bursts, t) if self.log is not None else t
+        # channels ch … ch+r-1 (cyclically) serve q+1 bursts, the other ones q
+        last = self._span(ch, r, t, (q + 1) * cpr) if r else 0
+        if q:
+            other = self._span((ch + r) % n_channels, n_channels - r, t, q * cpr)
+            last = other if other > last else last
+        done = last - cpr + self.latency
+        if self.use_bus:
+            done = max(done, self._bus(t, bursts * req))
+        if self.log is not None:
+            self.log.extend((first, done, nbytes, int(is_write), node))
+        return done
+
+    def _span(self, lo: int, count: int, t: int, add: int) -> int:
+        """Channels lo … lo+count-1 (cyclically) each take ``add`` cycles of bursts from
+        ``max(t, free)``; return the latest new free time."""
+        free = self.free
+        hi = lo + count
+        if hi <= self.channels:
+            seg = [(s if s > t else t) + add for s in free[lo:hi]]
+            free[lo:hi] = seg
+            return max(seg)
+        a = self._span(lo, self.channels - lo, t, add)
+        b = self._span(0, hi - self.channels, t, add)
+        return a if a > b else b
+
+    def _first_start(self, ch: int, bursts: int, t: int) -> int:
+        """Cycle at which the tile's first burst starts (for the trace)."""
+        n = min(bursts, self.channels)
+        idx = [(ch + i) % self.channels for i in range(n)]
+        return max(t, min(self.free[i] for i in idx))
+
+    def _bus(self, t: int, nbytes: int) -> int:
+        """Aggregate cap: bursts cross a shared bus at ``cap`` bytes per cycle, in order."""
+        start = max(t * self.cap, self.bus)
+        self.bus = start + nbytes
+        last_start = -(-(self.bus - self.request_bytes) // self.cap)
+        return last_start + self.latency
+
+    def access_per_request(self, t: int, nbytes: int, address: int) -> int:
+        """Reference path: the same reservation issued one burst at a time (for tests)."""
+        req = self.request_bytes
+        bursts = -(-nbytes // req)
+        ch0 = address // req
+        first, last = None, None
+        for j in range(bursts):
+            ch = (ch0 + j) % self.channels
+            s = max(t, self.free[ch])
+            self.free[ch] = s + self.cycles_per_request
+            first = s if first is None else min(first, s)
+            last = s if last is None else max(last, s)
+        if first is None:
+            return t
+        done = last + self.latency
+        if self.use_bus:
+            done = max(done, self._bus(t, bursts * req))
+        return done

@@ -1,0 +1,192 @@
+"""Everything the event loop needs, computed once before cycle 0 (STYLE.md §4).
+
+Per node: its role in the cost model (§7.2), compute bandwidth C, write-back flag, output latency,
+on-chip move cost of Bufferize/Streamify, the memory-resident byte count of each input port, its
+unit (for time-multiplexing) and the start address of its off-chip cursor. Per stream: channel
+depth. No sympy runs after this module: dims are evaluated here with the run's bindings.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..errors import BindingError
+from ..ir.dtypes import ELEMENT_BYTES, Scalar, Selector, Tile
+from ..ir.dtypes import Tuple as TupleType
+from ..ir.program import Feedback
+
+__all__ = ["NodePlan", "plan_nodes", "channel_depth", "value_bytes", "stream_resident"]
+
+# roles in the cost model
+COMPUTE, OFFCHIP, BUFFERIZE, STREAMIFY, PLAIN = range(5)
+
+
+class NodePlan:
+    """Static timing parameters of one node (see module docstring)."""
+
+    __slots__ = ("role", "compute_bw", "write_back", "latency", "move_in", "move_out",
+                 "resident", "switch_out", "unit", "address", "has_fn")
+
+    def __init__(self):
+        self.role = PLAIN
+        self.compute_bw = 0
+        self.write_back = False
+        self.latency = 1
+        self.move_in = 0
+        self.move_out = 0
+        self.resident = ()
+        self.switch_out = False
+        self.unit = None
+        self.address = 0
+        self.has_fn = False
+
+
+def role_of(node) -> int:
+    name = type(node).__name__
+    if node.group == "higher-order":
+        return COMPUTE
+    if getattr(node, "is_offchip", False):
+        return OFFCHIP
+    if name == "Bufferize":
+        return BUFFERIZE
+    if name == "Streamify":
+        return STREAMIFY
+    return PLAIN
+
+
+def plan_nodes(program, hw, ctx, placement) -> list:
+    """One :class:`NodePlan` per node of ``program`` (in ``program.nodes`` order)."""
+    resident_memo: dict = {}
+    plans = []
+    for node in program.nodes:
+        plan = NodePlan()
+        plan.role = role_of(node)
+        plan.latency = hw.channel_latency_cycles
+        if plan.role == COMPUTE:
+            _plan_compute(node, plan, hw, ctx, resident_memo)
+        elif plan.role in (BUFFERIZE, STREAMIFY):
+            _plan_move(node, plan, hw, ctx)
+        elif plan.role == OFFCHIP:
+            tensor = node.params.get("tensor")
+            plan.address = getattr(tensor, "base_addr", 0)
+        plan.switch_out = type(node).__name__ == "Partition"
+        plans.append(plan)
+    return plans
+
+
+def _plan_compute(node, plan, hw, ctx, memo) -> None:
+    bw = node.params.get("compute_bw")
+    bw = hw.compute_flops_per_cycle if bw is None else bw
+    # a fractional bandwidth is kept exact (Fraction("0.1")) so ⌈FLOPs / C⌉ has no rounding
+    plan.compute_bw = int(bw) if float(bw).is_integer() else Fraction(repr(bw))
+    plan.write_back = bool(node.params.get("write_back", False))
+    plan.latency = hw.channel_latency_cycles + hw.pipeline_latency_cycles
+    plan.resident = tuple(_port_resident_bytes(s, ctx, memo) for s in node.inputs)
+
+
+def _plan_move(node, plan, hw, ctx) -> None:
+    """Bufferize writes each input tile, Streamify reads each output tile, at BW_onchip."""
+    bw = hw.onchip_bytes_per_cycle
+    if plan.role == BUFFERIZE:
+        nbytes = _static_bytes(node.inputs[0].dtype, ctx)
+        plan.move_in = -(-nbytes // bw) if nbytes else 0
+    else:
+        nbytes = _static_bytes(node.outputs[0].dtype, ctx)
+        plan.move_out = -(-nbytes // bw) if nbytes else 0
+
+
+def _static_bytes(dtype, ctx) -> int | None:
+    try:
+        return int(ctx.value(dtype.nbytes))
+    except (BindingError, TypeError, AttributeError):
+        return None
+
+
+def stream_resident(stream, memo: dict):
+    """Is a stream's data memory-resident (§7.2 [Choice])? True/False, or a tuple for Zip.
+
+    Loads, Streamify and write-back nodes produce resident tiles; routing and shape operators
+    forward the residency of their data input (Zip: one flag per component).
+    """
+    if stream in memo:
+        return memo[stream]
+    memo[stream] = False            # breaks feedback cycles
+    node = stream.node
+    role = role_of(node)
+    name = type(node).__name__
+    if role == OFFCHIP:
+        out = isinstance(stream.dtype, Tile) and name in ("LinearOffChipLoad",
+                                                          "RandomOffChipLoad")
+    elif role == STREAMIFY:
+        out = True
+    elif role == COMPUTE:
+        out = bool(node.params.get("write_back", False))
+    elif name == "Zip":
+        out = tuple(_as_flag(stream_resident(s, memo)) for s in node.inputs)
+    elif name == "Partition" or (stream.port == 0 and node.inputs
+                                 and (node.group in ("routing", "shape", "io")
+                                      or isinstance(node, Feedback))):
+        data_inputs = _data_inputs(node)
+        flags = [stream_resident(s, memo) for s in data_inputs]
+        out = bool(flags) and all(_as_flag(f) for f in flags)
+    else:
+        out = False
+    memo[stream] = out
+    return out
+
+
+def _data_inputs(node) -> tuple:
+    name = type(node).__name__
+    if name == "Reassemble":
+        return node.inputs[:-1]
+    if name == "EagerMerge":
+        return node.inputs
+    return node.inputs[:1]
+
+
+def _as_flag(flag) -> bool:
+    return all(flag) if isinstance(flag, tuple) else bool(flag)
+
+
+def _port_resident_bytes(stream, ctx, memo):
+    """0 (not resident), a constant byte count, or ``(dtype, mask)`` to measure per value."""
+    flag = stream_resident(stream, memo)
+    dtype = stream.dtype
+    if flag is False or (isinstance(flag, tuple) and not any(flag)):
+        return 0
+    mask = flag if isinstance(flag, tuple) else None
+    items = dtype.items if (mask is not None and isinstance(dtype, TupleType)) else (dtype,)
+    flags = mask if mask is not None else (True,)
+    total = 0
+    for item, on in zip(items, flags):
+        if not on:
+            continue
+        nbytes = _static_bytes(item, ctx) if _is_static(item) else None
+        if nbytes is None:
+            return (dtype, mask)
+        total += nbytes
+    return total
+
+
+def _is_static(dtype) -> bool:
+    if isinstance(dtype, Tile):
+        return dtype.static
+    return isinstance(dtype, (Scalar, Selector))
+
+
+def value_bytes(value, dtype, mask=None) -> int:
+    """Bytes of one data value of ``dtype`` (components where ``mask`` is set, for tuples)."""
+    if isinstance(dtype, TupleType):
+        flags = mask or (True,) * len(dtype.items)
+        return sum(value_bytes(v, t) for v, t, on in zip(value, dtype.items, flags) if on)
+    if isinstance(dtype, Tile):
+        return int(getattr(value, "size", 1)) * ELEMENT_BYTES[dtype.elem]
+    if isinstance(dtype, Scalar):
+        return ELEMENT_BYTES[dtype.elem]
+    if isinstance(dtype, Selector):
+        return dtype.n
+    return 0
+
+
+def channel_depth(program, stream, hw) -> int:
+    """Depth of the FIFOs carrying ``stream``: per-stream override, else ``hw.fifo_depth``."""
+    return program.fifo_depth.get(stream, hw.fifo_depth)

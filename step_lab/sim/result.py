@@ -1,0 +1,114 @@
+"""The result of :func:`step_lab.simulate`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SimResult"]
+
+
+@dataclass
+class SimResult:
+    """Cycles, traffic, memory, FLOPs, utilisation, real outputs and per-node statistics.
+
+    * ``cycles`` — when the last node finished (including its last off-chip write).
+    * ``offchip_bytes`` — the sum of every off-chip tile moved; equals
+      ``metrics(prog).evaluate(bindings)["offchip_traffic"]``.
+    * ``onchip_peak_bytes`` — the symbolic on-chip requirement (``metrics``, paper preset, §6.2)
+      evaluated at the run's bindings plus the dims measured during the run (``measured``):
+      outermost counts such as Partition's ``X_i`` exactly, other ragged dims at their mean.
+      FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0).
+    * ``flops`` — FLOPs charged by the compute nodes; ``compute_utilization`` =
+      ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the higher-order
+      nodes (§7.4).
+    * ``tokens`` / ``values`` / ``arrays`` — as the reference interpreter's RunResult;
+      ``outputs`` = ``{**values, **arrays}`` (output streams decoded, stored tensors as arrays).
+    * ``per_node[name]`` — ``op``, ``busy``, ``stall_in``, ``stall_out``, ``idle`` (cycles),
+      ``tokens_in``, ``tokens_out``, ``flops``, ``offchip_bytes``, ``unit``. ``busy`` of an
+      off-chip node counts cycles with one of its tiles in flight.
+    * ``channels[name]`` — ``capacity`` and ``tokens`` of every FIFO.
+    * ``measured`` — every bare-symbol stream dim observed in the run (outermost: count; inner:
+      mean extent, possibly a Fraction); ``notes`` lists measured counts that contradict the
+      given bindings (§6.4).
+    * ``trace`` — a :class:`~step_lab.sim.trace.Trace` when ``trace=True``, else None.
+    """
+
+    program: str
+    cycles: int
+    offchip_bytes: int
+    onchip_source: object = field(repr=False, compare=False)   # () -> (bytes, notes)
+    flops: int
+    compute_utilization: float
+    allocated_compute: float
+    tokens: dict
+    values: dict
+    arrays: dict
+    per_node: dict
+    channels: dict
+    measured: dict
+    hw: object
+    placement: object = None
+    trace: object = None
+    notes: list = field(default_factory=list)
+    _onchip: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def onchip_peak_bytes(self) -> int:
+        """Evaluated on first access (building symbolic metrics of a big program takes time)."""
+        if self._onchip is None:
+            self._onchip, notes = self.onchip_source()
+            self.notes.extend(notes)
+        return self._onchip
+
+    @property
+    def outputs(self) -> dict:
+        return {**self.values, **self.arrays}
+
+    @property
+    def offchip_bandwidth_utilization(self) -> float:
+        if not self.cycles:
+            return 0.0
+        return self.offchip_bytes / self.cycles / self.hw.offchip_bytes_per_cycle
+
+    def to_dict(self, *, outputs: bool = False, trace: bool = False) -> dict:
+        """JSON-serialisable summary; ``outputs``/``trace`` add the (possibly large) payloads."""
+        out = {"program": self.program, "cycles": self.cycles,
+               "offchip_bytes": self.offchip_bytes, "onchip_peak_bytes": self.onchip_peak_bytes,
+               "flops": self.flops, "compute_utilization": self.compute_utilization,
+               "allocated_compute": self.allocated_compute,
+               "offchip_bandwidth_utilization": self.offchip_bandwidth_utilization,
+               "per_node": self.per_node, "channels": self.channels,
+               "measured": {k: (v if isinstance(v, int) else float(v))
+                            for k, v in self.measured.items()},
+               "hw": self.hw.to_dict(),
+               "placement": self.placement.to_dict() if self.placement else None,
+               "notes": list(self.notes)}
+        if outputs:
+            out["outputs"] = {k: _jsonable(v) for k, v in self.outputs.items()}
+        if trace and self.trace is not None:
+            out["trace"] = self.trace.to_dict()
+        return out
+
+    def summary(self) -> str:
+        return (f"{self.program}: {self.cycles:,} cycles, {self.offchip_bytes:,} B off-chip "
+                f"({self.offchip_bandwidth_utilization:.0%} of HBM), {self.flops:,} FLOPs "
+                f"({self.compute_utilization:.1%} of allocated compute), on-chip "
+                f"{self.onchip_peak_bytes:,} B")
+
+    def __repr__(self) -> str:
+        return f"<SimResult {self.summary()}>"
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (frozenset, set)):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return repr(value)

@@ -1,0 +1,179 @@
+"""Mutable simulation state: bounded FIFO channels, node processes and shared units (STEP.md §7.1).
+
+Plain ``__slots__`` classes (STYLE.md §3); the event loop in ``engine.py`` reads their fields
+directly.
+
+**Channels carry timestamps.** A token put at the producer's cycle ``p`` is *visible* to the
+consumer from cycle ``p + latency``. Slot accounting uses *credits*: a channel of depth d starts
+with d credits stamped 0; a put of a slot token takes the oldest credit and happens no earlier
+than its stamp; a get of a slot token returns a credit stamped with the get cycle. The k-th put
+therefore waits for the (k − d)-th get, so at every cycle the occupancy ``#puts − #gets`` is at
+most d, whatever order the processes are simulated in. Data elements and standalone stop tokens
+take a slot; a stop token directly after a data element is attached to it and free, like Done
+(§7.1 [Choice]).
+"""
+from __future__ import annotations
+
+from array import array
+from collections import deque
+
+from .plan import BUFFERIZE, COMPUTE, OFFCHIP, STREAMIFY
+
+__all__ = ["Channel", "Proc", "Unit", "RUN", "BLOCK", "SYNC", "FINISHED"]
+
+RUN, BLOCK, SYNC, FINISHED = range(4)
+
+
+class Channel:
+    """One bounded FIFO from a producer's output port to one consumer's input port."""
+
+    __slots__ = ("stream", "src", "dst", "dst_port", "capacity", "q", "t", "credits",
+                 "prev_data", "w_get", "w_put", "puts", "gets")
+
+    def __init__(self, stream, src, dst, dst_port: int, capacity: int, trace: bool):
+        self.stream = stream
+        self.src = src
+        self.dst = dst
+        self.dst_port = dst_port
+        self.capacity = capacity
+        self.q: deque = deque()          # tokens in flight, in order
+        self.t: deque = deque()          # their visibility cycles
+        self.credits: deque = deque([0] * capacity)
+        self.prev_data = False           # consumer side: was the last token got a data item?
+        self.w_get = False               # the consumer waits for a token here
+        self.w_put = False               # the producer waits for a slot here
+        self.puts = array("q") if trace else None   # put cycle of every slot token
+        self.gets = array("q") if trace else None   # get cycle of every slot token
+
+    @property
+    def occupancy(self) -> int:
+        """Slots in use in simulation order (for deadlock reports)."""
+        return self.capacity - len(self.credits)
+
+    @property
+    def name(self) -> str:
+        return f"{self.stream.name} -> {self.dst.name}.{self.dst_port}"
+
+
+class Unit:
+    """A compute or memory unit shared by several nodes (time-multiplexing, §8.2)."""
+
+    __slots__ = ("cell", "free", "last", "switches")
+
+    def __init__(self, cell):
+        self.cell = cell
+        self.free = 0
+        self.last = None
+        self.switches = 0
+
+
+class Proc:
+    """A node's behaviour generator plus its clock, ports and statistics."""
+
+    __slots__ = (
+        "index", "node", "name", "gen", "state", "cmd", "send", "granted", "sync_key",
+        "sync_seq", "clock", "ready", "ins", "outs", "out1", "in_next", "out_next", "out_data",
+        # cost model
+        "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
+        "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
+        "last_cost", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
+        "plain_compute", "log_ports",
+        # statistics and trace
+        "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
+        "end", "busy_log")
+
+    def __init__(self, index: int, node, plan, hw, trace: bool):
+        self.index = index
+        self.node = node
+        self.name = node.name
+        self.gen = None
+        self.state = RUN
+        self.cmd = None
+        self.send = None
+        self.granted = False
+        self.sync_key = 0
+        self.sync_seq = -1
+        self.clock = 0
+        self.ready = 0
+        self.ins: list = []
+        self.outs: list = [[] for _ in node.outputs]
+        self.out1: list = [None] * len(node.outputs)
+        self.in_next = [0] * len(node.inputs)
+        self.out_next = [0] * len(node.outputs)
+        self.out_data = [False] * len(node.outputs)
+        self._init_costs(plan, hw)
+        self.busy = self.stall_in = self.stall_out = 0
+        self.bs = self.be = -1
+        self.flops = self.offchip = 0
+        # counts[j][0] = data items put on output j, counts[j][k] = stop tokens S_k
+        self.counts = [[0] * (s.rank + 2) for s in node.outputs]
+        self.done_out = [0] * len(node.outputs)
+        self.end = 0
+        self.busy_log = array("q") if trace else None
+
+    def _init_costs(self, plan, hw) -> None:
+        self.role = plan.role
+        self.lat = plan.latency
+        self.compute_bw = plan.compute_bw
+        self.res = plan.resident
+        self.res_bytes = 0
+        self.move_in = plan.move_in
+        self.move_out = plan.move_out
+        self.write_back = plan.write_back
+        self.out_types = tuple(s.dtype for s in self.node.outputs)
+        self.in_cost = (plan.role == COMPUTE and any(plan.resident)) or plan.role == BUFFERIZE
+        self.switch_out = plan.switch_out and hw.switch_cost_cycles > 0
+        self.out_cost = self.switch_out or plan.role == STREAMIFY or plan.write_back
+        self.last_out = None
+        self.last_in = None
+        self.last_cost = 0
+        self.unit = None
+        self.outstanding: deque = deque()
+        self.max_outstanding = hw.offchip_outstanding_tiles
+        self.cursor = plan.address if plan.role == OFFCHIP else 0
+        self.fly_end = 0
+        self.log_ports = plan.role != OFFCHIP
+        self.plain_compute = False
+
+    def finalize(self) -> None:
+        """Called once channels and units are attached: pick the fast paths."""
+        self.out1 = [chs[0] if len(chs) == 1 else None for chs in self.outs]
+        bw = self.compute_bw
+        self.plain_compute = (self.role == COMPUTE and not self.in_cost and self.unit is None
+                              and type(bw) is int and bw > 0)
+
+    def count_stop(self, port: int, level: int) -> None:
+        counts = self.counts[port]
+        counts.extend([0] * (level + 1 - len(counts)))
+        counts[level] += 1
+
+    def tokens_out(self, port: int) -> int:
+        return sum(self.counts[port]) + self.done_out[port]
+
+    def add_busy(self, start: int, end: int) -> None:
+        """Add [start, end) to the busy union (starts arrive in non-decreasing order)."""
+        be = self.be
+        if end > be:
+            if start >= be:
+                self.busy += end - start
+                if start > be and self.busy_log is not None:
+                    self.log_gap(start)
+            else:
+                self.busy += end - be
+            self.be = end
+
+    def log_gap(self, start: int) -> None:
+        """Trace only: a new busy interval starts at ``start``; log the previous one."""
+        if self.be > self.bs >= 0:
+            self.busy_log.append(self.bs)
+            self.busy_log.append(self.be)
+        self.bs = start
+
+    def close_busy(self) -> None:
+        if self.busy_log is not None and self.be > self.bs >= 0:
+            self.busy_log.append(self.bs)
+            self.busy_log.append(self.be)
+            self.bs = self.be
+
+    def __repr__(self) -> str:
+        return f"<Proc {self.name} clock={self.clock} state={self.state}>"

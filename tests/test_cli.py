@@ -1,0 +1,60 @@
+"""The `step-lab` command line: demo report, simulate FILE, bad arguments exit 2 in one line."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from step_lab.cli import main
+
+
+def test_demo_writes_a_self_contained_report_and_json(tmp_path):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "report.json").read_text())
+    tilings = [p["tiling"] for p in data["points"]]
+    assert tilings.count("dynamic") == 1 and tilings.count("static") >= 3
+    assert data["routing_counts"] == [8, 6, 6, 9, 9, 4, 15, 7]   # top-1 of the Mixtral trace
+    html = (tmp_path / "report.html").read_text()
+    assert "<svg" in html or "digraph" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")   # no external resources
+
+
+def test_simulate_runs_a_program_file_and_prints_json(tmp_path, capsys):
+    src = tmp_path / "prog.py"
+    src.write_text(
+        "import step_lab as sl\nfrom step_lab import ops, fn\n"
+        "prog = sl.Program('copy')\nX = prog.tensor('X', (64, 64), 'f32')\n"
+        "ops.LinearOffChipStore(ops.Map(ops.LinearOffChipLoad(X, tile=(8, 64)), fn.Exp(),"
+        " compute_bw=64), 'Y')\n")
+    assert main(["simulate", str(src), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["offchip_bytes"] == 2 * 64 * 64 * 4 and out["cycles"] > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "missing COMMAND"),
+    (["reproduce", "fig99"], "unknown figure 'fig99'"),
+    (["demo", "--hw", "papr"], "did you mean 'paper'"),
+    (["simulate", "/nonexistent.py"], "does not exist"),
+    (["reproduce", "fig9", "--jobs", "0"], "--jobs 0"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, message):
+    done = subprocess.run([sys.executable, "-m", "step_lab.cli", *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_a_program_error_exits_1_with_the_error_named(tmp_path):
+    src = tmp_path / "bad.py"
+    src.write_text("import step_lab as sl\nprog = sl.Program('p')\n"
+                   "X = prog.tensor('X', (sl.dim('B'), 64), 'f32')\n"
+                   "from step_lab import ops\nops.LinearOffChipStore("
+                   "ops.LinearOffChipLoad(X, tile=(1, 64)), 'Y')\n")
+    done = subprocess.run([sys.executable, "-m", "step_lab.cli", "simulate", str(src)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "BindingError" in done.stderr and "'B'" in done.stderr
+    assert "Traceback" not in done.stderr
