@@ -127,17 +127,17 @@ def _cmd_demo(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, reproduce
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
+    if args.traces is not None and not Path(args.traces).is_dir():
+        raise UsageError(f"--traces {args.traces!r} is not a folder (expected one laid out "
+                         "like data/traces)")
     ids = figure_ids() if args.figure == "all" else [args.figure]
     for f in ids:
         try:
             get_figure(f)
         except StepError as e:
             raise UsageError(str(e)) from None
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
-    if args.traces is not None and not Path(args.traces).is_dir():
-        raise UsageError(f"--traces {args.traces!r} is not a folder (expected one laid out "
-                         "like data/traces)")
     client = _dask_client(args.scheduler)
     try:
         ctx = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
