@@ -6,6 +6,7 @@ code 1 and a clear message, never a raw traceback (set STEP_LAB_DEBUG=1 to see o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import runpy
@@ -138,32 +139,43 @@ def _cmd_reproduce(args) -> int:
             get_figure(f)
         except StepError as e:
             raise UsageError(str(e)) from None
-    client = _dask_client(args.scheduler)
-    try:
+    with _executor(args.scheduler, args.jobs) as (executor, jobs):
         ctx = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
-                         executor=client, jobs=args.jobs,
+                         executor=executor, jobs=jobs,
                          cache=Path(args.cache) if args.cache else None)
         for f in ids:
             rec = reproduce(f, args.out, ctx)
             print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json")
-    finally:
-        if client is not None:
-            client.close()
     return 0
 
 
-def _dask_client(address):
-    if address is None:
-        return None
+@contextlib.contextmanager
+def _executor(address, jobs):
+    """``--scheduler``: a dask Client to that cluster; ``--jobs N`` (N > 1): a dask LocalCluster
+    of N single-threaded worker processes (local processes when dask is not installed); else
+    inline. Yields ``(executor, jobs)`` and shuts down what it started."""
+    if address is None and (jobs is None or jobs <= 1):
+        yield None, None
+        return
     try:
-        from dask.distributed import Client
+        from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise UsageError("--scheduler needs the dask extra (pip install 'step-lab[dask]')") \
-            from None
-    try:
-        return Client(address, timeout="10s")
-    except (OSError, TimeoutError) as e:
-        raise UsageError(f"--scheduler {address!r} is unreachable ({e})") from None
+        if address is not None:
+            raise UsageError("--scheduler needs the dask extra (pip install 'step-lab[dask]')") \
+                from None
+        yield None, jobs                     # concurrent.futures process pool in sweep()
+        return
+    if address is not None:
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise UsageError(f"--scheduler {address!r} is unreachable ({e})") from None
+        with client:
+            yield client, None
+        return
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client, None
 
 
 def _cmd_reproduction(args) -> int:

@@ -58,3 +58,11 @@ def test_a_program_error_exits_1_with_the_error_named(tmp_path):
     assert done.returncode == 1
     assert "BindingError" in done.stderr and "'B'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_dask_scheduler_is_a_one_line_usage_error():
+    done = subprocess.run([sys.executable, "-m", "step_lab.cli", "reproduce", "all",
+                           "--scheduler", "tcp://127.0.0.1:9"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "unreachable" in done.stderr.strip().splitlines()[-1]
