@@ -1,10 +1,15 @@
 """Workloads of the paper's evaluation, their model configurations and input traces."""
+from .attention import attention_decode
 from .base import Workload
+from .e2e import end_to_end, qkv_generation
 from .models import MODELS, ModelConfig, model
+from .moe import moe_layer
+from .swiglu import swiglu
 from .toy import simplified_moe
 from .traces import (expert_counts, load_kv_lengths, load_routing, synthetic_kv_lengths,
                      synthetic_routing, trace_path)
 
-__all__ = ["Workload", "MODELS", "ModelConfig", "model", "simplified_moe", "expert_counts",
-           "load_kv_lengths", "load_routing", "synthetic_kv_lengths", "synthetic_routing",
-           "trace_path"]
+__all__ = ["attention_decode", "swiglu", "end_to_end", "qkv_generation",
+           "Workload", "MODELS", "ModelConfig", "model", "moe_layer", "simplified_moe",
+           "expert_counts", "load_kv_lengths", "load_routing", "synthetic_kv_lengths",
+           "synthetic_routing", "trace_path"]

@@ -1,0 +1,164 @@
+"""Fig 17: end-to-end decoder layers (QKV generation + attention + MoE), three variants.
+
+EXPERIMENTS.md §3 Fig 17: Mixtral-8x7B and Qwen3-30B-A3B at batch 64, the medium-variance KV
+trace (σ996) and the batch-64 routing traces. Variants: static memory-matched (interleaved
+attention + MoE tile 16 / 8), static performance-matched (tile 32 / 64), dynamic (dynamic
+attention + dynamic tiling, + time-multiplexing with 32 regions for Qwen). Measured: speedup over
+memory-matched, on-chip memory, allocated compute (:mod:`step_lab.workloads.e2e` documents the
+choices the paper leaves open). Quick: the 6 layer configurations; full adds the ablation that
+streams the QKV weights once per request (6 more).
+"""
+from __future__ import annotations
+
+from ...workloads.e2e import KV_TRACE, ROUTING_TRACES, VARIANTS
+from ...workloads.traces import trace_path
+from ..registry import FigureResult, figure
+from ._attention import bar_plot, source_digest
+
+MODELS = {"mixtral": "mixtral-8x7b", "qwen": "qwen3-30b-a3b"}
+PAPER = {"mixtral.speedup_vs_memory_matched": 1.27, "qwen.speedup_vs_memory_matched": 1.15,
+         "qwen.memory_reduction_vs_performance_matched": 0.88, "qwen.compute_reduction": 0.54,
+         "mixtral.speedup_vs_performance_matched": 1.05,
+         "qwen.speedup_vs_performance_matched": 1.14,
+         "mixtral.memory_reduction_vs_performance_matched": 0.20,
+         "qwen.memory_reduction_vs_memory_matched": 0.69}
+TOLERANCE = {"mixtral.speedup_vs_memory_matched": ("rel", 0.20),
+             # the paper's text says 1.15, its bar reads 1.25; EXPERIMENTS.md §6.6 accepts
+             # either within ±20%: |value - 1.15| <= 0.35 covers 1.25·1.2 = 1.50
+             "qwen.speedup_vs_memory_matched": ("abs", 0.35),
+             "mixtral.speedup_vs_performance_matched": ("rel", 0.20),
+             "qwen.speedup_vs_performance_matched": ("rel", 0.20),
+             "qwen.memory_reduction_vs_performance_matched": ("abs", 0.10),
+             "mixtral.memory_reduction_vs_performance_matched": ("abs", 0.10),
+             "qwen.memory_reduction_vs_memory_matched": ("abs", 0.10),
+             "qwen.compute_reduction": ("abs", 0.10)}
+PAPER_BARS = {"mixtral": {"speedup": (1.00, 1.21, 1.27), "memory_mb": (24, 30, 24),
+                          "compute_k": (170, 170, 170)},
+              "qwen": {"speedup": (1.00, 1.10, 1.25), "memory_mb": (100, 270, 31),
+                       "compute_k": (950, 950, 430)}}
+
+
+def simulate_layer(model: str, variant: str, qkv_rows, kv: str, routing: str) -> dict:
+    """One decoder layer: per-stage cycles, memory and compute (a JSON-friendly record)."""
+    from ...workloads.e2e import end_to_end
+    layer = end_to_end(model, variant=variant, kv_lengths=kv, routing=routing,
+                       qkv_rows=qkv_rows)
+    sim, ana = layer.simulate(), layer.analysis()
+    return {"cycles": sim["cycles"], "model_cycles": sim["model_cycles"],
+            "stage_cycles": sim["stage_cycles"], "onchip_memory": ana["onchip_memory"],
+            "allocated_compute": ana["allocated_compute"],
+            "stage_memory": ana["stage_memory"], "stage_compute": ana["stage_compute"],
+            "layers": layer.layers, **{k: v for k, v in layer.params.items()
+                                       if k in ("qkv_rows", "moe_tile", "moe_time_multiplex",
+                                                "attention_strategy")}}
+
+
+def _point(point: dict) -> dict:
+    return simulate_layer(**point)
+
+
+@figure("fig17", "End-to-end decoder layers (QKV + attention + MoE)",
+        "Do the optimizations still pay off in full decoder layers?", paper=PAPER,
+        tolerance=TOLERANCE, traces=(KV_TRACE, *ROUTING_TRACES.values()))
+def run(ctx) -> FigureResult:
+    notes: list = []
+    kv = str(trace_path(KV_TRACE, ctx.traces))
+    rows_options = [None] if ctx.quick else [None, 1]
+    points = [{"model": model, "variant": v, "qkv_rows": rows, "kv": kv,
+               "routing": str(trace_path(ROUTING_TRACES[model], ctx.traces))}
+              for model in MODELS.values() for v in VARIANTS for rows in rows_options]
+    records = ctx.sweep(_point, {"point": points}, key=source_digest("fig17-layer"))
+    table = {}
+    for rec in records:
+        p = rec["point"]
+        if rec.get("error"):
+            notes.append(f"{p['model']} {p['variant']} failed: {rec['error']}")
+            continue
+        table[(p["model"], p["variant"], p["qkv_rows"])] = {**rec, **{
+            k: v for k, v in p.items() if k not in ("kv", "routing")}}
+    h = {}
+    for key, model in MODELS.items():
+        h.update(_headlines(key, model, table, None, ""))
+        if not ctx.quick:
+            h.update(_headlines(key, model, table, 1, "ablation_qkv_per_request."))
+    notes += _notes(ctx.quick)
+    points_out = [{k: v for k, v in rec.items() if k != "point"} for rec in table.values()]
+    return FigureResult(headline=h, points=points_out, notes=notes, plot=_plot(h))
+
+
+def _headlines(key: str, model: str, table: dict, rows, prefix: str) -> dict:
+    recs = {v: table.get((model, v, rows)) for v in VARIANTS}
+    if any(r is None for r in recs.values()):
+        return {}
+    mm, pm, dyn = (recs[v] for v in VARIANTS)
+    h = {f"{prefix}{key}.speedup_vs_memory_matched": mm["cycles"] / dyn["cycles"],
+         f"{prefix}{key}.speedup_vs_performance_matched": pm["cycles"] / dyn["cycles"],
+         f"{prefix}{key}.memory_reduction_vs_performance_matched":
+             1 - dyn["onchip_memory"] / pm["onchip_memory"],
+         f"{prefix}{key}.memory_reduction_vs_memory_matched":
+             1 - dyn["onchip_memory"] / mm["onchip_memory"],
+         f"{prefix}{key}.compute_reduction":
+             1 - dyn["allocated_compute"] / mm["allocated_compute"]}
+    if prefix:
+        return h
+    for v in VARIANTS:
+        h[f"{key}.{v}.cycles_per_layer"] = recs[v]["cycles"]
+        h[f"{key}.{v}.memory_mb"] = recs[v]["onchip_memory"] / 1e6
+        h[f"{key}.{v}.compute_kflops_per_cycle"] = recs[v]["allocated_compute"] / 1e3
+        for stage, cycles in recs[v]["stage_cycles"].items():
+            h[f"{key}.{v}.stage_cycles.{stage}"] = cycles
+    return h
+
+
+def _notes(quick: bool) -> list:
+    out = [
+        "A layer = three STeP programs configured together (QKV generation, attention over "
+        "every KV head, MoE) exchanging data through HBM: cycles = sum of the stages' "
+        "simulated cycles (per layer; the model multiplies by its 32 / 48 layers, which does "
+        "not change the ratios); memory and allocated compute = sums over the stages "
+        "('artifact' accounting; MoE idle experts as in Figs 9/13).",
+        "Choices kept equal across the variants (the paper gives no program): QKV generation "
+        "4 regions × one fused [Wq|Wk|Wv] matmul of 16,384 FLOPs/cycle, each region packing "
+        "its 16 requests into one tile; attention 6 stages × 2048 FLOPs/cycle × 4 regions over "
+        "B × (KV heads) items; MoE at the Figs 12/13 settings (1024 FLOPs/cycle per operator, "
+        "tile_F 48 for Qwen, 64 for Mixtral). With them the memory and compute bars match the "
+        "paper's (Qwen ≈100/270/31 MB, ≈950/950/430 KFLOPs/cycle; Mixtral ≈24/30/24 MB, "
+        "≈170 K).",
+        "Speedups depend on the share of the layer that the optimizations do not touch (QKV "
+        "generation): streaming the QKV weights once per request instead of once per region "
+        "('ablation_qkv_per_request.*', full run) makes QKV dominate and the speedups drop "
+        "towards 1.1. The paper's pair of Mixtral speedups (1.27 vs memory-matched, 1.05 vs "
+        "performance-matched) is not consistent with our MoE cycles at 1024 FLOPs/cycle, "
+        "where static tile 32 is compute-bound on its padded rows (3.7e6 vs 2.8e6 cycles); "
+        "it is with Fig 9's MoE cycles (tile 32 ≈ dynamic).",
+        "qwen.speedup_vs_memory_matched: the paper's text says 1.15, its bar reads ≈1.25 "
+        "(EXPERIMENTS.md §6.6 accepts either within ±20%); the tolerance |x − 1.15| <= 0.35 "
+        "encodes that union.",
+    ]
+    if quick:
+        out.append("Quick run: the 6 layer configurations without the QKV ablation.")
+    return out
+
+
+def _plot(h: dict):
+    groups = ["memory-matched", "performance-matched", "dynamic"]
+    panels = []
+    for key in MODELS:
+        if f"{key}.dynamic.cycles_per_layer" not in h:
+            continue
+        base = h[f"{key}.memory_matched.cycles_per_layer"]
+        ours = {"speedup": [base / h[f"{key}.{v}.cycles_per_layer"] for v in VARIANTS],
+                "memory_mb": [h[f"{key}.{v}.memory_mb"] for v in VARIANTS],
+                "compute_k": [h[f"{key}.{v}.compute_kflops_per_cycle"] for v in VARIANTS]}
+        for metric, label, log in (("speedup", "speedup vs memory-matched", False),
+                                   ("memory_mb", "on-chip memory [MB]", True),
+                                   ("compute_k", "allocated compute [KFLOPs/cycle]", False)):
+            ref = {(g, "ours"): PAPER_BARS[key][metric][i] for i, g in enumerate(groups)}
+            fig = bar_plot(groups, {"ours": ours[metric]}, title=f"Fig 17 {key}: {label}",
+                           y_label=label, log=log, reference=ref)
+            if fig is not None:
+                panels.append(fig)
+    if not panels:
+        return None
+    from bokeh.layouts import gridplot
+    return gridplot([panels[i:i + 3] for i in range(0, len(panels), 3)])

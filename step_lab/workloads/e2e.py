@@ -1,0 +1,193 @@
+"""End-to-end decoder layers of Fig 17: QKV generation + attention + MoE (EXPERIMENTS.md §3).
+
+A decoder layer is three STeP programs — the QKV generation (:func:`qkv_generation`), the
+attention decode of every KV head (:func:`~step_lab.workloads.attention_decode`) and the MoE
+layer (:func:`~step_lab.workloads.moe_layer`) — configured together on the chip and executed once
+per layer with that layer's weights. QKV generation and attention are parallelized 4 ways over
+the batch; the MoE is expert-parallel. Variants (EXPERIMENTS.md Fig 17):
+
+* ``"memory_matched"``: interleaved attention + static MoE tiling with the tile whose memory is
+  closest to Fig 9's dynamic point (Mixtral 16, Qwen 8);
+* ``"performance_matched"``: the same with the tile closest in cycles (Mixtral 32, Qwen 64);
+* ``"dynamic"``: dynamic attention parallelization + dynamic tiling, plus configuration
+  time-multiplexing with 32 regions for Qwen (Mixtral has all experts active).
+
+[Choice]s (the paper gives no program for this figure), fixed once for all variants:
+
+* the three stages exchange Q/K/V and the attention output through HBM, so a layer's cycles are
+  the sum of the stages' simulated cycles; on-chip memory and allocated compute are the sums over
+  the stages (all configured at once, "artifact" accounting; MoE as in Figs 9/13);
+* QKV generation: each of the 4 regions packs its block of 16 requests' rows into one
+  ``[16, D]`` tile and streams the fused ``[Wq|Wk|Wv]`` weight once in ``[D, 64]`` column tiles
+  (``qkv_rows = 16``; ``qkv_rows = 1`` streams it once per request), one matmul operator of
+  16,384 FLOPs/cycle per region;
+* attention: every KV head of every request is one work item, heads outermost (the batch's KV
+  trace repeated once per KV head), compute 2048 FLOPs/cycle per stage (§1.7);
+* MoE: the Figs 12/13 settings, 1024 FLOPs/cycle for every operator, tile_F = 48 (Qwen) or 64
+  (Mixtral, whose F = 14336 has no divisor 48) — the values the figure's memory and compute
+  bars match.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import fn, ops
+from ..errors import ConfigError, did_you_mean
+from ..hw import PAPER
+from ..ir import Addr, Program
+from .attention import attention_bindings, attention_decode
+from .base import Workload
+from .models import model as get_model
+from .traces import load_kv_lengths, trace_path
+
+__all__ = ["end_to_end", "qkv_generation", "EndToEnd", "VARIANTS", "QKV_BW", "MOE_BW",
+           "MATCHED_TILES", "MOE_TILE_F", "KV_TRACE", "ROUTING_TRACES"]
+
+VARIANTS = ("memory_matched", "performance_matched", "dynamic")
+QKV_BW = 16384            # FLOPs/cycle of each region's QKV matmul ([Choice], see module doc)
+MOE_BW = 1024             # FLOPs/cycle of every MoE operator (Figs 12/13 setting)
+MATCHED_TILES = {"mixtral-8x7b": {"memory_matched": 16, "performance_matched": 32},
+                 "qwen3-30b-a3b": {"memory_matched": 8, "performance_matched": 64}}
+MOE_TILE_F = {"mixtral-8x7b": 64, "qwen3-30b-a3b": 48}
+TM_REGIONS = {"qwen3-30b-a3b": 32}
+KV_TRACE = "kv_lengths/b64/conv_stdev0996_4007_4070.npy"     # medium-variance class
+ROUTING_TRACES = {"mixtral-8x7b": "expert_routing/mixtral_b64/008_010.npz",
+                  "qwen3-30b-a3b": "expert_routing/qwen_b64/032_012.npz"}
+
+
+def qkv_generation(model, *, batch: int = 64, parallel: int = 4, rows: int | None = None,
+                   tile_n: int = 64, compute_bw: float = QKV_BW) -> Workload:
+    """``x·[Wq|Wk|Wv]`` for a decode batch, split into ``parallel`` contiguous request blocks.
+
+    Region r streams its block's x rows in ``[rows, D]`` tiles (default: the whole block in one
+    tile) and, per x tile, the fused weight in ``[D, tile_n]`` column tiles (weight traffic
+    ``(batch/rows)·D·N·2`` bytes); one matmul operator per region; results go to the region's
+    output tensor ``QKV<r>``.
+    """
+    cfg = get_model(model)
+    d, n = cfg.hidden, (cfg.query_heads + 2 * cfg.kv_heads) * cfg.head_dim
+    if not isinstance(parallel, int) or parallel < 1 or batch % parallel:
+        raise ConfigError(f"qkv_generation: parallel = {parallel!r} (expected an int >= 1 "
+                          f"dividing the batch {batch})")
+    block = batch // parallel
+    rows = block if rows is None else rows
+    if not isinstance(rows, int) or rows < 1 or block % rows:
+        raise ConfigError(f"qkv_generation: rows = {rows!r} (expected a divisor of the "
+                          f"{block} requests per region)")
+    if not isinstance(tile_n, int) or tile_n < 1 or n % tile_n:
+        raise ConfigError(f"qkv_generation: tile_n = {tile_n!r} (expected a divisor of the "
+                          f"fused QKV width {n})")
+    prog = Program(f"qkv_{cfg.name}_b{batch}_p{parallel}_r{rows}")
+    x_tensor = prog.tensor("X", (batch, d), "bf16")
+    w_tensor = prog.tensor("Wqkv", (d, n), "bf16")
+    inputs = {}
+    tiles = block // rows
+    for r in range(parallel):
+        addr = prog.input(f"x_tiles{r}", Addr, (tiles,))
+        inputs[f"x_tiles{r}"] = [np.array([[r * tiles + j]], dtype=np.uint64)
+                                 for j in range(tiles)]
+        x = ops.RandomOffChipLoad(addr, x_tensor, (rows, d), name=f"q{r}_x")      # [T]
+        w = ops.LinearOffChipLoad(w_tensor, (d, tile_n), ref=x, name=f"q{r}_w")   # [T,1,N/tn]
+        xe = ops.Expand(ops.Promote(ops.Promote(x, 0), 0), w, 1, name=f"q{r}_expand")
+        y = ops.Map([xe, w], fn.Matmul(), compute_bw=compute_bw, name=f"q{r}_matmul")
+        out = prog.tensor(f"QKV{r}", (block, n), "bf16", role="output")
+        ops.LinearOffChipStore(y, out, name=f"q{r}_store")
+    params = {"batch": batch, "parallel": parallel, "rows": rows, "tile_n": tile_n,
+              "compute_bw": compute_bw}
+    return Workload(prog, {}, inputs, params=params, hw=PAPER,
+                    meta={"qkv_width": n, "weight_traffic": (batch // rows) * d * n * 2,
+                          "allocated_compute": parallel * compute_bw})
+
+
+@dataclass
+class EndToEnd:
+    """One decoder layer as its three stage workloads; see the module docstring."""
+
+    model: str
+    variant: str
+    stages: dict                      # "qkv" / "attention" / "moe" -> Workload
+    layers: int
+    params: dict = field(default_factory=dict)
+
+    def simulate(self) -> dict:
+        """Timing-only runs of the three stages: ``cycles`` per layer and for the model."""
+        from ..sim import simulate
+        cycles = {}
+        for name, wl in self.stages.items():
+            res = simulate(wl.program, hw=wl.hw or PAPER, bindings=wl.bindings,
+                           inputs=_placeholders_removed(wl.inputs), values=False)
+            cycles[name] = res.cycles
+        layer = sum(cycles.values())
+        return {"cycles": layer, "stage_cycles": cycles, "model_cycles": layer * self.layers}
+
+    def analysis(self) -> dict:
+        """On-chip memory (bytes) and allocated compute (FLOPs/cycle) per stage and in total."""
+        from ..analysis.metrics import metrics
+        from .moe import moe_analysis
+        memory, compute = {}, {}
+        for name in ("qkv", "attention"):
+            wl = self.stages[name]
+            bindings = attention_bindings(wl) if name == "attention" else {}
+            values = metrics(wl.program, preset="artifact").evaluate(bindings)
+            memory[name], compute[name] = values["onchip_memory"], values["allocated_compute"]
+        moe = moe_analysis(self.stages["moe"])
+        memory["moe"], compute["moe"] = moe["onchip_memory"], moe["allocated_compute"]
+        return {"onchip_memory": sum(memory.values()), "allocated_compute": sum(compute.values()),
+                "stage_memory": memory, "stage_compute": compute}
+
+
+def end_to_end(model, *, variant: str = "dynamic", kv_lengths=None, routing=None,
+               batch: int = 64, parallel: int = 4, qkv_rows: int | None = None) -> EndToEnd:
+    """Build the Fig 17 decoder layer of ``model`` (``"mixtral-8x7b"`` or ``"qwen3-30b-a3b"``).
+
+    ``kv_lengths`` (array or ``.npy``) and ``routing`` (array or ``.npz``) default to the
+    vendored medium-variance KV trace σ996 and the model's batch-64 routing trace.
+    ``qkv_rows``: rows per QKV input tile (default: a region's whole block of requests).
+    """
+    from .moe import moe_layer
+    cfg = get_model(model)
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown end-to-end variant {variant!r} (expected one of "
+                          f"{list(VARIANTS)})" + did_you_mean(str(variant), VARIANTS))
+    if cfg.name not in MATCHED_TILES:
+        raise ConfigError(f"end_to_end: no Fig 17 configuration for {cfg.name!r} (expected one "
+                          f"of {sorted(MATCHED_TILES)})")
+    lengths = _kv(kv_lengths)
+    if len(lengths) != batch:
+        raise ConfigError(f"end_to_end: {len(lengths)} KV lengths for batch {batch} (expected "
+                          "one per request)")
+    routing = str(trace_path(ROUTING_TRACES[cfg.name])) if routing is None else routing
+    dynamic = variant == "dynamic"
+    rows = batch // parallel if qkv_rows is None else qkv_rows
+    qkv = qkv_generation(cfg, batch=batch, parallel=parallel, rows=rows)
+    attention = attention_decode(cfg, kv_lengths=np.tile(lengths, cfg.kv_heads),
+                                 parallel=parallel, data="none",
+                                 strategy="dynamic" if dynamic else "interleaved")
+    tm = dynamic and cfg.name in TM_REGIONS
+    moe = moe_layer(cfg, batch=batch, routing=routing, compute_bw=MOE_BW,
+                    tile_f=MOE_TILE_F[cfg.name], tiling="dynamic" if dynamic else "static",
+                    tile=None if dynamic else MATCHED_TILES[cfg.name][variant],
+                    time_multiplex=tm, regions=TM_REGIONS.get(cfg.name) if tm else None)
+    params = {"batch": batch, "parallel": parallel, "qkv_rows": rows,
+              "moe_tile": moe.meta["tile"], "moe_time_multiplex": tm,
+              "attention_strategy": attention.params["strategy"]}
+    return EndToEnd(cfg.name, variant, {"qkv": qkv, "attention": attention, "moe": moe},
+                    cfg.layers, params)
+
+
+def _kv(kv_lengths) -> np.ndarray:
+    if kv_lengths is None:
+        return load_kv_lengths(trace_path(KV_TRACE))
+    if isinstance(kv_lengths, (str, Path)):
+        return load_kv_lengths(kv_lengths)
+    return np.asarray(kv_lengths, dtype=np.int64)
+
+
+def _placeholders_removed(inputs: dict) -> dict:
+    """Drop zero-stride placeholder arrays: a timing-only run then serves ghost tiles for them
+    (``simulate(values=False)``), which is ~100× faster than multiplying real zero tiles."""
+    return {k: v for k, v in inputs.items()
+            if not (isinstance(v, np.ndarray) and v.ndim and not any(v.strides))}

@@ -1,0 +1,370 @@
+"""The MoE expert layer workload: static / dynamic tiling, with or without time-multiplexing.
+
+``moe_layer(model, batch=…, routing=…, tiling=…)`` returns a :class:`Workload` whose program
+is the real STeP program of EXPERIMENTS.md §1.6 (built in ``_moe_program.py``), with the bindings
+(per-expert token counts X_i from the routing), the run-time inputs (selector streams, token rows,
+routing weights, expert weights) and the knobs of the notebook sliders.
+
+Analytic quantities (``moe_analysis``) come from the symbolic metrics of the program (STEP.md §6,
+"artifact" preset) evaluated at the trace's counts, plus the artifact's algorithmic-FLOP formula
+(EXPERIMENTS.md §1.3) which the utilisation figures use.
+
+Timing-only runs (``values=False``, the default for large layers): the expert weights are
+zero-stride broadcast arrays (``np.broadcast_to``), so a Mixtral layer's 24 weight tensors of
+58.7 M elements occupy a few bytes; every off-chip load still reads real (zero) tiles of the right
+shape and every operator computes on them, so timing and traffic are unaffected.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, StepError, did_you_mean
+from ..hw.config import PAPER
+from ..symbolic import evaluate
+from .base import Workload
+from ._moe_program import MoePlan, build_moe_program
+from .models import ModelConfig, model as lookup_model
+from .traces import check_routing, expert_counts, load_routing, synthetic_routing
+
+__all__ = ["moe_layer", "moe_analysis", "moe_reference", "moe_bandwidths", "expert_weights",
+           "standin_routing",
+           "TILINGS", "IDLE_POLICIES"]
+
+TILINGS = ("static", "dynamic")
+IDLE_POLICIES = ("static", "on_demand")
+BW_ROLES = ("expert", "combine", "pack")
+VALUES_LIMIT = 1 << 24          # weight elements materialised by default (values=None)
+
+# EXPERIMENTS.md §1.6: compute bandwidths of Figs 9/10 (FLOPs/cycle per operator)
+_FIG9_BW = {"static": {"expert": 4096, "combine": 4096, "pack": 4096},
+            "dynamic": {"expert": 6400, "combine": 6400, "pack": 1024}}
+
+
+def moe_bandwidths(tiling: str, compute_bw=None) -> dict:
+    """``{"expert", "combine", "pack"} -> FLOPs/cycle``.
+
+    ``compute_bw`` None: the Figs 9/10 values for ``tiling`` (static 4096 everywhere; dynamic 6400
+    for the expert and combine operators, 1024 for row packing); a number: that value for every
+    operator (Figs 12/13 use 1024); a dict: overrides of some roles.
+    """
+    base = dict(_FIG9_BW[tiling])
+    if compute_bw is None:
+        return base
+    if isinstance(compute_bw, dict):
+        for key, value in compute_bw.items():
+            if key not in BW_ROLES:
+                raise ConfigError(f"moe_layer: compute_bw role {key!r} is unknown (expected "
+                                  f"one of {list(BW_ROLES)})" + did_you_mean(key, BW_ROLES))
+            base[key] = _check_bw(value)
+        return base
+    value = _check_bw(compute_bw)
+    return {key: value for key in BW_ROLES}
+
+
+def _check_bw(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"moe_layer: compute_bw = {value!r} (expected a number of "
+                          "FLOPs/cycle > 0, or a dict of them per role)")
+    return value
+
+
+def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: int | None = None,
+              tile_f: int = 64, time_multiplex: bool = False, regions: int | None = None,
+              compute_bw=None, seed: int = 0, idle_policy: str | None = None,
+              values: bool | None = None) -> Workload:
+    """One MoE layer of ``model`` over ``batch`` tokens (EXPERIMENTS.md §1.6).
+
+    * ``routing``: an int array ``[batch, k]`` of expert ids, a path to an ``.npz`` trace, or
+      None for a seeded uniform synthetic routing.
+    * ``tiling``: "static" (pad each expert's rows to a multiple of ``tile`` = tile_N, default
+      32) or "dynamic" (one ``[X_i, D]`` tile per active expert; ``tile`` must be None).
+    * ``tile_f``: weight column tile (a divisor of F). ``time_multiplex=True`` shares one
+      pipeline among ``E/regions`` experts (``regions`` divides E; default E/4).
+    * ``compute_bw``: see :func:`moe_bandwidths` (default: the Figs 9/10 values).
+    * ``idle_policy``: on-chip accounting of experts/regions that receive no token (§1.3):
+      "static" counts them (hardware configured for all E experts), "on_demand" does not.
+      Default: "static" for plain static tiling, "on_demand" for dynamic tiling or
+      time-multiplexing — the published figures' rule.
+    * ``values``: materialise random expert weights (needed to check numbers) or serve zero
+      tiles from broadcast arrays (timing only). None: values when the weights have at most
+      2**24 elements.
+
+    The workload's hardware is ``sl.hw.PAPER`` (EXPERIMENTS.md §1.1: 1024 B/cycle HBM, 64 B/cycle
+    memory units, FIFO depth 2 for the MoE experiments).
+    """
+    cfg = lookup_model(model)
+    plan = _plan(cfg, batch, tiling, tile, tile_f, time_multiplex, regions, compute_bw)
+    routes = _routing(routing, cfg, batch, seed)
+    policy = _idle_policy(idle_policy, tiling, time_multiplex)
+    counts = expert_counts(routes, cfg.experts)
+    program = build_moe_program(replace(plan, staging=tuple(max(2, int(c)) for c in counts)))
+    want_values = values if values is not None else _weight_elements(cfg) <= VALUES_LIMIT
+    params = dict(model=cfg.name if cfg.name in _known() else cfg, batch=batch,
+                  routing=routing if routing is None or isinstance(routing, (str, Path))
+                  else routes, tiling=tiling, tile=plan.tile, tile_f=tile_f,
+                  time_multiplex=time_multiplex, regions=regions, compute_bw=compute_bw,
+                  seed=seed, idle_policy=idle_policy, values=values)
+    return Workload(program=program, bindings=_bindings(cfg, counts),
+                    inputs=_inputs(plan, cfg, routes, seed, want_values),
+                    knobs=_knobs(cfg, batch), params=params, builder=moe_layer, hw=PAPER,
+                    meta=_meta(plan, cfg, routes, counts, policy))
+
+
+# -- validation ----------------------------------------------------------------------------------
+def _known() -> set:
+    from .models import MODELS
+    return set(MODELS)
+
+
+def _int_arg(what: str, value, lo: int, hi: int, extra: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ConfigError(f"moe_layer: {what} = {value!r} (expected an int in [{lo}, {hi}]"
+                          f"{extra})")
+    return int(value)
+
+
+def _divisors(n: int) -> list:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _plan(cfg: ModelConfig, batch, tiling, tile, tile_f, time_multiplex, regions,
+          compute_bw) -> MoePlan:
+    batch = _int_arg("batch", batch, 1, 1 << 20)
+    if tiling not in TILINGS:
+        raise ConfigError(f"moe_layer: tiling {tiling!r} is unknown (expected one of "
+                          f"{list(TILINGS)})" + did_you_mean(str(tiling), TILINGS))
+    if tiling == "static":
+        tile = 32 if tile is None else _int_arg("tile", tile, 1, batch,
+                                                " for static tiling: tile_N <= batch")
+    elif tile is not None:
+        raise ConfigError(f"moe_layer: tile = {tile!r} with dynamic tiling (expected None: the "
+                          "tile size follows each expert's token count)")
+    F, E = cfg.moe_intermediate, cfg.experts
+    tile_f = _int_arg("tile_f", tile_f, 1, F)
+    if F % tile_f:
+        raise ConfigError(f"moe_layer: tile_f = {tile_f} does not divide F = {F} of "
+                          f"{cfg.name} (expected a divisor such as "
+                          f"{[d for d in _divisors(F) if d >= 16][:8]})")
+    if not isinstance(time_multiplex, bool):
+        raise ConfigError(f"moe_layer: time_multiplex = {time_multiplex!r} (expected True or "
+                          "False)")
+    if time_multiplex:
+        regions = max(1, E // 4) if regions is None else _int_arg("regions", regions, 1, E)
+        if E % regions:
+            raise ConfigError(f"moe_layer: regions = {regions} does not divide the {E} experts "
+                              f"of {cfg.name} (expected one of {_divisors(E)})")
+    elif regions is not None and regions != E:
+        raise ConfigError(f"moe_layer: regions = {regions!r} without time_multiplex (expected "
+                          f"None or {E}: one region per expert; pass time_multiplex=True)")
+    else:
+        regions = None
+    name = f"moe_{cfg.name}_b{batch}_{tiling}" + (f"{tile}" if tiling == "static" else "") \
+        + (f"_r{regions}" if regions else "")
+    return MoePlan(name, batch, E, cfg.top_k, cfg.hidden, F, tiling, tile, tile_f, regions,
+                   moe_bandwidths(tiling, compute_bw))
+
+
+def _routing(routing, cfg: ModelConfig, batch: int, seed: int) -> np.ndarray:
+    E, k = cfg.experts, cfg.top_k
+    if routing is None:
+        return synthetic_routing(batch, E, k, seed=seed)
+    if isinstance(routing, (str, Path)):
+        routes = load_routing(routing, experts=E)
+        where = f"routing trace {str(routing)!r}"
+    else:
+        routes = check_routing(routing, experts=E, where="routing")
+        where = "routing"
+    if routes.shape != (batch, k):
+        raise StepError(f"{where} has shape {tuple(routes.shape)} (expected [batch, top_k] = "
+                        f"[{batch}, {k}] for {cfg.name} at batch {batch})")
+    return routes
+
+
+def _idle_policy(policy, tiling: str, time_multiplex: bool) -> str:
+    if policy is None:
+        return "on_demand" if tiling == "dynamic" or time_multiplex else "static"
+    if policy not in IDLE_POLICIES:
+        raise ConfigError(f"moe_layer: idle_policy {policy!r} is unknown (expected one of "
+                          f"{list(IDLE_POLICIES)})" + did_you_mean(str(policy), IDLE_POLICIES))
+    return policy
+
+
+# -- bindings, inputs, knobs, meta --------------------------------------------------------------
+def _bindings(cfg: ModelConfig, counts) -> dict:
+    """Both partitions' counts: ``sel_x<i>`` (rows) and ``wsel_x<i>`` (routing weights)."""
+    out = {}
+    for i in range(cfg.experts):
+        out[f"sel_x{i}"] = int(counts[i])
+        out[f"wsel_x{i}"] = int(counts[i])
+    return out
+
+
+def _weight_elements(cfg: ModelConfig) -> int:
+    return 3 * cfg.experts * cfg.hidden * cfg.moe_intermediate
+
+
+def expert_weights(cfg: ModelConfig, seed: int = 0) -> list:
+    """Seeded float32 ``(Wg, Wu, Wd)`` per expert (``[D,F], [D,F], [F,D]``)."""
+    rng = np.random.default_rng([seed, 1])
+    D, F = cfg.hidden, cfg.moe_intermediate
+    return [(rng.standard_normal((D, F), np.float32) / np.sqrt(D),
+             rng.standard_normal((D, F), np.float32) / np.sqrt(D),
+             rng.standard_normal((F, D), np.float32) / np.sqrt(F)) for _ in range(cfg.experts)]
+
+
+def _token_inputs(cfg: ModelConfig, routes: np.ndarray, seed: int) -> tuple:
+    rng = np.random.default_rng([seed, 0])
+    x = rng.standard_normal((routes.shape[0], cfg.hidden)).astype(np.float32)
+    logits = rng.standard_normal(routes.shape)
+    weights = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return x, weights.astype(np.float32)
+
+
+def _inputs(plan: MoePlan, cfg: ModelConfig, routes: np.ndarray, seed: int,
+            values: bool) -> dict:
+    x, weights = _token_inputs(cfg, routes, seed)
+    multi_hot = [frozenset(int(e) for e in row) for row in routes]
+    inputs = {"X": x, "Wr": weights, "sel": multi_hot, "rsel": list(multi_hot),
+              "wsel": [int(e) for e in routes.ravel()]}
+    D, F, E = cfg.hidden, cfg.moe_intermediate, cfg.experts
+    experts = expert_weights(cfg, seed) if values else None
+    if plan.regions is None:
+        for i in range(E):
+            for j, (name, shape) in enumerate(((f"Wg{i}", (D, F)), (f"Wu{i}", (D, F)),
+                                              (f"Wd{i}", (F, D)))):
+                inputs[name] = experts[i][j] if values else _zeros(shape)
+        return inputs
+    g = plan.group
+    for r in range(plan.regions):
+        group = range(r * g, (r + 1) * g)
+        for j, (name, shape) in enumerate(((f"Wg_r{r}", (g * D, F)), (f"Wu_r{r}", (g * D, F)),
+                                          (f"Wd_r{r}", (g * F, D)))):
+            inputs[name] = (np.concatenate([experts[i][j] for i in group]) if values
+                            else _zeros(shape))
+    return inputs
+
+
+def _zeros(shape) -> np.ndarray:
+    """A read-only all-zero array of ``shape`` that occupies one element (zero strides)."""
+    return np.broadcast_to(np.float32(0), shape)
+
+
+def _knobs(cfg: ModelConfig, batch: int) -> dict:
+    tiles = [t for t in (8, 16, 32, 64, 128, 256, 512, 1024) if t <= batch] or [batch]
+    tile_fs = [d for d in _divisors(cfg.moe_intermediate) if 16 <= d <= 256]
+    return {"tiling": list(TILINGS), "tile": tiles, "tile_f": tile_fs,
+            "time_multiplex": [False, True], "regions": _divisors(cfg.experts)}
+
+
+def _meta(plan: MoePlan, cfg: ModelConfig, routes, counts, policy: str) -> dict:
+    tiles = [int(-(-c // plan.tile)) if plan.tiling == "static" else int(c > 0) for c in counts]
+    rows = [t * plan.tile for t in tiles] if plan.tiling == "static" else [int(c) for c in counts]
+    D, F = cfg.hidden, cfg.moe_intermediate
+    return {"model": cfg.name, "counts": [int(c) for c in counts],
+            "active_experts": int(np.count_nonzero(counts)), "token_tiles": tiles,
+            "padded_rows": rows, "idle_policy": policy, "bandwidths": dict(plan.bw),
+            "regions": plan.regions or cfg.experts, "tile": plan.tile, "tiling": plan.tiling,
+            "algorithmic_flops": sum(rows) * (6 * D * F + F + 8 * D * F),
+            "routing_shape": list(routes.shape)}
+
+
+# -- analysis and reference ----------------------------------------------------------------------
+def _region_peaks(wl: Workload) -> dict:
+    """Peak rows of the dynamic time-multiplexed region tiles ``r<j>_merge_rows`` (the largest
+    expert of the region: the on-chip accounting binds ragged dims to their maximum, §6.4)."""
+    regions = wl.meta["regions"] if wl.params.get("time_multiplex") else None
+    if not regions or wl.meta["tiling"] != "dynamic":
+        return {}
+    counts = wl.meta["counts"]
+    g = len(counts) // regions
+    return {f"r{r}_merge_rows": max(counts[r * g:(r + 1) * g]) for r in range(regions)}
+
+
+def moe_analysis(wl: Workload, *, policy: str | None = None) -> dict:
+    """Analytic numbers of an MoE workload at its routing (no simulation).
+
+    ``offchip_traffic`` and ``weight_traffic`` (bytes), ``onchip_memory`` (bytes, "artifact"
+    preset, ``policy`` or the workload's idle policy) and its split ``onchip_memory_io`` (shared
+    input/output nodes, ``io_*``) / ``onchip_memory_experts`` (everything else),
+    ``allocated_compute`` (Σ C of the compute operators that perform FLOPs: the artifact's
+    count, which leaves out data-movement functions such as RetileRow), and
+    ``algorithmic_flops`` (EXPERIMENTS.md §1.3 formula).
+
+    [Choice] The per-node formulas of STEP.md §6 (``step_lab.analysis._formulas``, the ones
+    ``sl.metrics`` sums) are evaluated node by node at the bindings, and the on-demand rule
+    (§6.4) is applied numerically — a node whose input streams all hold 0 elements contributes
+    0. This equals ``sl.metrics(prog, preset="artifact", policy=…).evaluate(bindings)`` but
+    avoids building (and summing) the symbolic totals of a 3,000-node program.
+    """
+    from ..analysis import _formulas as rules
+    policy = _idle_policy(policy or wl.meta["idle_policy"], wl.meta["tiling"],
+                          bool(wl.params.get("time_multiplex")))
+    acc = rules.Accounting("artifact", compute_elem_bytes=4)
+    env = {**wl.bindings, **_region_peaks(wl)}
+    traffic = io_traffic = memory = io_memory = compute = 0
+    for node in wl.program.nodes:
+        io = node.name.startswith("io_")
+        moved = evaluate(rules.traffic(node), env)
+        traffic += moved
+        io_traffic += moved if io else 0
+        if rules.flops(node) != 0:
+            compute += rules.compute_bw(node)
+        cell = rules.memory(node, acc)
+        if cell == 0 or (policy == "on_demand" and not _active(node, env)):
+            continue
+        value = evaluate(cell, env)
+        memory += value
+        io_memory += value if io else 0
+    return {"offchip_traffic": traffic, "weight_traffic": traffic - io_traffic,
+            "onchip_memory": memory, "onchip_memory_io": io_memory,
+            "onchip_memory_experts": memory - io_memory, "allocated_compute": compute,
+            "algorithmic_flops": wl.meta["algorithmic_flops"], "idle_policy": policy}
+
+
+def _active(node, env: dict) -> bool:
+    """Whether any input stream of ``node`` carries an element at ``env`` (no input: True)."""
+    if not node.inputs:
+        return True
+    return any(evaluate(s.type.cardinality, env) > 0 for s in node.inputs)
+
+
+def moe_reference(wl: Workload) -> np.ndarray:
+    """The layer's output ``Y[B, D]`` computed directly with numpy (needs ``values``)."""
+    cfg = lookup_model(wl.params["model"])
+    x, w = wl.inputs["X"], wl.inputs["Wr"]
+    experts = expert_weights(cfg, wl.params["seed"])
+    wsel = np.asarray(wl.inputs["wsel"]).reshape(x.shape[0], -1)     # experts in routing order
+    y = np.zeros_like(x)
+    for t in range(x.shape[0]):
+        for j, e in enumerate(wsel[t]):
+            wg, wu, wd = experts[e]
+            h = x[t:t + 1] @ wg
+            h = h / (1 + np.exp(-h)) * (x[t:t + 1] @ wu)
+            y[t] += w[t, j] * (h @ wd)[0]
+    return y
+
+
+# -- a synthetic stand-in for the withheld batch-1024 traces -------------------------------------
+def standin_routing(model, batch: int, *, seed: int = 0) -> np.ndarray:
+    """A seeded skewed routing ``[batch, k]`` standing in for the withheld prefill traces.
+
+    EXPERIMENTS.md §1.5: for Mixtral all experts active with the busiest 2–3× the least busy;
+    for Qwen roughly a third of the experts idle and the busiest receiving several hundred
+    tokens. [Choice] A random third of the experts is idle when E > 16 (none otherwise); the
+    others get Zipf popularity ``1/rank^s`` (s = 0.5 for E <= 16, 0.6 otherwise) in random
+    order; each token picks k distinct experts. At batch 1024 with seed 0 this gives Mixtral
+    counts 165…450 (ratio 2.7) and Qwen 85 active experts with the busiest at 494 tokens.
+    """
+    cfg = lookup_model(model)
+    E, k = cfg.experts, cfg.top_k
+    rng = np.random.default_rng(seed)
+    n_idle = round(E / 3) if E > 16 else 0
+    active = rng.permutation(E)[:E - n_idle]
+    popularity = np.zeros(E)
+    popularity[active] = 1.0 / np.arange(1, len(active) + 1) ** (0.5 if E <= 16 else 0.6)
+    p = popularity / popularity.sum()
+    return np.stack([rng.choice(E, size=k, replace=False, p=p)
+                     for _ in range(batch)]).astype(np.int64)
