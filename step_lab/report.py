@@ -43,7 +43,7 @@ def _fmt(v) -> str:
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;
 text-align:right}th{background:#f3f3f3}h1{font-size:1.6em}h2{margin-top:1.6em}
-.graph{overflow:auto;border:1px solid #eee;max-height:700px}.note{color:#555}"""
+.graph{overflow:auto;border:1px solid #eee}.graph svg{width:100%;height:auto}.note{color:#555}"""
 
 
 def write_report(out_dir, title: str, summary_rows: list[dict], sections: list[tuple],

@@ -12,10 +12,11 @@ def test_demo_writes_a_self_contained_report_and_json(tmp_path):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "report.json").read_text())
     tilings = [p["tiling"] for p in data["points"]]
-    assert tilings.count("dynamic") == 1 and tilings.count("static") >= 3
-    assert data["routing_counts"] == [8, 6, 6, 9, 9, 4, 15, 7]   # top-1 of the Mixtral trace
+    assert tilings.count("dynamic") == 1 and tilings.count("static") == 4
+    assert data["active_experts"] == 60 and data["max_tokens_per_expert"] == 42
+    assert 1.8 < data["pid_dynamic"] < 2.4            # the paper reports 2.11 (Fig 9, Qwen)
     html = (tmp_path / "report.html").read_text()
-    assert "<svg" in html or "digraph" in html
+    assert html.count("<svg") >= 2                     # the Pareto plot and the graph
     assert "http://" not in html.replace("http://www.w3.org", "")   # no external resources
 
 
