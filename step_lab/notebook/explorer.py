@@ -1,0 +1,111 @@
+"""``explore(workload_or_fn, **knob_ranges)``: knob widgets outside magics.
+
+The target is either a plain function ``fn(**knobs) -> (program, inputs, bindings)`` (or returning
+a Workload), or a Workload — an object with ``.program``, ``.inputs``, ``.bindings``, ``.knobs``
+and a ``.rebuild(**knobs)`` method returning a new Workload for other knob values.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from ..errors import ConfigError, did_you_mean
+from .knobs import Knob, knob_from_range
+from .outcome import Options
+
+__all__ = ["explore", "builder_for", "unpack"]
+
+
+def explore(target, *, hw: Any = "paper", simulate: bool = True, animate: bool = True,
+            show_graph: bool = True, annotate: str = "busy", background: bool = True,
+            values: bool = True, max_graph_nodes: int = 400, **knob_ranges):
+    """An ipywidgets box: one widget per knob, summary, metrics, graph and animation.
+
+    ``knob_ranges`` map knob names to a list of choices, a ``(lo, hi[, step])`` range, a bool or
+    a :class:`~.knobs.Knob`; a Workload's own ``.knobs`` are used when none are given. The
+    keyword options (``hw`` … ``max_graph_nodes``) are not knobs; ``values=False`` simulates
+    timing only (much faster for big layers). The returned widget has a ``.panel``
+    (:class:`~.panel.StepPanel`).
+    """
+    from .panel import StepPanel
+    builder, knobs = builder_for(target, knob_ranges)
+    options = Options(hw=hw, simulate=simulate, animate=animate, show_graph=show_graph,
+                      annotate=annotate, values=values, max_graph_nodes=max_graph_nodes)
+    return StepPanel(builder, knobs, options, background=background).widget
+
+
+def builder_for(target, knob_ranges: dict) -> tuple[Callable, dict]:
+    """``(builder, {name: Knob})`` for a Workload or a plain function."""
+    if _is_workload(target):
+        return _workload_builder(target, knob_ranges)
+    if not callable(target):
+        raise ConfigError(f"explore: {type(target).__name__} {target!r:.60} is neither a Workload "
+                          "nor a function (expected fn(**knobs) -> (program, inputs, bindings))")
+    params = _parameters(target)
+    knobs = _knobs(knob_ranges, params, f"{getattr(target, '__name__', 'fn')}()")
+    return (lambda values: unpack(target(**values))), knobs
+
+
+def _workload_builder(workload, knob_ranges: dict) -> tuple[Callable, dict]:
+    own = dict(getattr(workload, "knobs", None) or {})
+    ranges = dict(knob_ranges or own)
+    rebuild = getattr(workload, "rebuild", None)
+    if ranges and not callable(rebuild):
+        raise ConfigError(f"explore: {type(workload).__name__} has no .rebuild(**knobs) method, so "
+                          "knob changes cannot rebuild it (pass a function instead)")
+    current = dict(getattr(workload, "params", None) or {})
+    allowed = _parameters(rebuild) if callable(rebuild) else {}
+    if allowed is None:                  # rebuild(**changes): the builder's recorded arguments
+        allowed = {name: None for name in [*current, *own]}
+    allowed = {name: current.get(name, default) for name, default in allowed.items()}
+    knobs = _knobs(ranges, allowed, f"{type(workload).__name__}.rebuild()", current)
+
+    def build(values: dict):
+        if all(current.get(k) == v for k, v in values.items()):
+            return unpack(workload)
+        return unpack(rebuild(**values))
+    return build, knobs
+
+
+def _knobs(ranges: dict, params: dict | None, where: str, current: dict | None = None) -> dict:
+    """Knobs from ranges, checking names against the target's parameters (did-you-mean)."""
+    knobs: dict[str, Knob] = {}
+    for name, spec in ranges.items():
+        if params is not None and name not in params:
+            raise ConfigError(f"unknown knob {name!r}" + did_you_mean(name, params)
+                              + f" ({where} takes {sorted(params)})")
+        default = (current or {}).get(name, (params or {}).get(name))
+        knobs[name] = knob_from_range(name, spec, default)
+    return knobs
+
+
+def _parameters(fn) -> dict | None:
+    """``{name: default or None}`` of ``fn``'s keyword parameters; None if it takes **kwargs."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    out = {}
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            out[p.name] = None if p.default is p.empty else p.default
+    return out
+
+
+def _is_workload(obj) -> bool:
+    return all(hasattr(obj, a) for a in ("program", "inputs", "bindings")) and not callable(obj)
+
+
+def unpack(built) -> tuple:
+    """``(program, inputs, bindings)`` from a builder's return value or a Workload."""
+    if _is_workload(built):
+        return built.program, dict(built.inputs or {}), dict(built.bindings or {})
+    if isinstance(built, tuple) and len(built) == 3:
+        return built[0], dict(built[1] or {}), dict(built[2] or {})
+    import step_lab as sl
+    if isinstance(built, sl.Program):
+        return built, {}, {}
+    raise ConfigError(f"explore: the function returned {type(built).__name__} (expected "
+                      "(program, inputs, bindings), a Program or a Workload)")

@@ -1,0 +1,125 @@
+"""Graph rendering: the program's DOT (``Program.to_dot``) drawn as SVG by Graphviz.
+
+``render_svg`` returns SVG text, or ``None`` when the ``dot`` binary is missing;
+``graph_html`` wraps it in a scrollable ``<div>`` for widgets and reports, falling back to a text
+listing with one hint naming the fix. ``node_annotations`` turns a simulation result into
+per-node labels (``"busy 73%"`` or ``"1.2 MB off-chip"``) for ``to_dot(annotate=...)``.
+"""
+from __future__ import annotations
+
+import html
+
+__all__ = ["render_svg", "graph_html", "node_annotations", "too_large_note", "DOT_MISSING_HINT",
+           "ANNOTATIONS", "MAX_GRAPH_NODES"]
+
+DOT_MISSING_HINT = ("Graphviz's `dot` binary was not found, so the graph is shown as text. "
+                    "Install it to see the SVG: apt-get install graphviz (Debian/Ubuntu), "
+                    "brew install graphviz (macOS) or conda install graphviz.")
+ANNOTATIONS = ("busy", "bytes", "none")
+MAX_GRAPH_NODES = 400         # larger programs are not redrawn on every knob change
+
+
+def render_svg(program, *, annotate: dict | None = None, rankdir: str = "TB") -> str | None:
+    """SVG of ``program`` (``<svg …>`` only, no XML prologue); ``None`` without ``dot``.
+
+    ``rankdir`` "TB" (top to bottom, the default: notebooks scroll vertically) or "LR".
+    Raises ``RuntimeError`` with Graphviz's message if ``dot`` rejects the source.
+    """
+    import graphviz
+    source = program.to_dot(annotate=annotate or None, rankdir=rankdir)
+    try:
+        svg = graphviz.Source(source).pipe(format="svg", encoding="utf-8")
+    except graphviz.ExecutableNotFound:
+        return None
+    except graphviz.CalledProcessError as exc:
+        raise RuntimeError(f"Graphviz could not draw program {program.name!r}: "
+                           f"{(exc.stderr or b'')!s:.300}") from None
+    return svg[svg.find("<svg"):]
+
+
+def graph_html(program, result=None, *, annotate: str = "busy", max_height: int = 600,
+               rankdir: str = "TB", max_nodes: int | None = None, fit: bool = False) -> str:
+    """HTML for the graph: the SVG in a scrollable box, or a text listing plus the hint.
+
+    ``fit=True`` scales the SVG to the box's width (an overview, for reports) instead of
+    scrolling. Programs with more than ``max_nodes`` nodes are not drawn (Graphviz needs seconds
+    to minutes for thousands of nodes); a note says how to draw them anyway.
+    """
+    if max_nodes is not None and len(program.nodes) > max_nodes:
+        return ("<div class='step-lab-graph-skipped' style='color:#555'>"
+                f"{html.escape(too_large_note(program, max_nodes))}</div>")
+    notes = node_annotations(result, annotate, program) if result is not None else None
+    svg = render_svg(program, annotate=notes, rankdir=rankdir)
+    style = (f"max-height:{max_height}px;overflow:auto;border:1px solid #e0e0e0;"
+             "padding:4px;background:white")
+    if svg is None:
+        from ..analysis.dot import text_summary
+        hint = html.escape(DOT_MISSING_HINT)
+        return (f"<div class='step-lab-graph-hint' style='color:#8a5300'>{hint}"
+                f"</div><pre class='step-lab-graph-text' style='{style}'>"
+                f"{html.escape(text_summary(program))}</pre>")
+    if fit:
+        svg = svg.replace("<svg ", "<svg style='width:100%;height:auto' ", 1)
+        style = "border:1px solid #e0e0e0;padding:4px;background:white"
+    return f"<div class='step-lab-graph' style='{style}'>{svg}</div>"
+
+
+def too_large_note(program, max_nodes: int) -> str:
+    return (f"The graph of {program.name!r} has {len(program.nodes):,} nodes (more than "
+            f"max_graph_nodes={max_nodes}), so it is not redrawn on every change. Draw it once "
+            "with step_lab.notebook.render_svg(prog), or raise the limit: "
+            "%step_config max_graph_nodes=5000.")
+
+
+def node_annotations(result, kind: str = "busy", program=None) -> dict:
+    """``{node name: label}`` from ``result.per_node`` (``kind`` "busy", "bytes" or "none")."""
+    if kind not in ANNOTATIONS:
+        from ..errors import ConfigError, did_you_mean
+        raise ConfigError(f"annotate={kind!r} (expected one of {list(ANNOTATIONS)})"
+                          + did_you_mean(kind, ANNOTATIONS))
+    per_node = getattr(result, "per_node", None) or {}
+    cycles = max(int(getattr(result, "cycles", 0) or 0), 1)
+    names = {n.name for n in program.nodes} if program is not None else None
+    notes = {}
+    for name, stats in per_node.items():
+        if kind == "none" or (names is not None and name not in names):
+            continue
+        label = _busy_label(stats, cycles) if kind == "busy" else _bytes_label(stats)
+        if label:
+            notes[name] = label
+    return notes
+
+
+def _busy_label(stats: dict, cycles: int) -> str:
+    """``busy 73%`` for nodes on a unit (``<1%`` when tiny); network nodes (routing, shape)
+    only when they are busy at least 1% of the run."""
+    busy = _first(stats, "busy_cycles", "busy")
+    if busy is None:
+        return ""
+    share = 100 * busy / cycles
+    if share >= 0.5:
+        return f"busy {share:.0f}%"
+    on_unit = stats.get("unit") is not None
+    return ("busy <1%" if busy else "busy 0%") if on_unit else ""
+
+
+def _bytes_label(stats: dict) -> str:
+    moved = _first(stats, "offchip_bytes", "bytes")
+    return "" if not moved else f"{format_bytes(moved)} off-chip"
+
+
+def _first(stats: dict, *keys):
+    for key in keys:
+        value = stats.get(key)
+        if isinstance(value, (int, float)):
+            return value
+    return None
+
+
+def format_bytes(n: float) -> str:
+    """``1536 -> '1.5 KiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

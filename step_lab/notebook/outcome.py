@@ -1,0 +1,167 @@
+"""One evaluation of a program builder: build, symbolic metrics, simulation, and their views.
+
+A *builder* is any callable ``builder(knob_values) -> (program, inputs, bindings)`` — the body of
+a ``%%step`` cell, a workload factory or a plain function. :func:`evaluate` runs it and never
+raises for user mistakes: the :class:`Outcome` carries a short ``error`` message instead, so a
+bad knob combination shows an error without killing the widgets.
+"""
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .cell import CellError, short_error
+
+__all__ = ["Outcome", "Options", "evaluate", "summary_html", "metrics_latex"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an evaluation computes and shows."""
+
+    hw: Any = "paper"
+    simulate: bool = True
+    animate: bool = False
+    show_graph: bool = True
+    show_metrics: bool = True
+    annotate: str = "busy"
+    values: bool = True                 # False: timing-only simulation (much faster)
+    max_graph_nodes: int = 400          # larger programs are not redrawn on knob changes
+
+
+@dataclass
+class Outcome:
+    """Everything one evaluation produced (``error`` set when something failed)."""
+
+    values: dict
+    program: Any = None
+    inputs: dict = field(default_factory=dict)
+    bindings: dict = field(default_factory=dict)
+    metrics: Any = None
+    metric_values: dict | None = None
+    result: Any = None
+    error: str | None = None
+    exception: BaseException | None = None
+    seconds: float = 0.0
+
+
+def evaluate(builder: Callable, values: dict, options: Options) -> Outcome:
+    """Build, analyse and (unless ``options.simulate`` is False) simulate."""
+    start = time.perf_counter()
+    out = Outcome(values=dict(values))
+    try:
+        out.program, out.inputs, out.bindings = builder(dict(values))
+        out.metrics, out.metric_values = _metrics(out.program, out.bindings)
+        if options.simulate:
+            from ._sim import simulate
+            out.result = simulate(out.program, hw=options.hw, bindings=out.bindings,
+                                  inputs=out.inputs, trace=options.animate,
+                                  values=options.values)
+    except CellError as exc:
+        out.error, out.exception = str(exc), exc.original
+    except Exception as exc:  # shown in the output area; the widgets stay alive
+        out.error, out.exception = _message(exc, out.program), exc
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _message(exc: BaseException, program) -> str:
+    """``<Type> while simulating 'name': <message>`` once a program exists, else the error."""
+    if program is None:
+        return short_error(exc)
+    return f"{type(exc).__name__} while simulating {program.name!r}: {exc}"
+
+
+def _metrics(program, bindings: dict):
+    """Symbolic metrics and, when every symbol is bound, their integer values."""
+    from ..analysis.metrics import metrics
+    from ..errors import StepError
+    m = metrics(program)
+    try:
+        return m, m.evaluate(bindings)
+    except StepError:
+        return m, None
+
+
+_METRIC_TITLES = {"offchip_traffic": "off-chip traffic [B]", "onchip_memory": "on-chip memory [B]",
+                  "flops": "FLOPs", "allocated_compute": "allocated compute [FLOPs/cycle]"}
+MAX_LATEX_CHARS = 400       # longer symbolic totals are summarised (MathJax chokes on them)
+
+
+def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
+    """LaTeX (``$$…$$``) of the symbolic totals, with the values of (some of) their symbols.
+
+    A total whose formula is very long (e.g. one term per expert) is shown by its value and
+    its number of terms; ``sl.metrics(prog)`` has the full expression.
+    """
+    if outcome.metrics is None:
+        return ""
+    from ..symbolic import latex
+    values = outcome.metric_values or {}
+    lines = []
+    for name, title in _METRIC_TITLES.items():
+        expr = getattr(outcome.metrics, name, None)
+        if expr is None:
+            continue
+        text = latex(expr)
+        if len(text) > MAX_LATEX_CHARS:
+            terms = len(expr.args) if hasattr(expr, "args") else 1
+            value = f"{values[name]:,}" if name in values else "?"
+            text = (value.replace(",", "{,}") + r"\quad" +
+                    _latex_text(f"(a formula of {terms} terms: see sl.metrics(prog))"))
+        lines.append(rf"\text{{{title}}} &= {text}")
+    body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+    names = {s.name for s in outcome.metrics.symbols}
+    shown = sorted((k if isinstance(k, str) else k.name, v) for k, v in outcome.bindings.items()
+                   if (k if isinstance(k, str) else getattr(k, "name", "")) in names)
+    if values and shown:
+        at = ", ".join(f"{k}={v}" for k, v in shown[:max_bindings])
+        at += f", … ({len(shown)} symbols)" if len(shown) > max_bindings else ""
+        body += r"\quad\text{at }" + _latex_text(at)
+    return f"$${body}$$"
+
+
+def _latex_text(text: str) -> str:
+    return r"\text{" + text.replace("_", r"\_") + "}"
+
+
+_ROWS = (("cycles", "cycles", "{:,}"), ("offchip_bytes", "off-chip bytes", "{:,}"),
+         ("onchip_peak_bytes", "on-chip peak bytes", "{:,}"), ("flops", "FLOPs", "{:,}"),
+         ("compute_utilization", "compute utilization", "{:.1%}"))
+
+
+def summary_html(outcome: Outcome) -> str:
+    """The simulation summary: a one-row HTML table (symbolic values when not simulated)."""
+    rows = []
+    if outcome.result is not None:
+        for attr, label, pattern in _ROWS:
+            value = getattr(outcome.result, attr, None)
+            if value is not None:
+                rows.append((label, pattern.format(value)))
+    elif outcome.metric_values:
+        rows += [("off-chip traffic (symbolic)", f"{outcome.metric_values['offchip_traffic']:,}"),
+                 ("on-chip memory (symbolic)", f"{outcome.metric_values['onchip_memory']:,}"),
+                 ("FLOPs (symbolic)", f"{outcome.metric_values['flops']:,}")]
+    knobs = ", ".join(f"{k}={v!r}" for k, v in outcome.values.items())
+    cell = "padding:1px 14px 1px 0;text-align:left"
+    head = "".join(f"<th style='{cell};font-weight:normal;color:#555'>{html.escape(k)}</th>"
+                   for k, _ in rows)
+    body = "".join(f"<td class='step-lab-{_slug(k)}' style='{cell};font-size:1.1em'>"
+                   f"{html.escape(v)}</td>" for k, v in rows)
+    name = html.escape(outcome.program.name) if outcome.program is not None else "?"
+    title = f"<b>{name}</b>" + (f" — {html.escape(knobs)}" if knobs else "")
+    took = f"<span style='color:#777'> ({outcome.seconds * 1000:.0f} ms)</span>"
+    table = (f"<table style='border-collapse:collapse;margin:2px 0'><tr>{head}</tr>"
+             f"<tr>{body}</tr></table>")
+    return f"<div class='step-lab-summary'>{title}{took}{table}</div>"
+
+
+def _slug(label: str) -> str:
+    return label.split(" (")[0].replace(" ", "-").replace("_", "-")
+
+
+def error_html(message: str) -> str:
+    return ("<pre class='step-lab-error' style='color:#b00020;background:#fff5f5;"
+            f"white-space:pre-wrap;padding:6px;margin:0'>{html.escape(message)}</pre>")

@@ -1,0 +1,187 @@
+"""The live view of a program builder: knob widgets, summary, metrics, graph and animation.
+
+A :class:`StepPanel` owns one ipywidgets box. Changing a knob calls :meth:`StepPanel.request`,
+which bumps a *generation* counter and evaluates the builder (in a single background thread by
+default, so the kernel stays responsive). A finished evaluation is applied only if its generation
+is still the newest: a stale result never overwrites a newer one, and requests that were
+overtaken before they started are skipped. Errors go to the error area; the widgets stay alive.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
+
+from .graph import graph_html
+from .knobs import Knob, make_widget
+from .outcome import Options, Outcome, error_html, evaluate, metrics_latex, summary_html
+
+__all__ = ["StepPanel"]
+
+
+class StepPanel:
+    """Widgets that re-build, re-simulate and redraw ``builder`` when a knob changes."""
+
+    def __init__(self, builder: Callable, knobs: dict, options: Options, *,
+                 first: Outcome | None = None, background: bool = True,
+                 on_result: Callable | None = None):
+        self.builder = builder
+        self.knobs: dict[str, Knob] = dict(knobs)
+        self.options = options
+        self.background = background
+        self.on_result = on_result
+        self.generation = 0
+        self.applied_generation = -1
+        self.outcome: Outcome | None = None
+        self.animation = None                     # the Animation, once there is a trace
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
+        self._build_widgets()
+        if options.animate:
+            from .animation import ensure_bokehjs
+            ensure_bokehjs()                       # on the main thread, before any animation
+        if first is None:
+            first = evaluate(builder, self.values(), options)
+        if not first.values:                      # the first run used the knobs' defaults
+            first.values = self.values()
+        self._apply(0, first)
+
+    # -- widgets ---------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        import ipywidgets as w
+        self.controls = {name: make_widget(k) for name, k in self.knobs.items()}
+        for name, control in self.controls.items():
+            control.observe(self._on_knob, names="value")
+        self.status = w.HTML(layout=w.Layout(min_height="20px"))
+        self.error = w.HTML()
+        self.summary = w.HTML()
+        self.metrics = w.HTMLMath()
+        self.graph = w.HTML()
+        self.plots = w.VBox()
+        knob_box = w.HBox(list(self.controls.values()),
+                          layout=w.Layout(flex_flow="row wrap"))
+        children = ([knob_box] if self.controls else []) + [self.status, self.error,
+                                                             self.summary, self.metrics,
+                                                             self.graph, self.plots]
+        self.widget = w.VBox(children)
+        self.widget.add_class("step-lab-panel")
+        self.widget.panel = self               # reachable from the displayed widget
+
+    def values(self) -> dict:
+        """The knob values currently shown by the widgets."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values) -> None:
+        """Set knob widgets programmatically (as a user would); unknown names are an error."""
+        from ..errors import ConfigError, did_you_mean
+        for name in values:
+            if name not in self.controls:
+                raise ConfigError(f"unknown knob {name!r}" + did_you_mean(name, self.controls)
+                                  + f" (knobs: {sorted(self.controls)})")
+        for name, value in values.items():
+            self.controls[name].value = self.knobs[name].check(value)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def _on_knob(self, _change) -> None:
+        self.request(self.values())
+
+    def request(self, values: dict) -> int:
+        """Evaluate ``values`` as the newest generation; return that generation."""
+        with self._lock:
+            self.generation += 1
+            generation = self.generation
+        self.status.value = "<i style='color:#777'>simulating…</i>"
+        if not self.background:
+            self._run(generation, values)
+            return generation
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="step-lab")
+        self._pending = self._executor.submit(self._run, generation, values)
+        return generation
+
+    def _run(self, generation: int, values: dict) -> None:
+        if generation != self.generation:          # overtaken before it started: skip
+            return
+        outcome = evaluate(self.builder, values, self.options)
+        self._apply(generation, outcome)
+
+    def _apply(self, generation: int, outcome: Outcome) -> bool:
+        """Show ``outcome`` unless a newer generation was requested meanwhile.
+
+        The numbers, metrics and graph appear first; the animation (frames for every unit) is
+        updated after them, and skipped if a newer request arrived in between.
+        """
+        views = self._render(outcome)
+        with self._lock:
+            if generation != self.generation or generation < self.applied_generation:
+                return False
+            self.applied_generation = generation
+            self._show(outcome, views)
+        if self.on_result is not None and outcome.error is None:
+            self.on_result(outcome)
+        animate = self.options.animate and outcome.result is not None
+        if animate and outcome.error is None and generation == self.generation:
+            self._show_animation(outcome)
+        return True
+
+    def _render(self, outcome: Outcome) -> dict:
+        """HTML and widgets of an outcome (computed outside the lock: dot runs here)."""
+        views: dict = {"error": error_html(outcome.error) if outcome.error else ""}
+        if outcome.program is None or outcome.error is not None:
+            return views
+        views["summary"] = summary_html(outcome)
+        if self.options.show_metrics:
+            views["metrics"] = metrics_latex(outcome)
+        if self.options.show_graph:
+            try:
+                views["graph"] = graph_html(outcome.program, outcome.result,
+                                            annotate=self.options.annotate,
+                                            max_nodes=self.options.max_graph_nodes)
+            except Exception as exc:  # a drawing problem must not hide the numbers
+                views["graph"] = error_html(f"graph: {exc}")
+        return views
+
+    def _show_animation(self, outcome: Outcome) -> None:
+        """Update the animation in place (patches), or create it the first time."""
+        from .occupancy import occupancy_from_result
+        try:
+            occ = occupancy_from_result(outcome.result, outcome.program, outcome.program.name)
+            if self.animation is not None:
+                self.animation.set_runs([occ])
+                return
+            from .animation import Animation
+            self.animation = Animation([occ], load_bokehjs=False)
+            self.plots.children = [self.animation.widget]
+        except Exception as exc:  # shown instead of the animation; the numbers stay
+            self.error.value += error_html(f"animation: {exc}")
+
+    def _show(self, outcome: Outcome, views: dict) -> None:
+        self.error.value = views["error"]
+        self.status.value = ""
+        if outcome.error is not None:               # keep the last good views visible
+            self.status.value = ("<i style='color:#b00020'>this knob setting failed; showing "
+                                 "the last good result</i>" if self.outcome else "")
+            return
+        self.outcome = outcome
+        self.summary.value = views.get("summary", "")
+        self.metrics.value = views.get("metrics", "")
+        self.graph.value = views.get("graph", "")
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until the pending background evaluation (if any) has finished."""
+        pending = self._pending
+        if pending is not None:
+            pending.result(timeout=timeout)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        _close_tree(self.widget)
+
+
+def _close_tree(widget) -> None:
+    """Close a widget and its descendants (their comms stay open otherwise)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
