@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ and tutorials/ executes top to bottom (nbclient)."""
+"""Every notebook in notebooks/ executes top to bottom (nbclient); tutorials/ has its own
+test (tests/test_tutorials.py), which also checks the exercises."""
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("tutorials/*.ipynb")])
+NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb"))
 
 
 @lru_cache(maxsize=None)
