@@ -11,7 +11,7 @@ Workloads:
 
 * ``toy``  — ``simplified_moe(tokens=64, experts=8)`` (STEP.md §8.4), knob ``tiling``
   static ↔ dynamic and ``chunk``, real values, graph and animation on;
-* ``qwen`` — the Qwen3-30B-A3B-sized MoE layer of ``benchmarks/moe.py`` at batch 64 (128
+* ``qwen`` — ``sl.workloads.moe_layer('qwen3-30b-a3b', batch=64)`` on the real trace (128
   experts, ~2,600 nodes), knob ``tile_n`` 16 ↔ 32, timing-only simulation (``values=False``),
   animation on, graph skipped above ``max_graph_nodes`` (Graphviz needs ~30 s for it).
 
@@ -50,9 +50,11 @@ def toy(tiling: str = "static", chunk: int = 4):
 
 
 def qwen(tile_n: int = 16):
-    from moe import qwen_moe_layer
-    prog, bindings, inputs = qwen_moe_layer(64, tile_n=tile_n)
-    return prog, inputs, bindings
+    """The Qwen3-30B-A3B MoE layer at batch 64 on the vendored routing trace (EXPERIMENTS §1.6)."""
+    from step_lab.workloads import moe_layer, trace_path
+    wl = moe_layer("qwen3-30b-a3b", batch=64, tiling="static", tile=tile_n,
+                   routing=trace_path("expert_routing/qwen_b64/032_012.npz"))
+    return wl.program, wl.inputs, wl.bindings
 
 
 CASES = {

@@ -13,7 +13,12 @@ two events); ``events`` below = 2 × tokens delivered over all channels. Times a
 the benchmark process (``time.process_time``), best of the repeats, so a busy machine distorts
 them less than wall time.
 (e) the engine alone: six Identity maps over 200,000 tokens.
-Options: ``--quick`` (smaller sizes), ``--only a,b,c,d,e``, ``--json FILE``.
+(f) row packing: ``Accum(RetileRow)`` of 2,000 ``[1, 4096]`` f32 rows into one tile (amortised
+    growable buffer; it used to copy the accumulator on every append, quadratic).
+(g) symbolic metrics of the Qwen3 dynamic time-multiplexed MoE layer (32 regions, ~1,500 nodes)
+    and of the Qwen3 static-tile-32 layer (~3,300 nodes) under the on-demand policy: build +
+    evaluate seconds (a timing print, no assertion).
+Options: ``--quick`` (smaller sizes), ``--only a,b,c,d,e,f,g``, ``--json FILE``.
 """
 from __future__ import annotations
 
@@ -178,10 +183,43 @@ def bench_engine_only(n: int) -> dict:
             "interpreter_events_per_s": round(events / interp_seconds)}
 
 
+def bench_retile(rows: int) -> dict:
+    """(f) ``rows`` appends of a [1, 4096] f32 row with RetileRow, as Accum does."""
+    update, row = fn.RetileRow(), np.ones((1, 4096), np.float32)
+
+    def pack():
+        acc = fn.Empty((0, 4096))()
+        for _ in range(rows):
+            acc = update(row, acc)
+        return acc
+    acc, seconds = timed(pack, repeat=3)
+    return {"rows": rows, "tile": list(acc.shape), "seconds": round(seconds, 4),
+            "us_per_row": round(1e6 * seconds / rows, 2)}
+
+
+def bench_metrics() -> dict:
+    """(g) on-demand symbolic metrics of two Qwen3 MoE layers (build + evaluate)."""
+    from step_lab.workloads import moe_layer, trace_path
+    routing = trace_path("expert_routing/qwen_b64/032_012.npz")
+    out = {}
+    for label, kw in (("dynamic_r32", dict(tiling="dynamic", time_multiplex=True, regions=32,
+                                           tile_f=48, compute_bw=1024)),
+                      ("static_tile32", dict(tiling="static", tile=32))):
+        wl = moe_layer("qwen3-30b-a3b", batch=64, routing=routing, **kw)
+        m, build = timed(lambda: sl.metrics(wl.program, preset="artifact", policy="on_demand"))
+        values, evaluate = timed(lambda: m.evaluate(wl.bindings,
+                                                    peak=wl.meta["peak_bindings"]))
+        out[label] = {"nodes": len(wl.program.nodes), "build_seconds": round(build, 3),
+                      "evaluate_seconds": round(evaluate, 3),
+                      "onchip_memory": values["onchip_memory"]}
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="a,b,c,d,e", help="parts to run (e = engine only)")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g",
+                    help="parts to run (e = engine only, f = row packing, g = metrics)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
@@ -203,6 +241,12 @@ def main(argv=None) -> int:
     if "e" in only:
         report["e_engine_only"] = bench_engine_only(20_000 if args.quick else 200_000)
         print("(e) engine only:", report["e_engine_only"], flush=True)
+    if "f" in only:
+        report["f_retile"] = bench_retile(500 if args.quick else 2_000)
+        print("(f) RetileRow packing:", report["f_retile"], flush=True)
+    if "g" in only:
+        report["g_metrics"] = bench_metrics()
+        print("(g) on-demand metrics:", report["g_metrics"], flush=True)
     report["python"] = sys.version.split()[0]
     report["load_average"] = os.getloadavg()
     report["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -15,9 +15,9 @@ from test_sim_validation import REFERENCE, swiglu              # noqa: E402
 
 
 def main() -> None:
-    for label, hw in (("VALIDATION", sl.hw.VALIDATION),
-                      ("VALIDATION, 1 outstanding tile",
-                       sl.hw.VALIDATION.replace(offchip_outstanding_tiles=1))):
+    for label, hw in (("VALIDATION (1 outstanding tile)", sl.hw.VALIDATION),
+                      ("VALIDATION with 2 outstanding tiles",
+                       sl.hw.VALIDATION.replace(offchip_outstanding_tiles=2))):
         ours = np.array([sl.simulate(swiglu(*mn), hw=hw, values=False).cycles
                          for mn in REFERENCE])
         ref = np.array([c for c, _ in REFERENCE.values()])

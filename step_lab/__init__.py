@@ -3,6 +3,19 @@
 ``import step_lab as sl`` loads only the standard library, numpy and sympy; the notebook layer
 (IPython, ipywidgets, bokeh, graphviz) is imported lazily by ``%load_ext step_lab``.
 """
+import os as _os
+import sys as _sys
+
+# BLAS threads: the simulator multiplies many small tiles, which a multi-threaded OpenBLAS/MKL
+# makes slower, not faster (a 16×4096×64 matmul took 35 ms instead of 0.38 ms on a loaded
+# machine); sweeps run one process per core anyway. Only effective when numpy is not imported
+# yet (BLAS reads these once, at load); user settings win (setdefault). Child processes (sweep
+# workers, a dask LocalCluster) inherit the variables.
+if "numpy" not in _sys.modules:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        _os.environ.setdefault(_var, "1")
+    del _var
+
 from . import fn, hw, ops
 from .errors import BindingError, ConfigError, DeadlockError, GraphError, ShapeError, StepError
 from .interpret import RunResult, interpret

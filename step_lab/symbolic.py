@@ -5,6 +5,7 @@ tuples of dimensions, outermost first (STEP.md §2.1).
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable, Mapping, Union
 
@@ -16,7 +17,8 @@ Dim = Union[int, sympy.Expr]
 Shape = tuple  # tuple[Dim, ...]
 
 __all__ = ["Dim", "Shape", "dim", "ceil_div", "nonempty", "is_static", "as_dim", "dims_equal",
-           "shapes_equal", "product", "sum_dims", "free_symbols", "evaluate", "try_int", "latex", "fmt"]
+           "shapes_equal", "product", "sum_dims", "free_symbols", "evaluate", "evaluate_rational",
+           "try_int", "latex", "fmt"]
 
 
 @lru_cache(maxsize=None)
@@ -59,10 +61,52 @@ def ceil_div(x: Dim, c: int) -> Dim:
 
 
 def nonempty(x: Dim) -> Dim:
-    """``1 if x > 0 else 0`` (the paper's P_i); a Piecewise for symbolic x."""
+    """``1 if x > 0 else 0`` (the paper's P_i); ``Piecewise((1, cond), (0, True))`` for symbolic x.
+
+    ``cond`` is built structurally, exact for the non-negative integer-valued expressions dims
+    are: a positive sum has a positive term (``Or``), a product needs every factor (``And``),
+    ``⌈a/c⌉ > 0`` iff ``a > 0``, an indicator ``Piecewise((1, c), (0, True))`` is ``c``, a symbol
+    ``X`` gives ``X >= 1``. So ``nonempty(X0·⌈X1/4⌉)`` is ``[X0 >= 1 ∧ X1 >= 1]`` and a sum of
+    indicators never nests a Piecewise inside a condition (sympy would fold and simplify it:
+    ~0.1 s per call on a 3,000-node MoE program). Other expressions fall back to ``x >= 1``.
+    """
     if isinstance(x, int):
         return 1 if x > 0 else 0
-    return sympy.Piecewise((1, x >= 1), (0, True))
+    return _nonempty(x)
+
+
+@lru_cache(maxsize=4096)
+def _nonempty(x) -> Dim:
+    cond = _positive(x)
+    if cond is None:
+        cond = x >= 1
+    if cond is sympy.true:
+        return 1
+    if cond is sympy.false:
+        return 0
+    return sympy.Piecewise((1, cond), (0, True))
+
+
+def _positive(x):
+    """A condition equivalent to ``x > 0`` for a non-negative integer-valued dim, or None."""
+    if x.is_Number:
+        return sympy.true if x > 0 else sympy.false if x == 0 else None
+    if x.is_Symbol:
+        return x >= 1 if (x.is_integer and x.is_nonnegative) else None
+    if x.is_Mul:
+        coeff, factors = x.as_coeff_mul()
+        conds = [_positive(f) for f in factors] if coeff > 0 else [None]
+        return None if None in conds else sympy.And(*conds)
+    if x.is_Add:
+        conds = [_positive(t) for t in x.args]        # every term must be non-negative
+        return None if None in conds else sympy.Or(*conds)
+    if x.is_Pow:
+        return _positive(x.base) if x.exp.is_positive else None
+    if isinstance(x, sympy.ceiling):
+        return _positive(x.args[0])
+    if _is_indicator(x):
+        return x.args[0][1]
+    return None
 
 
 def _simplify_int(e) -> Dim:
@@ -140,6 +184,27 @@ def evaluate(expr, bindings: Mapping, *, where: str = "") -> int:
     return int(value)
 
 
+def evaluate_rational(expr, bindings: Mapping, *, where: str = "") -> Fraction:
+    """Exact value of ``expr`` at ``bindings`` (names or symbols -> ints or Fractions).
+
+    For rational bindings (ragged dims at their mean, §6.4). ``xreplace`` with Rationals, not
+    ``subs``: ~50× faster on a metric total with thousands of terms.
+    """
+    by_name = {_key(k): v for k, v in bindings.items()}
+    missing = sorted(s.name for s in expr.free_symbols if s.name not in by_name)
+    if missing:
+        raise BindingError(f"unbound symbols {set(missing)} in {where} {fmt(expr)}")
+    subs = {s: sympy.Rational(str(Fraction(by_name[s.name]))) for s in expr.free_symbols}
+    value = expr.xreplace(subs)
+    if not value.is_number:
+        value = sympy.simplify(value)
+    try:
+        return Fraction(str(value))
+    except ValueError:
+        raise BindingError(f"{where}: {fmt(expr)} does not evaluate to a number at "
+                           f"{ {k.name: str(v) for k, v in subs.items()} } (got {value})") from None
+
+
 def try_int(expr, bindings: Mapping | None = None):
     """Evaluate when possible, else return None (no error)."""
     try:
@@ -162,14 +227,15 @@ def fmt(d) -> str:
 
 
 def _is_indicator(e) -> bool:
-    """``Piecewise((1, x >= 1), (0, True))`` — the paper's ``1 if x > 0 else 0``."""
+    """``Piecewise((1, cond), (0, True))``: the paper's ``1 if x > 0 else 0`` (``nonempty``)."""
     return (isinstance(e, sympy.Piecewise) and len(e.args) == 2 and e.args[0][0] == 1
-            and e.args[1] == (0, True) and isinstance(e.args[0][1], sympy.GreaterThan)
-            and e.args[0][1].rhs == 1)
+            and e.args[1] == (0, True))
 
 
 def _indicator_symbol(e):
-    return sympy.Symbol(f"[{sympy.sstr(e.args[0][1].lhs)}>0]")
+    """``[X0>0 ∨ X1>0]`` for the indicator of ``X0 >= 1 | X1 >= 1``."""
+    text = sympy.sstr(e.args[0][1]).replace(" >= 1", ">0").replace(" | ", " ∨ ")
+    return sympy.Symbol(f"[{text.replace(' & ', ' ∧ ')}]")
 
 
 def latex(expr) -> str:

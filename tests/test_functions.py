@@ -261,6 +261,34 @@ def test_retile_starts_from_an_empty_init_whose_other_dim_is_unbound():
     assert fn.Empty((X, 0))({"X": 3}).shape == (3, 0)
 
 
+@pytest.mark.parametrize("update, shape", [(fn.RetileRow, (1, 8)), (fn.RetileCol, (8, 1))])
+def test_retile_accumulation_is_amortised_and_keeps_every_earlier_value(update, shape):
+    f, axis = update(), 0 if update is fn.RetileRow else 1
+    acc, parts, seen, copies = fn.Empty((0, 8) if axis == 0 else (8, 0))(), [], [], 0
+    for i in range(200):
+        parts.append(rand(*shape).astype(np.float64 if i == 5 else np.float32))
+        new = f(parts[-1], acc)
+        copies += not np.shares_memory(new, acc)
+        acc = new
+        seen.append((acc, np.concatenate(parts, axis=axis)))
+    assert copies <= 12             # capacity doubles (and widens once to f64): O(log n) copies
+    for got, expected in seen:      # earlier accumulators never change
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == expected.dtype
+
+
+def test_retile_appending_twice_to_the_same_accumulator_branches():
+    f = fn.RetileRow()
+    acc = fn.Empty((0, 4))()
+    for _ in range(3):
+        acc = f(rand(1, 4), acc)
+    snapshot = acc.copy()
+    a, b = f(np.ones((1, 4), np.float32), acc), f(np.zeros((1, 4), np.float32), acc)
+    np.testing.assert_array_equal(a, np.vstack([snapshot, np.ones((1, 4))]))
+    np.testing.assert_array_equal(b, np.vstack([snapshot, np.zeros((1, 4))]))
+    np.testing.assert_array_equal(acc, snapshot)
+
+
 def test_retile_errors():
     with pytest.raises(ShapeError, match="RetileRow: element and init columns differ"):
         fn.RetileRow().accum_type(tile(1, 64), tile(0, 32), 4)

@@ -28,6 +28,8 @@ def test_attention_and_validation_presets_follow_the_experiments():
     assert VALIDATION.hbm_channels == 8 and VALIDATION.offchip_bytes_per_cycle == 256
     assert VALIDATION.onchip_bytes_per_cycle == 256 and VALIDATION.fifo_depth == 1
     assert VALIDATION.compute_flops_per_cycle == 4096
+    # the artifact's loads keep one tile in flight (Fig 8's ranking needs it); PAPER double-buffers
+    assert VALIDATION.offchip_outstanding_tiles == 1 and PAPER.offchip_outstanding_tiles == 2
 
 
 def test_config_is_frozen_and_replace_validates_again():

@@ -360,6 +360,21 @@ def test_symbolic_flops_equal_the_interpreted_flops():
     assert metrics(prog).evaluate({"N": 5})["flops"] == result.flops == 3 * 5 * 3 * 8
 
 
+def test_allocated_compute_counts_only_operators_that_perform_flops_in_metrics_and_simulation():
+    # EXPERIMENTS.md §1.3: Σ C of the compute operators; row packing (RetileRow), unpacking
+    # (RetileStreamify) and Identity move data (0 FLOPs) and are not allocated, even with a C
+    prog = sl.Program("alloc")
+    rows = prog.input("rows", sl.Tile(1, 8, "f32"), (4, 2))
+    packed = ops.Accum(rows, fn.RetileRow(), fn.Empty((0, 8)), 1, compute_bw=512)    # [4] [2,8]
+    moved = ops.Map(packed, fn.Identity(), compute_bw=256)
+    scaled = ops.Map(moved, fn.Exp(), compute_bw=64)                               # 16 FLOPs
+    prog.output("y", ops.FlatMap(scaled, fn.RetileStreamify(), compute_bw=128))
+    assert metrics(prog).evaluate({})["allocated_compute"] == 64
+    result = sl.simulate(prog, inputs={"rows": np.ones((4, 2, 1, 8), np.float32)})
+    assert result.allocated_compute == 64 and result.flops == 4 * 16
+    assert result.compute_utilization == pytest.approx(result.flops / result.cycles / 64)
+
+
 def test_allocated_compute_sums_set_compute_bandwidths_exactly():
     prog = sl.Program("bw")
     x = prog.input("x", sl.Tile(2, 2, "f32"), (sl.dim("N"),))

@@ -63,9 +63,9 @@ def test_cycles_track_the_reference_simulator(results):
     assert np.corrcoef(ours, ref)[0, 1] >= 0.95
     assert np.all(np.abs(ours / ref - 1) <= 0.20)
     rank_ours, rank_ref = np.argsort(np.argsort(ours)), np.argsort(np.argsort(ref))
-    # EXPERIMENTS.md asks ±2 positions; the preset gives ±3 at (32, 256), ±2 with
-    # offchip_outstanding_tiles=1 (the artifact's "1 outstanding" read per requester)
-    assert np.max(np.abs(rank_ours - rank_ref)) <= 3
+    # EXPERIMENTS.md asks ±2 positions (the preset's one tile in flight per load; with 2 the
+    # near-tied (32, 128) / (32, 256) schedules swap: ±3)
+    assert np.max(np.abs(rank_ours - rank_ref)) <= 2
 
 
 def test_cycles_correlate_with_the_hdl_model(results):

@@ -251,3 +251,24 @@ def test_timing_only_runs_never_materialise_tensor_data():
     tracemalloc.stop()
     assert r.flops == 2 * 8 * 2 * 4 * 8192 * 1024 and peak < 16 << 20
     assert r.offchip_bytes == 2 * 8 * 8192 * 1024 * 4
+
+
+def test_timing_only_runs_serve_zero_stride_float_placeholders_as_ghosts():
+    from step_lab.sim.ghost import Ghost
+    prog = sl.Program("placeholder")
+    W = prog.tensor("W", (64, 32), "f32")
+    A = prog.tensor("A", (4, 1), "i64")
+    prog.output("y", ops.Map(ops.LinearOffChipLoad(W, tile=(16, 32)), fn.Exp(), compute_bw=64))
+    prog.output("a", ops.LinearOffChipLoad(A, tile=(1, 1)))
+    inputs = {"W": np.broadcast_to(np.float32(0), (64, 32)),
+              "A": np.broadcast_to(np.int64(3), (4, 1))}
+    full = sl.simulate(prog, inputs=inputs)
+    ghost = sl.simulate(prog, inputs=inputs, values=False)
+    assert (ghost.cycles, ghost.flops, ghost.offchip_bytes) == \
+        (full.cycles, full.flops, full.offchip_bytes)
+    def data(result, name):
+        return [t for t in result.tokens[name] if isinstance(t, np.ndarray)]
+    assert len(data(ghost, "y")) == 4
+    assert all(isinstance(t, Ghost) for t in data(ghost, "y"))   # no exp computed on zeros
+    np.testing.assert_array_equal(data(full, "y")[0], np.ones((16, 32)))
+    assert [int(t[0, 0]) for t in data(ghost, "a")] == [3] * 4    # integers stay real

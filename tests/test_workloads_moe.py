@@ -1,4 +1,6 @@
 """The MoE layer workload (EXPERIMENTS.md §1.6): programs, numbers, analytic metrics, errors."""
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -95,6 +97,35 @@ def test_analysis_equals_the_symbolic_metrics_at_the_bindings(kw, policy):
     got = moe_analysis(wl, policy=policy)
     assert got["onchip_memory"] == expected["onchip_memory"]
     assert got["offchip_traffic"] == expected["offchip_traffic"]
+
+
+@pytest.mark.parametrize("routing", [None, np.array([[0, 1]] * 6 + [[1, 2]] * 4),
+                                     np.array([[0, 1]] * 3 + [[1, 2]] + [[2, 3]] * 6)])
+def test_dynamic_time_multiplexed_metrics_evaluate_at_the_workload_bindings(routing):
+    # r<j>_merge_rows (the EagerMerge's ragged tile rows) is bound to the region's mean rows:
+    # traffic and FLOPs are exact; the peak bindings give the on-chip memory
+    wl = tiny(routing=routing, tiling="dynamic", time_multiplex=True, regions=2, values=False)
+    m = sl.metrics(wl.program, preset="artifact", policy="on_demand")
+    values = m.evaluate(wl.bindings, peak=wl.meta["peak_bindings"])
+    result = wl.simulate(values=False)
+    assert values["flops"] == result.flops
+    assert values["offchip_traffic"] == result.offchip_bytes
+    assert values["onchip_memory"] == moe_analysis(wl)["onchip_memory"]
+    counts = wl.meta["counts"]
+    assert wl.meta["peak_bindings"] == {"r0_merge_rows": max(counts[:2]),
+                                        "r1_merge_rows": max(counts[2:])}
+    assert sl.metrics(wl.program).evaluate(wl.bindings)["flops"] == result.flops
+    if routing is not None and routing[-1, 1] == 3:                 # counts 3, 4 | 7, 6
+        assert wl.bindings["r0_merge_rows"] == Fraction(7, 2)
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+def test_timing_only_runs_ghost_the_placeholder_weights_with_identical_cycles(kw):
+    wl = tiny(values=False, **kw)                       # zero-stride placeholder weights
+    full, ghost = wl.simulate(), wl.simulate(values=False)
+    assert (ghost.cycles, ghost.flops, ghost.offchip_bytes) == \
+        (full.cycles, full.flops, full.offchip_bytes)
+    assert ghost.per_node == full.per_node
 
 
 def test_timing_only_weights_occupy_no_memory_and_simulate():

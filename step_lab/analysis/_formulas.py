@@ -16,7 +16,8 @@ from ..ops.onchip import Bufferize, Streamify
 from ..ops.shape import Expand
 from ..symbolic import Dim, nonempty, product
 
-__all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "activity"]
+__all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "performs_flops",
+           "activity"]
 
 LOADS = (LinearOffChipLoad, RandomOffChipLoad)
 STORES = (LinearOffChipStore, RandomOffChipStore)
@@ -76,10 +77,27 @@ def element_type(node) -> DType:
 
 
 # -- allocated compute and on-demand activity (§6.4, §7.4) -------------------------------------
+def performs_flops(node) -> bool:
+    """Is ``node`` a *compute operator* (§6.4, §7.4; EXPERIMENTS.md §1.3)?
+
+    [Choice] A higher-order node (Map / Accum / Scan / FlatMap) whose function performs FLOPs on
+    its element type. Data-movement functions (RetileRow/Col, RetileStreamify, address
+    generation, Identity: 0 FLOPs, §7.2) run on compute bandwidth in the simulator but are not
+    compute operators, as in the artifact's count (its row-packing Accum is not allocated).
+    """
+    if not isinstance(node, COMPUTE_OPS):
+        return False
+    return function_of(node).flops_of_type(element_type(node)) != 0
+
+
 def compute_bw(node) -> Dim:
-    """The programmer-set compute bandwidth C of a compute node (0 when unset)."""
+    """The programmer-set compute bandwidth C of a compute operator (§6.4 allocated compute).
+
+    0 when unset (the metric has no hardware default) and for nodes that perform no FLOPs
+    (:func:`performs_flops`).
+    """
     value = node.params.get("compute_bw")
-    if value is None:
+    if value is None or not performs_flops(node):
         return 0
     exact = Fraction(value)             # floats such as 1024.0 stay exact integers
     return int(exact) if exact.denominator == 1 else exact

@@ -32,6 +32,13 @@ those symbols; ``evaluate(bindings, peak={...})`` evaluates on-chip memory with 
 overriding ``bindings``. Non-integer (mean) bindings are allowed; the results are rounded to the
 nearest integer (half up).
 
+Allocated compute (§6.4, §7.4, EXPERIMENTS.md §1.3) = Σ C over the *compute operators*:
+[Choice] the higher-order nodes whose function performs FLOPs (``_formulas.performs_flops``).
+Data-movement functions (RetileRow/Col packing, RetileStreamify, address generation, Identity;
+0 FLOPs, §7.2) are not compute operators even with a ``compute_bw`` (the artifact does not count
+its row-packing Accum). A node without ``compute_bw`` counts 0 (no hardware default here);
+``SimResult.allocated_compute`` uses the same rule with the hardware default for unset C.
+
 Further [Choice]s where STEP.md is silent:
 
 * paper preset: the factor 2 of stores and of Bufferize's buffer is the same configurable
@@ -54,7 +61,7 @@ from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.dtypes import Buffer
-from ..symbolic import Dim, evaluate, fmt, free_symbols, latex, sum_dims
+from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, latex, sum_dims
 from . import _formulas as formulas
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
@@ -277,13 +284,7 @@ def _evaluate(expr, values: dict, *, where: str) -> int:
             return evaluate(expr, values, where=where)
         except BindingError:
             pass                                    # a non-integer value: rounded below
-    subs = {s: Fraction(values[s.name]) for s in expr.free_symbols}
-    value = expr.subs(subs)
-    try:
-        return _round(Fraction(str(value)))
-    except ValueError as e:
-        raise BindingError(f"{where}: {fmt(expr)} does not evaluate to a number at "
-                           f"{ {k.name: str(v) for k, v in subs.items()} } (got {value})") from e
+    return _round(evaluate_rational(expr, values, where=where))
 
 
 def _round(value: Fraction) -> int:

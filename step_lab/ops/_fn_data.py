@@ -1,6 +1,7 @@
 """Data-movement functions: Retile, inits, RetileStreamify, address generation (STEP.md §4.4)."""
 from __future__ import annotations
 
+import weakref
 from typing import ClassVar
 
 import numpy as np
@@ -17,8 +18,62 @@ __all__ = ["RetileRow", "RetileCol", "Count", "Zero", "Empty", "RetileStreamify"
            "AffineAddress", "TileAddresses", "InsertRow"]
 
 
+# -- amortised accumulation of Retile (Accum appends one row at a time) --------------------------
+# A Retile accumulator is a view ``buf[:n]`` (rows) or ``buf[:, :n]`` (cols) of a larger buffer
+# whose filled extent is recorded here (key: id of the buffer, checked against a weak reference).
+# Appending to the *latest* view of a buffer writes into its spare capacity and returns a longer
+# view: O(row) per append instead of copying the whole accumulator (quadratic per group). Any
+# other accumulator (an older view, a foreign array) is concatenated as before, so results and
+# the values of earlier views never change.
+_FILLED: dict = {}          # id(buffer) -> (weakref to buffer, filled extent along the axis)
+
+
+def _forget(key: int):
+    return lambda _ref: _FILLED.pop(key, None)
+
+
+def _start_growable(out: np.ndarray, axis: int) -> np.ndarray:
+    """Copy a freshly concatenated accumulator into a buffer with spare capacity (×2)."""
+    n = out.shape[axis]
+    shape = list(out.shape)
+    shape[axis] = max(2 * n, 8)
+    buf = np.empty(shape, dtype=out.dtype)
+    view = buf[:n] if axis == 0 else buf[:, :n]
+    view[...] = out
+    _FILLED[id(buf)] = (weakref.ref(buf, _forget(id(buf))), n)
+    return view
+
+
+def _append_in_place(acc, x, axis: int):
+    """``acc ++ x`` along ``axis`` into ``acc``'s buffer, or None when that is not possible."""
+    buf = acc.base if type(acc) is np.ndarray else None
+    entry = _FILLED.get(id(buf)) if buf is not None else None
+    if entry is None or entry[0]() is not buf or type(x) is not np.ndarray:
+        return None
+    n, m = acc.shape[axis], x.shape[axis]
+    keep = 1 - axis
+    if (entry[1] != n or acc.dtype != buf.dtype or x.ndim != 2
+            or np.result_type(buf.dtype, x.dtype) != buf.dtype          # concatenate would widen
+            or x.shape[keep] != buf.shape[keep] or acc.shape[keep] != buf.shape[keep]
+            or acc.__array_interface__["data"][0] != buf.__array_interface__["data"][0]):
+        return None
+    if n + m > buf.shape[axis]:
+        shape = list(buf.shape)
+        shape[axis] = 2 * (n + m)
+        buf = np.empty(shape, dtype=buf.dtype)
+        (buf[:n] if axis == 0 else buf[:, :n])[...] = acc
+        entry = (weakref.ref(buf, _forget(id(buf))), n)
+    (buf[n:n + m] if axis == 0 else buf[:, n:n + m])[...] = x
+    _FILLED[id(buf)] = (entry[0], n + m)
+    return buf[:n + m] if axis == 0 else buf[:, :n + m]
+
+
 class _Retile(UpdateFunction):
-    """Concatenate tiles along one axis (0 FLOPs); Bool elements act as [1,1] tiles."""
+    """Concatenate tiles along one axis (0 FLOPs); Bool elements act as [1,1] tiles.
+
+    [Choice] Accumulation is amortised (growable buffer, see ``_append_in_place``): the
+    accumulator returned is a view of a buffer with spare capacity; values are identical.
+    """
 
     _axis: ClassVar[int] = 0
 
@@ -43,11 +98,15 @@ class _Retile(UpdateFunction):
         x = tile_value(x)
         if acc.shape[self._axis] == 0:   # Empty init: its other dim may be unbound (dynamic)
             return x.copy()
+        grown = _append_in_place(acc, x, self._axis)
+        if grown is not None:
+            return grown
         try:
-            return np.concatenate([acc, x], axis=self._axis)
+            out = np.concatenate([acc, x], axis=self._axis)
         except ValueError:
             raise self._run_error(f"cannot append a {x.shape} tile to a {acc.shape} "
                                   "accumulator") from None
+        return _start_growable(out, self._axis) if type(out) is np.ndarray else out
 
     def flops_of_type(self, elem: DType) -> Dim:
         return 0

@@ -33,7 +33,9 @@ Timing model (all integer cycles; parameters are fields of ``HardwareConfig``):
 * **Off-chip operators** (§7.3): each tile is issued once fewer than
   ``offchip_outstanding_tiles`` of the node's tiles are in flight, reserves the shared HBM
   (``hbm.py``) and is visible one channel latency after it completes; a store finishes when its
-  last write completes.
+  last write completes. A tile of r rows costs ``r · ⌈row bytes / hbm_request_bytes⌉`` HBM
+  requests (whole requests per tile row, as the reference issues them), while
+  ``offchip_bytes`` counts the useful tile bytes (= the symbolic traffic metric).
 * **Shared units** (placement, §8.2): nodes on one unit serialise their compute; switching node
   costs ``reconfiguration_cycles``.
 * ``cycles`` is when the last node finished. Per node, ``busy`` is the union of its port cycles

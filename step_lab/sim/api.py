@@ -35,7 +35,8 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     the expected data tokens moved, or the current cycle when that is unknown) or a tqdm-like
     object with ``update(n)`` (n data tokens; its ``total`` is set if it is None). ``placement``
     overrides unit cells (``step_lab.hw.placement``). ``values=False`` is a timing-only run:
-    input tensors without a given array become zero-memory ghost tiles (``sim/ghost.py``), so
+    input tensors without a given array, or given as a zero-stride float placeholder
+    (``np.broadcast_to(0, shape)``), become zero-memory ghost tiles (``sim/ghost.py``), so
     cycles, traffic and FLOPs are exact while tile values are placeholders and ``arrays`` is
     empty — what a Qwen3-sized layer needs (its weights alone would take 2.4 GB as float32).
     ``lockstep=True`` runs every command as its own event in global time order (slow reference
@@ -107,7 +108,7 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     arrays = {name: ctx.memory.assembled(tensor, tile, count)
               for name, (tensor, tile, count) in ctx.stored.items()} if with_values else {}
     flops = sum(p.flops for p in procs)
-    allocated = sum(pl.compute_bw for pl in plans if pl.role == COMPUTE)
+    allocated = sum(pl.compute_bw for pl in plans if pl.role == COMPUTE and pl.performs_flops)
     util = flops / cycles / allocated if cycles and allocated else 0.0
     measured = _measured_dims(program, procs)
     symbols = {**measured, **ctx.bindings}

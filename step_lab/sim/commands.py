@@ -146,7 +146,8 @@ class Commands:
         else:
             address = p.cursor
             p.cursor += nbytes
-        done = self.hbm.access(issue, nbytes, address, bool(cmd[2]), p.index)
+        done = self.hbm.access(issue, nbytes, address, bool(cmd[2]), p.index, p.tile_rows,
+                               p.row_bytes)
         od.append(done)
         p.ready = done
         p.offchip += nbytes

@@ -147,12 +147,20 @@ def ghost_inputs(program, inputs: dict, bindings: dict) -> tuple:
     """Zero-strided stand-ins for every input tensor the user gave no array for.
 
     Returns ``(inputs with stand-ins, names of the stand-ins)``. Tensors whose shape is unbound
-    are left out (the run context then raises its BindingError).
+    are left out (the run context then raises its BindingError). [Choice] A given *float*
+    array whose strides are all 0 (``np.broadcast_to(0, shape)``: a timing-only placeholder,
+    e.g. the MoE workloads' expert weights) is served as ghosts too: it holds no information
+    but one number, and computing on it for real costs as much as on real weights. Integer
+    and bool arrays stay real (they may carry addresses or lengths that steer control flow).
     """
     out = dict(inputs)
     names = []
     for name, tensor in program.tensors.items():
-        if name in out or tensor.role != "input":
+        if tensor.role != "input":
+            continue
+        if name in out:
+            if _placeholder(out[name]):
+                names.append(name)
             continue
         try:
             shape = tuple(evaluate(d, bindings, where=f"tensor {name!r}") for d in tensor.shape)
@@ -161,6 +169,12 @@ def ghost_inputs(program, inputs: dict, bindings: dict) -> tuple:
         out[name] = np.broadcast_to(np.zeros((), dtype=numpy_dtype(tensor.dtype)), shape)
         names.append(name)
     return out, names
+
+
+def _placeholder(value) -> bool:
+    """A float array of rank >= 1 whose strides are all 0 (a broadcast constant)."""
+    return (isinstance(value, np.ndarray) and value.ndim >= 1 and not any(value.strides)
+            and value.dtype.kind == "f")
 
 
 class _GhostTiles:

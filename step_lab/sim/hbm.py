@@ -2,9 +2,18 @@
 
 Model (our reading of the paper's Ramulator-emulating HBM node, EXPERIMENTS.md §1.1):
 
-* a tile of ``n`` bytes at byte address ``a`` is split into ``⌈n / hbm_request_bytes⌉`` bursts
-  (a partial burst costs a whole one); burst ``j`` goes to channel
-  ``(a // hbm_request_bytes + j) mod hbm_channels`` (address interleaving);
+* **requests per tile row**: a tile of ``rows`` rows of ``row_bytes`` bytes each is
+  ``rows · ⌈row_bytes / hbm_request_bytes⌉`` bursts — the reference's off-chip loads and stores
+  issue one 64-B request per 64 B of *each tile row* (a tile row is contiguous in HBM, the next
+  row is a full tensor row further), so a ``[2048, 48]`` bf16 tile (96-B rows) costs 2 bursts =
+  128 B of HBM time per row, not 96 B. A tile without geometry (``rows = 0``) is one contiguous
+  block of ``⌈n / hbm_request_bytes⌉`` bursts. A partial burst costs a whole one. The *bytes*
+  counted (``bytes_read`` / ``bytes_written``, the simulator's ``offchip_bytes``) stay the
+  useful tile bytes, which equal the symbolic traffic metric (STEP.md §6.1); only time uses
+  the bursts;
+* burst ``j`` of a tile at byte address ``a`` goes to channel
+  ``(a // hbm_request_bytes + j) mod hbm_channels`` (a tile's bursts are spread evenly over
+  the channels, as the reference HBM node's round-robin dispatch does);
 * each channel serves one burst every ``hbm_cycles_per_request`` cycles, in arrival order; a burst
   that starts at cycle ``s`` has its data back at ``s + hbm_latency_cycles``; no channel serves
   anything before cycle ``hbm_startup_cycles`` (start-up);
@@ -22,6 +31,14 @@ channels instead of 4096 request events (``access_per_request`` is the per-burst
 the tests compare against). The simulator issues
 requests in global time order (off-chip commands are synchronisation points), so channel queues
 are served first come, first served.
+
+**Issue rate (not modelled).** The reference load hands its requests to the HBM node
+``par_dispatch`` per cycle (its scripts use 4, i.e. 256 B/cycle per load; 1 would be 64 B/cycle)
+and keeps one tile in flight. We do not model that rate: it can only bind while fewer than
+``hbm_channels / (hbm_cycles_per_request · par_dispatch)`` loads stream at once, and the
+figures keep more busy. Measured with a per-tile lower bound ``issue + ⌈bursts/par⌉`` (an
+experiment, not kept): par 4 moves no Fig 8/12/13/14/15/21 quick headline by more than 0.1%;
+even par 1 changes Fig 12's cycles by <= 1.5% (static R = 128: 772k -> 784k).
 
 **Limits.** No banks, rows, refresh or read/write turnaround (row-buffer hits are assumed: the
 workloads stream tiles); no queue-depth limit inside the controller (an operator's outstanding
@@ -56,9 +73,20 @@ class HBM:
         self.bytes_read = 0
         self.bytes_written = 0
 
+    def bursts(self, nbytes: int, rows: int = 0, row_bytes: int = 0) -> int:
+        """Requests of one tile: ``rows · ⌈row_bytes/req⌉`` when the geometry describes the
+        tile (``rows · row_bytes == nbytes``), else ``⌈nbytes/req⌉`` (one contiguous block)."""
+        req = self.request_bytes
+        if rows and rows * row_bytes == nbytes:
+            return rows * -(-row_bytes // req)
+        return -(-nbytes // req)
+
     def access(self, t: int, nbytes: int, address: int, is_write: bool = False,
-               node: int = -1) -> int:
-        """Reserve the channels for one tile issued at cycle ``t``; return its completion."""
+               node: int = -1, rows: int = 0, row_bytes: int = 0) -> int:
+        """Reserve the channels for one tile issued at cycle ``t``; return its completion.
+
+        ``rows``/``row_bytes``: the tile's geometry (see the module docstring); 0 = contiguous.
+        """
         if is_write:
             self.bytes_written += nbytes
         else:
@@ -68,7 +96,7 @@ class HBM:
         req = self.request_bytes
         n_channels = self.channels
         cpr = self.cycles_per_request
-        bursts = -(-nbytes // req)
+        bursts = self.bursts(nbytes, rows, row_bytes)
         q, r = divmod(bursts, n_channels)
         ch = (address // req) % n_channels
         first = self._first_start(ch, bursts, t) if self.log is not None else t
@@ -110,10 +138,11 @@ class HBM:
         last_start = -(-(self.bus - self.request_bytes) // self.cap)
         return last_start + self.latency
 
-    def access_per_request(self, t: int, nbytes: int, address: int) -> int:
+    def access_per_request(self, t: int, nbytes: int, address: int, rows: int = 0,
+                           row_bytes: int = 0) -> int:
         """Reference path: the same reservation issued one burst at a time (for tests)."""
         req = self.request_bytes
-        bursts = -(-nbytes // req)
+        bursts = self.bursts(nbytes, rows, row_bytes) if nbytes > 0 else 0
         ch0 = address // req
         first, last = None, None
         for j in range(bursts):

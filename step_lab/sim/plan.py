@@ -2,19 +2,23 @@
 
 Per node: its role in the cost model (§7.2), compute bandwidth C, write-back flag, output latency,
 on-chip move cost of Bufferize/Streamify, the memory-resident byte count of each input port, its
-unit (for time-multiplexing) and the start address of its off-chip cursor. Per stream: channel
-depth. No sympy runs after this module: dims are evaluated here with the run's bindings.
+unit (for time-multiplexing), the start address of its off-chip cursor and the geometry of
+its off-chip tiles (rows, bytes per row: the HBM charges whole requests per tile row,
+``hbm.py``). Per stream: channel depth. No sympy runs after this module: dims are evaluated
+here with the run's bindings.
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
+from ..analysis import _formulas as formulas
 from ..errors import BindingError
 from ..ir.dtypes import ELEMENT_BYTES, Scalar, Selector, Tile
 from ..ir.dtypes import Tuple as TupleType
 from ..ir.program import Feedback
 
-__all__ = ["NodePlan", "plan_nodes", "channel_depth", "value_bytes", "stream_resident"]
+__all__ = ["NodePlan", "plan_nodes", "channel_depth", "value_bytes", "stream_resident",
+           "offchip_geometry"]
 
 # roles in the cost model
 COMPUTE, OFFCHIP, BUFFERIZE, STREAMIFY, PLAIN = range(5)
@@ -24,7 +28,8 @@ class NodePlan:
     """Static timing parameters of one node (see module docstring)."""
 
     __slots__ = ("role", "compute_bw", "write_back", "latency", "move_in", "move_out",
-                 "resident", "switch_out", "unit", "address", "has_fn")
+                 "resident", "switch_out", "unit", "address", "performs_flops", "tile_rows",
+                 "row_bytes")
 
     def __init__(self):
         self.role = PLAIN
@@ -37,7 +42,9 @@ class NodePlan:
         self.switch_out = False
         self.unit = None
         self.address = 0
-        self.has_fn = False
+        self.performs_flops = False     # a compute operator (counts in allocated compute)
+        self.tile_rows = 0              # off-chip tile geometry; 0 = unknown (contiguous)
+        self.row_bytes = 0
 
 
 def role_of(node) -> int:
@@ -68,9 +75,25 @@ def plan_nodes(program, hw, ctx, placement) -> list:
         elif plan.role == OFFCHIP:
             tensor = node.params.get("tensor")
             plan.address = getattr(tensor, "base_addr", 0)
+            plan.tile_rows, plan.row_bytes = offchip_geometry(node)
         plan.switch_out = type(node).__name__ == "Partition"
         plans.append(plan)
     return plans
+
+
+def offchip_geometry(node) -> tuple:
+    """``(rows, bytes per row)`` of an off-chip node's tiles, ``(0, 0)`` when unknown.
+
+    The tile ``(r, c)`` of the tensor's tiling (``node.tile``) at the tensor's element size: a
+    tile row is contiguous in HBM, consecutive rows are one tensor row apart.
+    """
+    tile = getattr(node, "tile", None)
+    tensor = getattr(node, "tensor", None)
+    elem = getattr(tensor, "dtype", None)
+    if not (isinstance(tile, tuple) and len(tile) == 2 and elem in ELEMENT_BYTES
+            and all(isinstance(v, int) for v in tile)):
+        return 0, 0
+    return tile[0], tile[1] * ELEMENT_BYTES[elem]
 
 
 def _plan_compute(node, plan, hw, ctx, memo) -> None:
@@ -79,6 +102,7 @@ def _plan_compute(node, plan, hw, ctx, memo) -> None:
     # a fractional bandwidth is kept exact (Fraction("0.1")) so ⌈FLOPs / C⌉ has no rounding
     plan.compute_bw = int(bw) if float(bw).is_integer() else Fraction(repr(bw))
     plan.write_back = bool(node.params.get("write_back", False))
+    plan.performs_flops = formulas.performs_flops(node)
     plan.latency = hw.channel_latency_cycles + hw.pipeline_latency_cycles
     plan.resident = tuple(_port_resident_bytes(s, ctx, memo) for s in node.inputs)
 

@@ -20,8 +20,14 @@ class SimResult:
       outermost counts such as Partition's ``X_i`` exactly, other ragged dims at their mean.
       FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0).
     * ``flops`` — FLOPs charged by the compute nodes; ``compute_utilization`` =
-      ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the higher-order
-      nodes (§7.4).
+      ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the *compute
+      operators* (§7.4, EXPERIMENTS.md §1.3): higher-order nodes whose function performs FLOPs
+      (``analysis._formulas.performs_flops``). [Choice] Data-movement nodes — row packing
+      (RetileRow/Col), RetileStreamify, address generation, Identity: 0 FLOPs — run on their C
+      but are not allocated compute, as in the artifact's count. C is the node's
+      ``compute_bw``, else ``hw.compute_flops_per_cycle``; ``sl.metrics(prog)`` gives the same
+      total when every compute operator sets ``compute_bw`` (the metric counts an unset one
+      as 0: it has no hardware).
     * ``tokens`` / ``values`` / ``arrays`` — as the reference interpreter's RunResult;
       ``outputs`` = ``{**values, **arrays}`` (output streams decoded, stored tensors as arrays).
     * ``per_node[name]`` — ``op``, ``busy``, ``stall_in``, ``stall_out``, ``idle`` (cycles),

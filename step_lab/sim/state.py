@@ -77,7 +77,7 @@ class Proc:
         "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
         "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
         "last_cost", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
-        "plain_compute", "log_ports",
+        "plain_compute", "log_ports", "tile_rows", "row_bytes",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
         "end", "busy_log")
@@ -131,6 +131,8 @@ class Proc:
         self.outstanding: deque = deque()
         self.max_outstanding = hw.offchip_outstanding_tiles
         self.cursor = plan.address if plan.role == OFFCHIP else 0
+        self.tile_rows = plan.tile_rows
+        self.row_bytes = plan.row_bytes
         self.fly_end = 0
         self.log_ports = plan.role != OFFCHIP
         self.plain_compute = False

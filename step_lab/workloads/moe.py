@@ -9,14 +9,17 @@ Analytic quantities (``moe_analysis``) come from the symbolic metrics of the pro
 "artifact" preset) evaluated at the trace's counts, plus the artifact's algorithmic-FLOP formula
 (EXPERIMENTS.md §1.3) which the utilisation figures use.
 
-Timing-only runs (``values=False``, the default for large layers): the expert weights are
+Timing-only layers (``values=False``, the default for large layers): the expert weights are
 zero-stride broadcast arrays (``np.broadcast_to``), so a Mixtral layer's 24 weight tensors of
-58.7 M elements occupy a few bytes; every off-chip load still reads real (zero) tiles of the right
-shape and every operator computes on them, so timing and traffic are unaffected.
+58.7 M elements occupy a few bytes. Simulate them with ``wl.simulate(values=False)`` (what the
+figure sweeps do): the simulator then serves those placeholders as ghost tiles and no matmul is
+computed — identical cycles, traffic and FLOPs, ~5-10× faster. ``wl.simulate()`` still works:
+every operator then computes on real zero tiles.
 """
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +95,10 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
       tiles from broadcast arrays (timing only). None: values when the weights have at most
       2**24 elements.
 
+    Bindings: ``sel_x<i>`` / ``wsel_x<i>`` (the trace's per-expert counts) and, for dynamic
+    time-multiplexing, each region's mean merged-tile rows ``r<j>_merge_rows``
+    (``meta["peak_bindings"]`` holds their peaks, for on-chip memory; see ``_region_rows``).
+
     The workload's hardware is ``sl.hw.PAPER`` (EXPERIMENTS.md §1.1: 1024 B/cycle HBM, 64 B/cycle
     memory units, FIFO depth 2 for the MoE experiments).
     """
@@ -107,7 +114,8 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
                   else routes, tiling=tiling, tile=plan.tile, tile_f=tile_f,
                   time_multiplex=time_multiplex, regions=regions, compute_bw=compute_bw,
                   seed=seed, idle_policy=idle_policy, values=values)
-    return Workload(program=program, bindings=_bindings(cfg, counts),
+    return Workload(program=program, bindings={**_bindings(cfg, counts),
+                                               **_region_rows(plan, counts, peak=False)},
                     inputs=_inputs(plan, cfg, routes, seed, want_values),
                     knobs=_knobs(cfg, batch), params=params, builder=moe_layer, hw=PAPER,
                     meta=_meta(plan, cfg, routes, counts, policy))
@@ -202,6 +210,26 @@ def _bindings(cfg: ModelConfig, counts) -> dict:
     return out
 
 
+def _region_rows(plan: MoePlan, counts, *, peak: bool) -> dict:
+    """``r<j>_merge_rows``: rows of region j's merged token tiles (dynamic time-multiplexing).
+
+    The EagerMerge of a region's ``[X_i, D]`` tiles has the fresh tile-row symbol
+    ``r<j>_merge_rows``, a ragged dim (one value per merged tile, §2.4). Bound to the **mean**
+    over the region's active experts (``Σ X_i / #active``, a Fraction if need be) it makes
+    traffic and FLOPs exact; on-chip memory needs the **peak** (``max X_i``, §6.4 [Choice]),
+    which ``meta["peak_bindings"]`` holds: ``metrics(prog).evaluate(wl.bindings,
+    peak=wl.meta["peak_bindings"])``. A region without tokens binds 0 (it merges no tile).
+    """
+    if not plan.regions or plan.tiling != "dynamic":
+        return {}
+    g, out = plan.group, {}
+    for r in range(plan.regions):
+        rows = [int(c) for c in counts[r * g:(r + 1) * g] if c]
+        value = (max(rows) if peak else Fraction(sum(rows), len(rows))) if rows else 0
+        out[f"r{r}_merge_rows"] = int(value) if value == int(value) else value
+    return out
+
+
 def _weight_elements(cfg: ModelConfig) -> int:
     return 3 * cfg.experts * cfg.hidden * cfg.moe_intermediate
 
@@ -268,19 +296,15 @@ def _meta(plan: MoePlan, cfg: ModelConfig, routes, counts, policy: str) -> dict:
             "padded_rows": rows, "idle_policy": policy, "bandwidths": dict(plan.bw),
             "regions": plan.regions or cfg.experts, "tile": plan.tile, "tiling": plan.tiling,
             "algorithmic_flops": sum(rows) * (6 * D * F + F + 8 * D * F),
-            "routing_shape": list(routes.shape)}
+            "routing_shape": list(routes.shape),
+            "peak_bindings": _region_rows(plan, counts, peak=True)}
 
 
 # -- analysis and reference ----------------------------------------------------------------------
 def _region_peaks(wl: Workload) -> dict:
     """Peak rows of the dynamic time-multiplexed region tiles ``r<j>_merge_rows`` (the largest
     expert of the region: the on-chip accounting binds ragged dims to their maximum, §6.4)."""
-    regions = wl.meta["regions"] if wl.params.get("time_multiplex") else None
-    if not regions or wl.meta["tiling"] != "dynamic":
-        return {}
-    counts = wl.meta["counts"]
-    g = len(counts) // regions
-    return {f"r{r}_merge_rows": max(counts[r * g:(r + 1) * g]) for r in range(regions)}
+    return dict(wl.meta.get("peak_bindings", {}))
 
 
 def moe_analysis(wl: Workload, *, policy: str | None = None) -> dict:
@@ -296,7 +320,8 @@ def moe_analysis(wl: Workload, *, policy: str | None = None) -> dict:
     [Choice] The per-node formulas of STEP.md §6 (``step_lab.analysis._formulas``, the ones
     ``sl.metrics`` sums) are evaluated node by node at the bindings, and the on-demand rule
     (§6.4) is applied numerically — a node whose input streams all hold 0 elements contributes
-    0. This equals ``sl.metrics(prog, preset="artifact", policy=…).evaluate(bindings)`` but
+    0. This equals ``sl.metrics(prog, preset="artifact", policy=…).evaluate(wl.bindings,
+    peak=wl.meta["peak_bindings"])`` (the peak only matters for dynamic time-multiplexing) but
     avoids building (and summing) the symbolic totals of a 3,000-node program.
     """
     from ..analysis import _formulas as rules
