@@ -1,0 +1,241 @@
+"""What-if explorer (source of notebooks/explorer.ipynb)."""
+
+# %% [markdown]
+# # What-if explorer · MoE tiling and attention parallelization
+#
+# Pick a model, a batch, a trace, a tiling and a parallelization: the panel rebuilds the real
+# STeP program, simulates it (timing only, a second or so), and shows its cycles and memory,
+# where it lies against a sweep of **static** designs (the Pareto view of Figs 9, 10 and 14) and
+# the per-cycle occupancy animation of the chip.
+#
+# The widgets need a running kernel: open this notebook in JupyterLab and run all cells. In a
+# static export (nbconvert, a repository viewer) the widgets are not live, but the text readout
+# after each panel still shows the computed results. The paper's own figures, with their
+# headline values, have one notebook each (`fig*.ipynb` next to this one).
+
+# %%
+from functools import lru_cache
+
+import numpy as np
+
+import step_lab as sl
+from step_lab.errors import ConfigError
+from step_lab.notebook import explore
+from step_lab.workloads import (MODELS, attention_decode, load_kv_lengths, load_routing,
+                                moe_layer, synthetic_kv_lengths, synthetic_routing, trace_path)
+from step_lab.workloads.attention import attention_bindings
+from step_lab.workloads.moe import moe_analysis
+from whatif import ParetoView
+from figure_view import kv_table, routing_table, say
+
+# %% [markdown]
+# ## A mixture-of-experts layer: tiling
+#
+# `moe_layer` builds one MoE layer (EXPERIMENTS.md §1.6) for a batch of tokens routed by a
+# trace. The knobs:
+#
+# * **model** — Mixtral-8x7B (few large experts) or Qwen3-30B-A3B (many small ones);
+# * **batch** and **trace** — *real* uses the vendored routing trace recorded from that model
+#   (its first `batch` tokens); *uniform* and *skewed* draw a seeded synthetic routing, the
+#   latter with Zipf-like expert popularity;
+# * **tiling** and **tile** — static tiling pads every expert's tokens to tiles of `tile` rows
+#   (the weights stream once per tile); dynamic tiling packs all of an expert's tokens into one
+#   tile sized at run time (`tile` is then ignored);
+# * **experts_per_region** — above one, configuration time-multiplexing: each region (one
+#   configured expert pipeline) is shared by that many experts.
+#
+# Memory is the program's on-chip memory under the paper's accounting ("artifact" preset, idle
+# experts counted for plain static tiling only, §1.3), exactly as in the figures.
+
+# %%
+SKEW = 1.0                      # Zipf exponent of the "skewed" synthetic routing
+MOE_TILES = [8, 16, 32, 64, 128]
+ROUTING_FILES = sorted(trace_path("expert_routing").glob("*/*.npz"))
+
+
+def routing_for(model: str, batch: int, trace: str) -> np.ndarray:
+    """The ``[batch, k]`` expert ids of a trace choice."""
+    cfg = MODELS[model]
+    if trace != "real":
+        skew = {"uniform": 0.0, "skewed": SKEW}[trace]
+        return synthetic_routing(batch, cfg.experts, cfg.top_k, skew=skew, seed=0)
+    path = next(p for p in ROUTING_FILES if model.startswith(p.parent.name.split("_")[0]))
+    routing = load_routing(path, experts=cfg.experts)
+    if batch > len(routing):
+        raise ConfigError(f"the vendored trace {path.parent.name}/{path.name} has "
+                          f"{len(routing)} tokens (expected batch <= {len(routing)}, or a "
+                          "synthetic trace)")
+    return routing[:batch]
+
+
+@lru_cache(maxsize=64)
+def moe_design(model="mixtral-8x7b", batch=64, trace="real", tiling="dynamic", tile=32,
+               experts_per_region=1):
+    """One MoE design as a Workload (cached: the Pareto view measures the same object)."""
+    experts = MODELS[model].experts
+    shared = experts_per_region > 1
+    return moe_layer(model, batch=batch, routing=routing_for(model, batch, trace),
+                     tiling=tiling, tile=tile if tiling == "static" else None,
+                     time_multiplex=shared, regions=experts // experts_per_region if shared
+                     else None, values=False)
+
+
+def moe_label(tiling, tile, experts_per_region, **_):
+    name = f"static tile {tile}" if tiling == "static" else "dynamic"
+    return name + (f", {experts_per_region} experts/region" if experts_per_region > 1 else "")
+
+
+routing_table({f"{p.parent.name}/{p.name}": (load_routing(p), MODELS[m].experts)
+               for m in MODELS for p in ROUTING_FILES
+               if m.startswith(p.parent.name.split("_")[0])})
+
+
+# %% [markdown]
+# The Pareto view compares the explored design with **plain static tiling at every tile size**
+# (up to the batch) for the same model, batch and trace, simulated once per combination and
+# then cached:
+
+# %%
+def moe_measure(values, result):
+    wl = moe_design(**values)
+    return {"x": moe_analysis(wl)["onchip_memory"], "y": result.cycles,
+            "label": moe_label(**values)}
+
+
+def moe_static_sweep(values):
+    points = []
+    for tile in [t for t in MOE_TILES if t <= values["batch"]]:      # tile_N <= batch
+        wl = moe_design(values["model"], values["batch"], values["trace"], "static", tile, 1)
+        points.append({"x": moe_analysis(wl)["onchip_memory"],
+                       "y": wl.simulate(values=False).cycles, "label": f"tile {tile}"})
+    return points
+
+
+moe_view = ParetoView(moe_measure, lambda v: (v["model"], v["batch"], v["trace"]),
+                      moe_static_sweep, title="MoE layer: explored design vs static tiling")
+
+# %% [markdown]
+# Move a knob and everything below it follows: the summary (cycles, off-chip bytes, the
+# simulator's peak on-chip bytes), the Pareto view and, underneath, the animation — press ▶ to
+# play it (green busy, orange waiting for input, red blocked on output).
+
+# %%
+moe = explore(moe_design, model=list(MODELS), batch=[16, 32, 64, 128, 256],
+              trace=["real", "uniform", "skewed"], tiling=["static", "dynamic"],
+              tile=MOE_TILES, experts_per_region=[1, 2, 4, 8], hw="paper",
+              show_graph=False, values=False)
+moe.panel.metrics.layout.display = "none"        # symbolic totals: sl.metrics(program)
+moe_view.attach(moe)
+moe
+
+# %% [markdown]
+# The same readout as text (it is also computed from the simulation, so it stays true whatever
+# the simulator's version):
+
+# %%
+say(" ".join(moe_view.sentences()))
+
+# %% [markdown]
+# Knobs can also be set from code, as a user would move them — here sharing each pipeline
+# between two experts (configuration time-multiplexing):
+
+# %%
+moe.panel.set(experts_per_region=2)
+moe.panel.wait()
+say(" ".join(moe_view.sentences()))
+
+# %% [markdown]
+# ## Attention decode: parallelization
+#
+# `attention_decode` builds one decode step of grouped-query attention (EXPERIMENTS.md §1.7):
+# every request attends over its own KV cache, and parallel **regions** each process whole
+# requests. The knobs:
+#
+# * **model** — its attention shape (query heads per KV head, head dimension);
+# * **batch** and **trace** — a vendored KV-length trace from the Azure LLM inference trace
+#   (named by the standard deviation of its lengths and its request range; the first `batch`
+#   requests are used), or a seeded synthetic one;
+# * **strategy** — *coarse* (fixed blocks of consecutive requests per region), *interleaved*
+#   (round robin) or *dynamic* (each request goes to the region that becomes free first);
+# * **regions** — how many copies of the attention pipeline.
+#
+# The Pareto view compares the explored design with the two **static** strategies at every
+# region count; memory grows with the regions (each keeps its own buffers).
+
+# %%
+KV_FILES = {p.stem: p for p in sorted(trace_path("kv_lengths/b64").glob("*.npy"),
+                                      key=lambda p: np.std(load_kv_lengths(p)))}
+SYNTHETIC_KV = {"synthetic, equal lengths": {"mean": 1000, "std": 0},
+                "synthetic, high variance": {"mean": 1000, "std": 1500}}
+KV_CHOICES = [*KV_FILES, *SYNTHETIC_KV]
+MEDIUM_KV = list(KV_FILES)[len(KV_FILES) // 2]           # the median standard deviation
+REGIONS = [1, 2, 4, 8]
+kv_table({name: load_kv_lengths(path) for name, path in KV_FILES.items()})
+
+
+def kv_lengths_for(trace: str, batch: int) -> np.ndarray:
+    if trace in SYNTHETIC_KV:
+        return synthetic_kv_lengths(batch, **SYNTHETIC_KV[trace], seed=0)
+    return load_kv_lengths(KV_FILES[trace])[:batch]
+
+
+@lru_cache(maxsize=64)
+def attention_design(model="qwen3-30b-a3b", batch=64, trace=MEDIUM_KV, strategy="dynamic",
+                     regions=4):
+    return attention_decode(model, kv_lengths=kv_lengths_for(trace, batch), parallel=regions,
+                            strategy=strategy, data="none")
+
+
+def attention_memory(wl, result) -> int:
+    """On-chip memory ("artifact" preset) at the simulated request -> region assignment."""
+    assignment = (result.values or {}).get("assignment")
+    bindings = attention_bindings(wl, assignment) if assignment is not None else wl.bindings
+    return sl.metrics(wl.program, preset="artifact").evaluate(bindings)["onchip_memory"]
+
+
+def attention_measure(values, result):
+    wl = attention_design(**values)
+    return {"x": attention_memory(wl, result), "y": result.cycles,
+            "label": f"{values['strategy']}, {values['regions']} regions"}
+
+
+def attention_static_sweep(values):
+    points = []
+    for strategy in ["coarse", "interleaved"]:
+        for regions in REGIONS:
+            if regions == 1 and strategy == "interleaved":
+                continue                     # one region: both strategies send it everything
+            wl = attention_design(values["model"], values["batch"], values["trace"], strategy,
+                                  regions)
+            result = wl.simulate(values=False)
+            label = "one region" if regions == 1 else f"{strategy} ×{regions}"
+            points.append({"x": attention_memory(wl, result), "y": result.cycles,
+                           "label": label})
+    return points
+
+
+attention_view = ParetoView(attention_measure,
+                            lambda v: (v["model"], v["batch"], v["trace"]),
+                            attention_static_sweep, x_unit="KB", x_scale=1e3,
+                            title="Attention decode: explored design vs static strategies")
+
+# %%
+attention = explore(attention_design, model=list(MODELS), batch=[4, 8, 16, 32, 48, 64],
+                    trace=KV_CHOICES, strategy=["coarse", "interleaved", "dynamic"],
+                    regions=REGIONS, hw="attention", show_graph=False, values=False)
+attention.panel.metrics.layout.display = "none"
+attention_view.attach(attention)
+attention
+
+# %%
+say(" ".join(attention_view.sentences()))
+
+# %% [markdown]
+# ## Going further
+#
+# * The design functions above are plain Python: `moe_design(...)` and `attention_design(...)`
+#   return a `Workload` (`.program`, `.simulate()`, `.metrics()`), so any point can be studied
+#   in detail — `sl.metrics(w.program)` gives the symbolic formulas, `w.simulate(trace=True)` a
+#   traced run for `step_lab.notebook.animate`.
+# * `step_lab.dse.sweep` runs whole grids (in parallel processes or on a Dask cluster) and
+#   `step_lab.dse.pareto` / `pid` score them; the figure notebooks show it at the paper's scale.
