@@ -301,9 +301,7 @@ def test_reshape_calls_an_init_like_pad_for_every_pad_element():
 
 
 def test_reshape_accepts_the_function_library_zero_as_pad():
-    zero = getattr(sl.fn, "Zero", None)
-    if zero is None:
-        pytest.skip("sl.fn.Zero is not available yet")
+    zero = sl.fn.Zero
     x, values = _tile_stream(X)
     data, _ = Reshape(x, 0, 2, pad=zero((1, 2), "f32"))
     got = tokens(data, {"x": values}, {"X": 3})

@@ -130,7 +130,7 @@ class _FreshSymbols(Node):
     """
 
     def _types_for(self, prefix: str) -> tuple[StreamType, ...]:  # pragma: no cover
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _types_for (an internal error)")
 
     def _result(self):
         types = self._types_for(symbol_prefix(self.name))
