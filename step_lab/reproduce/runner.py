@@ -63,13 +63,15 @@ def _html(fig, record, plot) -> str:
     table = ("<table><tr><th>headline</th><th>ours</th><th>paper</th><th>within tolerance</th>"
              f"</tr>{rows}</table>")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in record["notes"])
-    body = (f"<h1>{html.escape(fig.id)}: {html.escape(fig.title)}</h1><p>{html.escape(fig.question)}"
+    body = (f"<style>body{{font-family:system-ui,sans-serif;margin:1.5em}}table{{border-collapse:"
+            f"collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}</style><h1>{html.escape(fig.id)}: {html.escape(fig.title)}</h1><p>{html.escape(fig.question)}"
             f"</p>{table}<ul>{notes}</ul>")
     if plot is not None:
         from bokeh.embed import file_html
         from bokeh.resources import INLINE
         page = file_html(plot, INLINE, title=f"{fig.id} — {fig.title}")
-        return page.replace("<body>", f"<body>{body}", 1)
+        at = page.rfind("<body>") + len("<body>")   # the inlined BokehJS also contains "<body>"
+        return page[:at] + body + page[at:]
     return f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
 
 

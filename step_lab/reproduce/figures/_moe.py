@@ -136,7 +136,7 @@ def tiling_plot(table: dict, models: list, *, log: bool = False, title: str = ""
         kind = "log" if log else "linear"
         fig = figure(title=f"{title} — {model}", x_axis_label="on-chip memory [MB]",
                      y_axis_label="cycles", x_axis_type=kind, y_axis_type=kind,
-                     width=460, height=380, tools="pan,wheel_zoom,box_zoom,reset,hover,save")
+                     width=520, height=380, tools="pan,wheel_zoom,box_zoom,reset,hover,save")
         src = ColumnDataSource({"x": [r["onchip_memory"] / 1e6 for r in static],
                                 "y": [r["cycles"] for r in static],
                                 "label": [f"tile {r['tile']}" for r in static]})
@@ -152,5 +152,7 @@ def tiling_plot(table: dict, models: list, *, log: bool = False, title: str = ""
                         [r["cycles"] for r in dynamic], marker="star", size=16,
                         color="#d62728", legend_label="dynamic tiling")
         fig.legend.location = "top_right"
+        fig.x_range.range_padding = 0.45        # room for the point labels at the right edge
+        fig.y_range.range_padding = 0.15
         panels.append(fig)
     return row(*panels) if panels else None
