@@ -16,15 +16,12 @@ __all__ = ["ROUTING_TRACES", "routing_for", "run_points", "by_label", "ratio", "
            "REQUEST_GRANULARITY_NOTE"]
 
 REQUEST_GRANULARITY_NOTE = (
-    "Known gap (simulator HBM model, evidence): with tile_F = 48 a gate/up weight tile "
-    "[2048, 48] bf16 is 2048 strided rows of 96 B; the artifact's loads issue one 64-B request "
-    "per 64 B of each tile row (2 requests = 128 B per 96-B row, +33% HBM time on gate/up), "
-    "while step_lab's HBM model charges the tile's 196,608 bytes as contiguous bursts. "
-    "Re-running this sweep with that request granularity charged (an experiment, not the "
-    "default) gives static cycles 0.77/0.71/0.79/0.82/1.00/1.88e6 and bandwidth utilization "
-    "73/80/72/69/56/30% for R = 128…4 — the paper's ≈0.79/0.71/0.80/0.84/1.0/1.88e6 and "
-    "71/78/71/67/57/30% — and dynamic 0.70/0.69/0.72/0.73/0.76/1.00e6 (paper ≈0.71/0.70/0.745/"
-    "0.76/0.79/1.27e6). Figs 9/10 (tile_F = 64: 128-B rows, whole requests) are unaffected.")
+    "HBM request granularity: with tile_F = 48 a gate/up weight tile [2048, 48] bf16 is 2048 "
+    "strided rows of 96 B; like the artifact's loads, the simulator issues one 64-B request per "
+    "64 B of each tile row (2 requests = 128 B of HBM time per 96-B row) while off-chip traffic "
+    "counts the 96 useful bytes. Charging the tile as contiguous bursts instead (the earlier "
+    "model) made R >= 16 about 18% too fast and pushed bandwidth utilization at R = 128 to "
+    "0.87. Figs 9/10 (tile_F = 64: 128-B rows, whole requests) are unaffected.")
 
 MIXTRAL, QWEN = "mixtral-8x7b", "qwen3-30b-a3b"
 ROUTING_TRACES = {(MIXTRAL, 64): "expert_routing/mixtral_b64/008_010.npz",

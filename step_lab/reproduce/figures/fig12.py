@@ -121,5 +121,7 @@ def _plot(table: dict, regions):
         fig.line(labels, cyc, color="black", line_width=2, y_range_name="cycles",
                  legend_label="cycles [1e6]")
         fig.scatter(labels, cyc, color="black", size=6, y_range_name="cycles")
+        fig.y_range.start, fig.y_range.end = 0, 1.4 * max(util + [1e-9])   # room for the legend
+        fig.legend.location = "top_left"
         panels.append(fig)
     return row(*panels)

@@ -157,6 +157,7 @@ def _plot(h: dict):
             fig = bar_plot(groups, {"ours": ours[metric]}, title=f"Fig 17 {key}: {label}",
                            y_label=label, log=log, reference=ref)
             if fig is not None:
+                fig.width = 380                 # three panels per row fit a 1280-px page
                 panels.append(fig)
     if not panels:
         return None
