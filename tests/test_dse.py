@@ -1,5 +1,6 @@
 """Pareto, PID (EXPERIMENTS.md §2) and sweeps: caching, resume, error records, executors."""
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -87,8 +88,9 @@ def test_sweep_rejects_a_bad_grid_and_a_bad_executor():
         sweep(square, {"x": [1]}, executor=object(), progress=False)
 
 
-def test_sweep_on_a_dask_local_cluster_matches_the_local_run():
+def test_sweep_on_a_dask_local_cluster_matches_the_local_run(monkeypatch):
     distributed = pytest.importorskip("distributed", reason="dask extra not installed")
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)  # see scale_out
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:

@@ -4,6 +4,7 @@ import pytest
 
 import step_lab as sl
 from step_lab import fn, ops
+from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.errors import ShapeError, StepError
 from step_lab.ir.tokens import DONE, S
 from step_lab.symbolic import evaluate
@@ -258,6 +259,8 @@ def test_accum_rejects_an_input_ending_inside_a_group():
     x = prog.input("x", F32, (1, 2))
     ops.Accum(x, fn.Add(), fn.Zero((1, 1)), 1, name="acc")
     with pytest.raises(StepError, match="'acc'.*ended inside a rank-1 group"):
+        sl.interpret(prog, inputs={"x": Unchecked([num(1), DONE])})
+    with pytest.raises(StepError, match="input 'x'.*expected S1"):   # checked inputs: E3
         sl.interpret(prog, inputs={"x": [num(1), DONE]})
 
 

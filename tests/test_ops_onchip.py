@@ -4,6 +4,7 @@ import pytest
 
 import step_lab as sl
 from step_lab import ops
+from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.errors import ShapeError, StepError
 from step_lab.ir.tokens import DONE, S, decode, encode
 from step_lab.ops.onchip import BufferValue
@@ -149,7 +150,7 @@ def test_bufferize_fails_at_run_time_on_an_unclosed_sub_tensor():
     prog = sl.Program()
     prog.output("b", ops.Bufferize(prog.input("x", F32, (1, 2)), 1))
     with pytest.raises(StepError, match="ended inside a rank-1 sub-tensor"):
-        sl.interpret(prog, inputs={"x": [1.0, 2.0, DONE]})
+        sl.interpret(prog, inputs={"x": Unchecked([1.0, 2.0, DONE])})
 
 
 # -- Streamify: worked examples --------------------------------------------------------------------
@@ -288,7 +289,8 @@ def test_streamify_rejects_a_ref_whose_outer_structure_differs_from_the_buffers(
                                                                                 message):
     prog = _ref_program((2, 2, X), ragged=(X,))
     with pytest.raises(StepError, match=rf"streamify0.*{message}"):
-        sl.interpret(prog, inputs={"x": EXAMPLE, "ref": ref_tokens}, bindings={"X": 1})
+        sl.interpret(prog, inputs={"x": EXAMPLE, "ref": Unchecked(ref_tokens)},
+                     bindings={"X": 1})
 
 
 def test_streamify_with_c0_rejects_a_ref_stop_where_a_buffer_is_expected():
@@ -351,3 +353,21 @@ def test_streamify_takes_either_ref_or_repeat():
     prog, bufs = _bufs()
     with pytest.raises(ShapeError, match=r"Streamify: argument 'repeat'.*not both"):
         ops.Streamify(bufs, prog.input("r", sl.Bool, (2,)), repeat=(2,))
+
+
+def test_streamify_with_a_rank_two_ref_merges_each_read_closer_into_the_ref_stop_once():
+    # Review finding: with c = 2 the read's S_m was emitted again after the merged S_{j+m}.
+    import numpy as np
+    import step_lab as sl
+    from step_lab import ops
+    from step_lab.ir.tokens import DONE, S
+    f32 = sl.Tile(1, 1, "f32")
+    one = lambda v: np.full((1, 1), v, np.float32)   # noqa: E731
+    prog = sl.Program("streamify_c2")
+    bufs = ops.Bufferize(prog.input("x", f32, (1, 2)), 1)
+    out = ops.Streamify(bufs, prog.input("r", f32, (1, 2, 2)))
+    prog.output("o", out)
+    res = sl.interpret(prog, inputs={"x": [one(1), one(2), S(1), DONE],
+                                     "r": [one(9), one(9), S(1), one(9), one(9), S(2), DONE]})
+    shape = [t if not isinstance(t, np.ndarray) else int(t[0, 0]) for t in res.tokens["o"]]
+    assert shape == [1, 2, S(1), 1, 2, S(2), 1, 2, S(1), 1, 2, S(3), DONE]

@@ -157,3 +157,34 @@ def test_rebuilding_a_program_gives_the_same_fingerprint():
         prog.output("o", ops.Flatten(x, 0, 1))
         return prog
     assert build().fingerprint() == build().fingerprint()
+
+
+F11 = sl.Tile(1, 1, "f32")
+
+
+def _one(v):
+    return np.full((1, 1), v, np.float32)
+
+
+@pytest.mark.parametrize("shape, tokens, message", [
+    ((2, sl.dim("D0")), [_one(1), S(3), DONE], "token 1 is S3 but the stream has rank 1"),
+    ((2,), [_one(1), S(1), _one(2), DONE], "a rank-0 stream has no stop tokens"),
+    ((1, sl.dim("D0")), [_one(1), _one(2), DONE], "ends with .* \\(expected S1"),
+    ((2, sl.dim("D0")), [_one(1), S(1)], "must end with exactly one DONE"),
+])
+def test_malformed_input_token_lists_are_rejected_naming_the_input(shape, tokens, message):
+    # Review finding: these used to pass silently or fail deep inside with a raw exception.
+    prog = sl.Program("p")
+    x = prog.input("x", F11, shape, ragged=[d for d in shape if not isinstance(d, int)])
+    prog.output("o", x)
+    with pytest.raises(sl.ShapeError, match="input 'x'.*" + message):
+        sl.interpret(prog, inputs={"x": tokens})
+
+
+def test_input_tiles_of_the_wrong_shape_or_type_are_rejected():
+    prog = sl.Program("p")
+    prog.output("o", prog.input("x", F11, (1,)))
+    with pytest.raises(sl.ShapeError, match=r"input 'x'.*shape \(2, 2\) does not fit"):
+        sl.interpret(prog, inputs={"x": [np.zeros((2, 2))]})
+    with pytest.raises(sl.ShapeError, match="input 'x'.*is not a Tile"):
+        sl.interpret(prog, inputs={"x": ["a"]})

@@ -1,6 +1,6 @@
 """Running programs on real values: the reference interpreter and its run context."""
-from .context import RunContext, normalize_value
+from .context import RunContext, Unchecked, normalize_value
 from .interpreter import RunResult, interpret
 from .memory import OffChipMemory
 
-__all__ = ["RunContext", "normalize_value", "RunResult", "interpret", "OffChipMemory"]
+__all__ = ["RunContext", "Unchecked", "normalize_value", "RunResult", "interpret", "OffChipMemory"]

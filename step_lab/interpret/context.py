@@ -9,7 +9,7 @@ from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import evaluate, free_symbols
 from .memory import OffChipMemory
 
-__all__ = ["RunContext", "normalize_value", "check_bindings"]
+__all__ = ["RunContext", "normalize_value", "check_bindings", "check_token_list", "Unchecked"]
 
 
 def _names(bindings) -> dict:
@@ -60,8 +60,7 @@ class RunContext:
         if name not in self.inputs:
             raise BindingError(f"input stream {name!r} ({stype}) has no value "
                                f"(pass inputs={{{name!r}: …}})")
-        raw = self.inputs[name]
-        tokens = _as_tokens(raw, stype.rank)
+        tokens = _as_tokens(self.inputs[name], stype.rank, name)
         return [t if (t is DONE or type(t) is Stop) else normalize_value(stype.dtype, t, name)
                 for t in tokens]
 
@@ -69,10 +68,43 @@ class RunContext:
         return self.outputs.setdefault(node.params["label"], [])
 
 
-def _as_tokens(raw, rank: int) -> list:
-    if isinstance(raw, list) and raw and raw[-1] is DONE:
+class Unchecked(list):
+    """A token list given as an input *without* the E1–E4 check: to replay a recorded stream
+    as is, or to test how operators react to malformed streams (their run-time checks)."""
+
+
+def _as_tokens(raw, rank: int, name: str) -> list:
+    """A token list (validated against E1–E4) or nested values encoded as one."""
+    if isinstance(raw, Unchecked):
+        return list(raw)
+    if isinstance(raw, list) and any(t is DONE or type(t) is Stop for t in raw):
+        check_token_list(raw, rank, f"input {name!r}")
         return raw
-    return encode(list(raw), rank)
+    try:
+        return encode(list(raw), rank)
+    except TypeError as e:
+        raise ShapeError(f"input {name!r}: value of type {type(raw).__name__} cannot be read as "
+                         f"a rank-{rank} stream ({e}; expected nested lists/arrays of depth "
+                         f"{rank}, or a token list ending with DONE)") from None
+
+
+def check_token_list(tokens: list, rank: int, where: str) -> None:
+    """STEP.md §2.2: one final Done, stop levels <= rank (none at rank 0), and every top-level
+    tensor (so the last item before Done) closed by ``S_rank``."""
+    if not tokens or tokens[-1] is not DONE or any(t is DONE for t in tokens[:-1]):
+        raise ShapeError(f"{where}: a token list must end with exactly one DONE "
+                         f"(got {len(tokens)} tokens, last {tokens[-1] if tokens else None!r})")
+    for i, t in enumerate(tokens):
+        if type(t) is Stop and t.level > rank:
+            raise ShapeError(f"{where}: token {i} is {t!r} but the stream has rank {rank} "
+                             f"(expected stop tokens S1…S{rank})" if rank else
+                             f"{where}: token {i} is {t!r} but a rank-0 stream has no stop "
+                             "tokens (E3)")
+    body = tokens[:-1]
+    if rank and body and not (type(body[-1]) is Stop and body[-1].level == rank):
+        raise ShapeError(f"{where}: the last tensor ends with {body[-1]!r} (expected S{rank}: "
+                         f"every top-level tensor of a rank-{rank} stream ends with S{rank}, "
+                         "rule E3)")
 
 
 def normalize_value(dtype, x, where: str):
@@ -90,11 +122,23 @@ def normalize_value(dtype, x, where: str):
                              f"(expected 0 <= index < {dtype.n})")
         return bits
     if isinstance(dtype, Scalar):
-        return numpy_dtype(dtype.elem)(x).item()
+        try:
+            return numpy_dtype(dtype.elem)(x).item()
+        except (TypeError, ValueError) as e:
+            raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} ({e})") \
+                from None
     if isinstance(dtype, Tile):
-        arr = np.asarray(x, dtype=numpy_dtype(dtype.elem))
+        try:
+            arr = np.asarray(x, dtype=numpy_dtype(dtype.elem))
+        except (TypeError, ValueError) as e:
+            raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} tile "
+                             f"({e})") from None
         if arr.ndim != 2:
             arr = arr.reshape(_tile_shape(dtype, arr, where))
+        for got, want, what in zip(arr.shape, (dtype.rows, dtype.cols), ("rows", "cols")):
+            if isinstance(want, int) and got != want:
+                raise ShapeError(f"input {where!r}: element of shape {arr.shape} does not fit "
+                                 f"{dtype} ({what} {got} != {want})")
         return arr
     return x
 

@@ -244,7 +244,8 @@ class Streamify(Node):
                 continue
             if self.c == 0:
                 raise _mismatch(rt, buffer, 0)
-            yield (PUT, 0, Stop(rt.level + self.m))
+            yield (PUT, 0, Stop(rt.level + self.m))   # replaces the held S_m (Rule M)
+            pending = None
             if rt.level > self.c:
                 bt = yield (GET, 0)
                 if type(bt) is not Stop or bt.level != rt.level - self.c:
