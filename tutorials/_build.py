@@ -28,25 +28,29 @@ METADATA = {
 }
 
 
-def parse(text: str) -> list[dict]:
-    """The cells of one percent-format source."""
+def parse(text: str, options: tuple = ("solution",)) -> list[dict]:
+    """The cells of one percent-format source; ``options`` are the allowed code-cell markers."""
     cells: list[dict] = []
-    kind, options, lines = None, "", []
+    kind, option, lines = None, "", []
     for line in text.splitlines():
         if line.startswith("# %%"):
             if kind is not None:
-                cells.append(_cell(kind, options, lines))
+                cells.append(_cell(kind, option, lines))
             marker = line[4:].strip()
+            if marker not in ("", "[markdown]", *options):
+                allowed = ", ".join(repr(f"# %% {o}".rstrip()) for o in ("", "[markdown]",
+                                                                            *options))
+                raise ValueError(f"unknown cell marker {line!r} (expected {allowed})")
             kind = "markdown" if marker == "[markdown]" else "code"
-            options, lines = ("" if kind == "markdown" else marker), []
+            option, lines = ("" if kind == "markdown" else marker), []
         elif kind is not None:
             lines.append(line)
     if kind is not None:
-        cells.append(_cell(kind, options, lines))
+        cells.append(_cell(kind, option, lines))
     return [c for c in cells if c["source"]]
 
 
-def _cell(kind: str, options: str, lines: list[str]) -> dict:
+def _cell(kind: str, option: str, lines: list[str]) -> dict:
     if kind == "markdown":
         lines = [_uncomment(line) for line in lines]
     else:
@@ -59,10 +63,8 @@ def _cell(kind: str, options: str, lines: list[str]) -> dict:
     if kind == "markdown":
         return {"cell_type": "markdown", "metadata": {}, "source": source}
     metadata: dict = {}
-    if options == "solution":
+    if option == "solution":
         metadata = {"jupyter": {"source_hidden": True}, "tags": ["solution"]}
-    elif options:
-        raise ValueError(f"unknown cell option {options!r} (expected nothing or 'solution')")
     return {"cell_type": "code", "execution_count": None, "metadata": metadata, "outputs": [],
             "source": source}
 
@@ -75,11 +77,13 @@ def _uncomment(line: str) -> str:
     raise ValueError(f"markdown line {line!r} is not a comment (expected '# text')")
 
 
-def notebook(source: Path) -> str:
-    """The .ipynb text (nbformat 4, no outputs, stable key order) of one source."""
-    cells = parse(source.read_text(encoding="utf-8"))
+def notebook(source: Path, *, id_prefix: str | None = None,
+             options: tuple = ("solution",)) -> str:
+    """The .ipynb text (nbformat 4.5, no outputs, stable cell ids and key order) of a source."""
+    cells = parse(source.read_text(encoding="utf-8"), options)
+    prefix = source.stem[:2] if id_prefix is None else id_prefix
     for i, cell in enumerate(cells):
-        cell["id"] = f"{source.stem[:2]}-{i:02d}"
+        cell["id"] = f"{prefix}-{i:02d}"
         cell["source"] = _split(cell["source"])
     nb = {"cells": cells, "metadata": METADATA, "nbformat": 4, "nbformat_minor": 5}
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
@@ -96,18 +100,24 @@ def targets() -> dict[Path, Path]:
 
 
 def main(argv: list[str]) -> int:
+    return write_all(argv, targets(), HERE, "python tutorials/_build.py", notebook)
+
+
+def write_all(argv: list[str], pairs: dict, root: Path, command: str, render) -> int:
+    """(Re)write every ``{source: notebook}`` pair with ``render``; with ``--check`` only report
+    stale notebooks (exit code 1). Shared by ``notebooks/_build.py``."""
     check = "--check" in argv
     stale = []
-    for src, dst in targets().items():
-        text = notebook(src)
+    for src, dst in pairs.items():
+        text = render(src)
         if check:
             if not dst.exists() or dst.read_text(encoding="utf-8") != text:
                 stale.append(dst.name)
         else:
             dst.write_text(text, encoding="utf-8")
-            print(f"wrote {dst.relative_to(HERE.parent)}")
+            print(f"wrote {dst.relative_to(root.parent)}")
     if stale:
-        print(f"out of date (run python tutorials/_build.py): {', '.join(stale)}")
+        print(f"out of date (run {command}): {', '.join(stale)}")
         return 1
     return 0
 
