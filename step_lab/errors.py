@@ -36,3 +36,12 @@ def did_you_mean(value: str, allowed) -> str:
     """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def lookup(table: dict, name, what: str):
+    """``table[name.lower()]``, or a ConfigError listing the names and suggesting the closest."""
+    key = str(name).lower()
+    if key not in table:
+        raise ConfigError(f"unknown {what} {name!r} (expected one of {sorted(table)})"
+                          + did_you_mean(key, table))
+    return table[key]

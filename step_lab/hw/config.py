@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean, lookup
 
 __all__ = ["HardwareConfig", "PAPER", "ATTENTION", "VALIDATION", "PRESETS", "preset"]
 
@@ -153,8 +153,4 @@ def preset(name) -> HardwareConfig:
     """The preset called ``name`` (case-insensitive); a HardwareConfig is returned unchanged."""
     if isinstance(name, HardwareConfig):
         return name
-    key = str(name).lower()
-    if key not in PRESETS:
-        raise ConfigError(f"unknown hardware preset {name!r} (expected one of {list(PRESETS)})"
-                          + did_you_mean(key, PRESETS))
-    return PRESETS[key]
+    return lookup(PRESETS, name, "hardware preset")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import lookup
 
 __all__ = ["ModelConfig", "MODELS", "model"]
 
@@ -43,8 +43,4 @@ def model(name) -> ModelConfig:
     """Look up a model by name (case-insensitive); unknown names suggest the closest."""
     if isinstance(name, ModelConfig):
         return name
-    key = str(name).lower()
-    if key not in MODELS:
-        raise ConfigError(f"unknown model {name!r} (expected one of {sorted(MODELS)})"
-                          + did_you_mean(key, MODELS))
-    return MODELS[key]
+    return lookup(MODELS, name, "model")
