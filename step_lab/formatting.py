@@ -28,7 +28,7 @@ import math
 from numbers import Integral, Real
 
 __all__ = ["number", "si", "yes_no", "quantity", "at_bindings", "latex_quantity",
-           "axis_formatter", "label_axes", "SI_PREFIXES"]
+           "axis_formatter", "label_axes", "readable_axes", "unlabelled_axes", "SI_PREFIXES"]
 
 SI_PREFIXES = (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3))
 DASH = "–"
@@ -43,7 +43,8 @@ def number(value, digits: int = 4) -> str:
     """One readable format for a value in a table (see the module docstring)."""
     if value is None:
         return DASH
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                   and type(value).__name__ in ("bool_", "bool")):
         return yes_no(bool(value))
     if isinstance(value, Integral):
         return f"{int(value):,}"
@@ -181,3 +182,23 @@ def _short_unit(unit: str) -> bool:
 
 def _is_numeric(axis) -> bool:
     return type(axis).__name__ in ("LinearAxis", "LogAxis")
+
+
+def readable_axes(plot):
+    """Give every numeric axis of a bokeh figure or layout that still has bokeh's default tick
+    format (which shows ``7.000e+6``) the SI formatter of :func:`axis_formatter`; axes with a
+    formatter of their own keep it. Returns ``plot`` (None passes through)."""
+    if plot is None:
+        return None
+    from bokeh.models import Axis, BasicTickFormatter, LogTickFormatter
+    for axis in plot.select({"type": Axis}):
+        if _is_numeric(axis) and type(axis.formatter) in (BasicTickFormatter, LogTickFormatter):
+            axis.formatter = axis_formatter("")
+    return plot
+
+
+def unlabelled_axes(plot) -> list:
+    """The visible numeric axes of a bokeh figure or layout without a label (for tests)."""
+    from bokeh.models import Axis
+    return [axis for axis in plot.select({"type": Axis})
+            if _is_numeric(axis) and axis.visible and not axis.axis_label]
