@@ -73,3 +73,16 @@ def test_every_python_and_step_block_of_the_readme_runs_in_ipython_as_written():
     finally:
         ip.magics_manager.registry["StepMagics"].background = True
         ip.reset(new_session=False)
+
+
+def test_the_readme_reproduce_command_writes_only_under_out(tmp_path, monkeypatch):
+    from step_lab.cli import REPRODUCE_OUT, main
+    block = next(b for b in _blocks("bash") if "reproduce" in b)
+    argv = block.split("#")[0].split()
+    assert argv[0] == ".venv/bin/step-lab" and "--out" not in argv
+    assert REPRODUCE_OUT == "out/reproduce"
+    assert "out/" in (ROOT / ".gitignore").read_text().splitlines()
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "fig13", "--quick"]) == 0       # same defaults, a fast figure
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == ["out/reproduce/fig13.html", "out/reproduce/fig13.json"]

@@ -11,3 +11,9 @@ from .shape import Assume, Expand, Flatten, Promote, Reshape, Zip
 __all__ = ["LinearOffChipLoad", "LinearOffChipStore", "RandomOffChipLoad", "RandomOffChipStore",
            "Bufferize", "Streamify", "Partition", "Reassemble", "EagerMerge", "Map", "Accum",
            "Scan", "FlatMap", "Flatten", "Reshape", "Promote", "Expand", "Zip", "Assume"]
+
+
+def __getattr__(name: str):
+    """``ops.linearoffchipload`` -> an error suggesting ``LinearOffChipLoad``."""
+    from ..errors import missing_attribute
+    raise missing_attribute("step_lab.ops", __all__, name, "operator")
