@@ -7,6 +7,9 @@ from .onchip import Bufferize, Streamify
 from .routing import EagerMerge, Partition, Reassemble
 from .higher_order import Accum, FlatMap, Map, Scan
 from .shape import Assume, Expand, Flatten, Promote, Reshape, Zip
+from . import _guide
+
+_guide.apply(globals())     # docstrings open with what the operator does and an example
 
 __all__ = ["LinearOffChipLoad", "LinearOffChipStore", "RandomOffChipLoad", "RandomOffChipStore",
            "Bufferize", "Streamify", "Partition", "Reassemble", "EagerMerge", "Map", "Accum",
