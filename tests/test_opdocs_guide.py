@@ -7,28 +7,37 @@ import re
 
 import pytest
 
-from step_lab import ops
-from step_lab.ops._guide import EXAMPLE_SETUP, OPERATORS, opening
+from step_lab import fn, ops
+from step_lab.ops._guide import EXAMPLE_SETUP, FUNCTIONS, OPERATORS, opening
+from step_lab.opdocs import _BASES
+
+GUIDE = {**OPERATORS, **FUNCTIONS}
 
 
-def test_every_operator_has_an_opening():
+def _module(name):
+    return ops if name in OPERATORS else fn
+
+
+def test_every_operator_and_function_has_an_opening():
     assert set(OPERATORS) == set(ops.__all__)
+    assert set(FUNCTIONS) == {n for n in fn.__all__ if getattr(fn, n) not in _BASES}
 
 
-@pytest.mark.parametrize("name", sorted(OPERATORS))
+@pytest.mark.parametrize("name", sorted(GUIDE))
 def test_the_docstring_opens_with_the_summary_and_a_two_line_example(name):
-    summary, example = OPERATORS[name]
-    doc = getattr(ops, name).__doc__
+    summary, example = GUIDE[name]
+    module = _module(name)
+    doc = getattr(module, name).__doc__
     assert doc.startswith(opening(name)), name
-    assert len(example.splitlines()) == 2 and f"ops.{name}(" in example
+    assert len(example.splitlines()) == 2 and f"{module.__name__.split('.')[-1]}.{name}(" in example
     assert summary.endswith(".") and "§" not in summary and "``" not in summary
     rest = doc[len(opening(name)):]
     assert rest.strip(), f"{name}: the precise semantics are missing"
 
 
-@pytest.mark.parametrize("name", sorted(OPERATORS))
+@pytest.mark.parametrize("name", sorted(GUIDE))
 def test_the_example_runs_and_prints_what_it_says(name):
-    example = OPERATORS[name][1]
+    example = GUIDE[name][1]
     scope: dict = {}
     exec(EXAMPLE_SETUP, scope)
     out = io.StringIO()
@@ -37,9 +46,9 @@ def test_the_example_runs_and_prints_what_it_says(name):
     promised = [m.group(1).strip() for line in example.splitlines()
                 if line.startswith("print(") for m in [re.search(r"#\s*(.*)$", line)] if m]
     printed = out.getvalue().splitlines()
+    assert len(printed) == len(promised)
     for claim, line in zip(promised, printed):
-        if claim.startswith("("):
-            assert line == claim, f"{name}: prints {line}, the comment says {claim}"
+        assert line == claim, f"{name}: prints {line}, the comment says {claim}"
 
 
 def test_the_docs_are_applied_once_even_if_applied_again():
@@ -52,6 +61,6 @@ def test_the_docs_are_applied_once_even_if_applied_again():
 def test_the_hover_docs_open_with_the_user_facing_summary():
     from step_lab.opdocs import operator_docs
     docs = operator_docs()
-    for name, (summary, example) in OPERATORS.items():
+    for name, (summary, example) in GUIDE.items():
         assert docs[name]["doc"].startswith(summary), name
         assert example.splitlines()[0].strip() in docs[name]["doc"]

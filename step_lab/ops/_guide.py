@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 
-__all__ = ["OPERATORS", "EXAMPLE_SETUP", "apply", "opening"]
+__all__ = ["OPERATORS", "FUNCTIONS", "EXAMPLE_SETUP", "apply", "opening"]
 
 EXAMPLE_SETUP = '''\
 import step_lab as sl
@@ -22,6 +22,8 @@ X = prog.tensor("X", (64, 128), "bf16")                 # an off-chip tensor
 x = prog.input("x", sl.Tile(1, 1, "f32"), (4, 8))       # a [4, 8] stream of 1x1 tiles
 sel = prog.input("sel", sl.Selector(2), (4,))           # one routing choice per row of x
 addr = prog.input("addr", sl.Addr, (6,))                # six tile addresses
+import numpy as np
+a, b = np.ones((2, 3), np.float32), np.full((2, 3), 2, np.float32)   # two tiles
 '''
 
 # name -> (what it does for the user, two-line example)
@@ -54,8 +56,8 @@ OPERATORS: dict[str, tuple[str, str]] = {
     "Partition": (
         "Routes chunks of a stream to several consumers, chosen per chunk by a selector "
         "(e.g. tokens to experts).",
-        "to0, to1 = ops.Partition(x, sel, 2)                    # rows of x to consumer 0 or 1\n"
-        "print(to0.shape)                                       # a ragged number of rows"),
+        "to0, to1 = ops.Partition(x, sel, 2)                    # each row of x to consumer 0 or 1\n"
+        "print(to0.shape)                                       # (sel_x0, 8)"),
     "Reassemble": (
         "Collects chunks from several producers back into one stream, in selector order "
         "(the inverse of Partition).",
@@ -111,17 +113,87 @@ OPERATORS: dict[str, tuple[str, str]] = {
 }
 
 
+# name -> (what it does for the user, two-line example): the per-element functions of step_lab.fn
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "Identity": ("Passes every element through unchanged (a Map that only moves data).",
+                 "same = ops.Map(x, fn.Identity())\n"
+                 "print(same.shape)                                      # (4, 8)"),
+    "Matmul": ("Multiplies pairs of tiles (activations × weights): the workhorse of a Map.",
+               "y = ops.Map([x, x], fn.Matmul(), compute_bw=1024)      # A @ W per pair\n"
+               "print(fn.Matmul()((a, b.T)).shape)                     # (2, 2)"),
+    "MatmulAccumulate": ("Multiplies pairs of tiles and adds the product to an accumulator "
+                         "(a fused matmul + sum).",
+                         "acc = fn.MatmulAccumulate()((a, b.T), np.zeros((2, 2), np.float32))\n"
+                         "print(acc.tolist())                                    # [[6.0, 6.0], [6.0, 6.0]]"),
+    "Add": ("Adds two tiles element-wise (also the update of a running sum).",
+            "sums = ops.Accum(x, fn.Add(), fn.Zero((1, 1), \"f32\"), 1)\n"
+            "print(fn.Add()((a, b))[0, 0])                          # 3.0"),
+    "Sub": ("Subtracts the second tile from the first, element-wise.",
+            "d = ops.Map([x, x], fn.Sub())\n"
+            "print(fn.Sub()((b, a))[0, 0])                          # 1.0"),
+    "Mul": ("Multiplies two tiles element-wise.",
+            "squares = ops.Map([x, x], fn.Mul())\n"
+            "print(fn.Mul()((a, b))[0, 0])                          # 2.0"),
+    "Div": ("Divides the first tile by the second, element-wise (e.g. normalising).",
+            "ratio = ops.Map([x, x], fn.Div())\n"
+            "print(fn.Div()((a, b))[0, 0])                          # 0.5"),
+    "Max": ("Keeps the larger of two tiles' elements (also a running maximum).",
+            "peak = ops.Accum(x, fn.Max(), fn.Zero((1, 1), \"f32\"), 1)\n"
+            "print(fn.Max()((a, b))[0, 0])                          # 2.0"),
+    "Exp": ("Takes e to the power of every element (softmax, SiLU).",
+            "e = ops.Map(x, fn.Exp())\n"
+            "print(round(float(fn.Exp()(a)[0, 0]), 3))              # 2.718"),
+    "SiLU": ("Applies the SiLU activation x·sigmoid(x) to every element (the FFN's gate).",
+             "h = ops.Map(x, fn.SiLU())\n"
+             "print(round(float(fn.SiLU()(a)[0, 0]), 3))             # 0.731"),
+    "Scale": ("Multiplies every element by a constant.",
+              "half = ops.Map(x, fn.Scale(0.5))\n"
+              "print(fn.Scale(0.5)(b)[0, 0])                          # 1.0"),
+    "RowSum": ("Sums each row of a tile into a one-column tile.",
+               "sums = ops.Map(x, fn.RowSum())\n"
+               "print(fn.RowSum()(a).tolist())                         # [[3.0], [3.0]]"),
+    "RetileRow": ("Stacks tiles on top of each other into a taller tile (packs rows).",
+                  "rows = ops.Accum(ops.Promote(x), fn.RetileRow(), fn.Empty((0, 1)), 1)\n"
+                  "print(fn.RetileRow()(a, b).shape)                      # (4, 3)"),
+    "RetileCol": ("Puts tiles side by side into a wider tile (packs columns).",
+                  "wide = ops.Accum(x, fn.RetileCol(), fn.Empty((1, 0)), 1)   # one [1, 8] per row\n"
+                  "print(fn.RetileCol()(a, b).shape)                      # (2, 6)"),
+    "RetileStreamify": ("Splits every tile into a stream of its rows.",
+                        "tiles = ops.Flatten(ops.LinearOffChipLoad(X, tile=(16, 128)), 0, 2)\n"
+                        "rows = ops.FlatMap(tiles, fn.RetileStreamify())        # rows of [1, 128]"),
+    "Count": ("Counts the elements of each group (as a running count).",
+              "n = ops.Accum(x, fn.Count(), fn.Zero((1, 1), \"i32\"), 1)\n"
+              "print(n.shape)                                         # (4,)"),
+    "Zero": ("A tile of zeros: the starting value of sums and maxima.",
+             "sums = ops.Accum(x, fn.Add(), fn.Zero((1, 1), \"f32\"), 1)\n"
+             "print(fn.Zero((2, 3))().shape)                         # (2, 3)"),
+    "Empty": ("An empty tile (no rows or no columns) that RetileRow / RetileCol grow.",
+              "wide = ops.Accum(x, fn.RetileCol(), fn.Empty((1, 0)), 1)\n"
+              "print(fn.Empty((0, 3))().shape)                        # (0, 3)"),
+    "AffineAddress": ("Turns an index into a tile address (index · scale + offset), for "
+                      "data-dependent loads.",
+                      "f = fn.AffineAddress(scale=4, offset=1)\n"
+                      "print(f(np.array([[2]], np.int32)).tolist())           # [[9]]"),
+    "TileAddresses": ("Expands a base address into the addresses of consecutive tiles.",
+                      "tiles = ops.FlatMap(addr, fn.TileAddresses(count=3, stride=2))\n"
+                      "print(tiles.shape)                                     # (6, 3)"),
+    "InsertRow": ("Replaces one row of a tile (e.g. writing a new token into a KV cache tile).",
+                  "tile, row = np.zeros((3, 2), np.float32), np.ones((1, 2), np.float32)\n"
+                  "print(fn.InsertRow()((tile, row, np.array([[1]]))).tolist())   # [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]"),
+}
+
+
 def opening(name: str) -> str:
     """The user-facing opening of ``name``'s docstring: sentence, blank line, example."""
-    summary, example = OPERATORS[name]
+    summary, example = OPERATORS[name] if name in OPERATORS else FUNCTIONS[name]
     indented = "\n".join("    " + line for line in example.splitlines())
     return f"{summary}\n\nExample::\n\n{indented}\n\nPrecisely: "
 
 
-def apply(namespace: dict) -> None:
-    """Prepend :func:`opening` to the docstring of every operator class in ``namespace``
-    (idempotent)."""
-    for name in OPERATORS:
+def apply(namespace: dict, table: dict | None = None) -> None:
+    """Prepend :func:`opening` to the docstring of every class of ``table`` (default: the
+    operators) found in ``namespace`` (idempotent)."""
+    for name in (OPERATORS if table is None else table):
         cls = namespace[name]
         doc = inspect.cleandoc(cls.__doc__ or "")
         head = opening(name)
