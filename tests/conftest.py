@@ -68,7 +68,8 @@ class FileProgress:
         total = getattr(reporter, "_numcollected", 0) or self.done
         elapsed = int(time.monotonic() - self.run_start)
         counts = ", ".join(f"{n} {k}" for k, n in self.counts.items()) or "no tests"
-        reporter.ensure_newline()
+        if getattr(reporter._tw, "width_of_current_line", 0):    # after an F/E/s letter
+            reporter._tw.line()
         reporter.write_line(f"{self.file}  {counts}  {time.monotonic() - self.file_start:.1f} s"
                             f"   [{self.done:>{len(str(total))}}/{total}, "
                             f"{elapsed // 60}:{elapsed % 60:02d}]")

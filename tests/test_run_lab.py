@@ -88,3 +88,20 @@ def test_run_uses_one_log_prefix_and_names_the_lab_step_after_the_demo():
     assert "next: ./run lab" in demo and "report.html" in demo
     usage = subprocess.run([str(RUN), "help"], capture_output=True, text=True, timeout=30)
     assert "lab [--port N] [--no-browser]" in usage.stderr
+
+
+def test_run_test_prints_one_line_per_file_and_keeps_the_closing_summary(tmp_path):
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tmp_path / "test_one.py").write_text("def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    (tmp_path / "test_two.py").write_text("def test_c():\n    assert 0\n")
+    env = {**os.environ, "STEP_LAB_FILE_PROGRESS": "1"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-o", "console_output_style=classic", str(tmp_path)], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120).stdout
+    lines = out.splitlines()
+    assert any(line.startswith("test_one.py  2 passed  ") and "[2/3, " in line for line in lines)
+    assert any(line.startswith("test_two.py  1 failed  ") and "[3/3, " in line for line in lines)
+    assert not any(line.startswith("..") for line in lines)
+    assert lines[-1].startswith("1 failed, 2 passed in ")
+    text = RUN.read_text()
+    assert "STEP_LAB_FILE_PROGRESS=1" in text and "console_output_style=classic" in text
