@@ -48,3 +48,16 @@ def test_a_failing_solution_reports_its_error_like_a_cell(shell):
 
 def test_the_box_escapes_the_code():
     assert "&lt;b&gt;" in solution_html("print('<b>')")
+
+
+def test_the_button_shows_the_solutions_value_and_a_failure_without_crashing(shell):
+    shell.run_cell("%%solution\n6 * 7\n")
+    button = shell.magics_manager.registry["SolutionMagics"].last.children[0]
+    with capture_output() as cap:
+        button.click()
+    assert "42" in cap.stdout or any("42" in o.data.get("text/plain", "") for o in cap.outputs)
+    shell.run_cell("%%solution\n1 / 0\n")
+    button = shell.magics_manager.registry["SolutionMagics"].last.children[0]
+    with capture_output() as cap:
+        button.click()                                   # must not raise
+    assert "ZeroDivisionError" in cap.stdout + cap.stderr

@@ -10,6 +10,7 @@ closed ``<details>`` box rather than printed, so it is not on screen until opene
 """
 from __future__ import annotations
 
+import ast
 import html
 
 from IPython.core.magic import Magics, cell_magic, magics_class
@@ -24,7 +25,7 @@ _HINT = "Try the exercise first. To run this solution, press the button below or
 def solution_html(code: str) -> str:
     """The closed box that holds the solution's code (shown only when the learner opens it)."""
     return ("<details style='margin:4px 0;font-family:sans-serif'>"
-            "<summary style='cursor:pointer;color:#616161'>💡 Solution (not run; click to show)"
+            "<summary style='cursor:pointer;color:#616161'>Solution (not run; click to show)"
             "</summary><pre style='background:#f7f7f7;padding:6px 10px;margin:4px 0'>"
             f"{html.escape(code.strip())}</pre><small>{html.escape(_HINT)}</small></details>")
 
@@ -84,8 +85,22 @@ def _run_button(magics: SolutionMagics, code: str):
 
     def on_click(_button) -> None:
         button.disabled = True
-        with out:
-            magics.run(code)
+        with out:                 # shows the value, or the traceback, under the button
+            execute(magics.shell.user_ns, code)
 
     button.on_click(on_click)
     return widgets.VBox([button, out])
+
+
+def execute(namespace: dict, code: str) -> None:
+    """Run ``code`` in ``namespace`` and display the value of its last expression, as a cell
+    would (used from a button callback, where ``run_cell``'s result display is not captured
+    by an Output widget)."""
+    from IPython.display import display
+    tree = ast.parse(code)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<solution>", "exec"), namespace)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), "<solution>", "eval"), namespace)
+        if value is not None:
+            display(value)
