@@ -107,3 +107,37 @@ def test_the_demo_report_says_yes_or_no_for_pareto_optimal(tmp_path):
     assert "dynamic</td></tr>" not in text
     assert "on-chip memory [B]" in text and "e+" not in re.sub(r"<svg.*?</svg>", "", text,
                                                                  flags=re.S)
+
+
+def test_the_explorers_pareto_view_has_readable_labelled_axes():
+    pytest.importorskip("bokeh")
+    pytest.importorskip("ipywidgets")
+    import sys
+    from pathlib import Path
+    from bokeh.models import CustomJSTickFormatter
+    from step_lab.formatting import unlabelled_axes
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
+    try:
+        from whatif import ParetoView
+    finally:
+        sys.path.pop(0)
+    view = ParetoView(lambda v, r: {}, lambda v: 0, lambda v: [])
+    fig = view.figure
+    assert not unlabelled_axes(fig)
+    assert all(isinstance(ax.formatter, CustomJSTickFormatter) for ax in fig.xaxis + fig.yaxis)
+
+
+def test_a_reproduced_figure_has_labelled_readable_axes_and_one_table_format(tmp_path):
+    pytest.importorskip("bokeh")
+    from bokeh.models import BasicTickFormatter
+    from step_lab.formatting import readable_axes, unlabelled_axes
+    from step_lab.reproduce import RunContext, get_figure, reproduce
+    result = get_figure("fig13").run(RunContext(quick=True, progress=False))
+    plot = readable_axes(result.plot)
+    assert not unlabelled_axes(plot)
+    assert not any(type(ax.formatter) is BasicTickFormatter
+                   for ax in plot.select({"type": type(plot.children[0].yaxis[0])}))
+    reproduce("fig13", tmp_path, RunContext(quick=True, progress=False))
+    page = (tmp_path / "fig13.html").read_text()
+    table = page[page.index("<table>"):page.index("</table>")]
+    assert not re.search(r"\d\.\d+e[+-]\d", table)
