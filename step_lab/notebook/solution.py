@@ -16,7 +16,7 @@ import html
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-__all__ = ["SolutionMagics", "solution_html"]
+__all__ = ["SolutionMagics", "solution_html", "execute"]
 
 _HINT = "Try the exercise first. To run this solution, press the button below or change the " \
         "first line of the cell to %%solution --run."
