@@ -52,24 +52,17 @@ def show_plot(plot) -> None:
         say("*No plot: bokeh is not installed (`pip install step-lab[notebook]`).*")
         return
     from bokeh.io import show
+    from step_lab.formatting import readable_axes
     setup()
-    show(plot)
+    show(readable_axes(plot))
 
 
 # -- formatting ----------------------------------------------------------------------------------
 def fmt(value) -> str:
-    """A value for a table: bools as yes/no, big numbers with separators, 4 significant digits."""
-    if value is None:
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        if value != 0 and abs(value) >= 1e4:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
+    """A value for a table: bools as yes/no, big numbers with separators, 4 significant digits
+    (``step_lab.formatting.number``, the one number format of tables and reports)."""
+    from step_lab.formatting import number
+    return number(value)
 
 
 def _tolerance(tol) -> str:

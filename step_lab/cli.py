@@ -16,7 +16,12 @@ from pathlib import Path
 
 from .errors import StepError
 
-__all__ = ["main"]
+__all__ = ["main", "REPRODUCE_OUT"]
+
+# [Choice] ``reproduce`` writes to ``out/reproduce`` (beside the demo's ``out/``, git-ignored)
+# unless ``--out`` says otherwise: the committed ``reproduction/quick`` and ``reproduction/full``
+# are rewritten only on purpose, and a trial run leaves no untracked files in a checkout.
+REPRODUCE_OUT = "out/reproduce"
 
 
 class UsageError(Exception):
@@ -41,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="reproduce a figure of the paper's evaluation")
     r.add_argument("figure", help="figure id (fig8, fig9, …) or 'all'")
     r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
-    r.add_argument("--out", default="reproduction", help="output folder")
+    r.add_argument("--out", default=REPRODUCE_OUT,
+                   help=f"output folder (default: {REPRODUCE_OUT}, git-ignored)")
     r.add_argument("--jobs", type=int, default=None, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
     r.add_argument("--traces", default=None, help="folder laid out like data/traces")

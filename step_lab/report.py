@@ -33,11 +33,8 @@ def _table(rows: list[dict]) -> str:
 
 
 def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return "" if v is None else str(v)
+    from .formatting import number
+    return v if isinstance(v, str) else number(v)
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}

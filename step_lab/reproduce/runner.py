@@ -69,7 +69,8 @@ def _html(fig, record, plot) -> str:
     if plot is not None:
         from bokeh.embed import file_html
         from bokeh.resources import INLINE
-        page = file_html(plot, INLINE, title=f"{fig.id} — {fig.title}")
+        from ..formatting import readable_axes
+        page = file_html(readable_axes(plot), INLINE, title=f"{fig.id} — {fig.title}")
         at = page.rfind("<body>") + len("<body>")   # the inlined BokehJS also contains "<body>"
         return page[:at] + body + page[at:]
     return f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
@@ -87,7 +88,8 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _f(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
+    from ..formatting import number
+    return html.escape(number(v))
 
 
 def _ok(record, key) -> str:

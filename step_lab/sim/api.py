@@ -33,7 +33,8 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     symbol sizing an input raises BindingError before cycle 0). ``trace=True`` records a
     :class:`~step_lab.sim.trace.Trace`. ``progress`` is a callable (called with the fraction of
     the expected data tokens moved, or the current cycle when that is unknown) or a tqdm-like
-    object with ``update(n)`` (n data tokens; its ``total`` is set if it is None). ``placement``
+    object with ``update(n)`` (n data tokens; its ``total`` is set if it is None); ``True`` shows
+    a ``tqdm.auto`` bar (notebook widget or terminal; none when stderr is a log). ``placement``
     overrides unit cells (``step_lab.hw.placement``). ``values=False`` is a timing-only run:
     input tensors without a given array, or given as a zero-stride float placeholder
     (``np.broadcast_to(0, shape)``), become zero-memory ghost tiles (``sim/ghost.py``), so
@@ -71,7 +72,12 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
     hbm = HBM(hw, trace)
     tracker = Progress.wrap(progress, program, ctx)
     engine = Engine(procs, channels, hbm, hw, lockstep=lockstep, progress=tracker)
-    engine.run()
+    try:
+        engine.run()
+    except BaseException:
+        if tracker is not None and tracker.own:
+            tracker.target.close()           # no dangling bar after a deadlock
+        raise
     if tracker is not None:
         tracker.close(engine)
     return _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,

@@ -117,9 +117,9 @@ def _plot(table: dict, regions):
         fig.vbar(x=labels, top=util, width=0.6, color=colour, alpha=0.7,
                  legend_label="utilization [%]")
         fig.extra_y_ranges = {"cycles": Range1d(0, 1.2 * max(cyc + [1e-9]))}
-        fig.add_layout(LinearAxis(y_range_name="cycles", axis_label="cycles [1e6]"), "right")
+        fig.add_layout(LinearAxis(y_range_name="cycles", axis_label="cycles [millions]"), "right")
         fig.line(labels, cyc, color="black", line_width=2, y_range_name="cycles",
-                 legend_label="cycles [1e6]")
+                 legend_label="cycles [millions]")
         fig.scatter(labels, cyc, color="black", size=6, y_range_name="cycles")
         fig.y_range.start, fig.y_range.end = 0, 1.4 * max(util + [1e-9])   # room for the legend
         fig.legend.location = "top_left"

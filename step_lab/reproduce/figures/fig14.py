@@ -54,7 +54,7 @@ def run(ctx) -> FigureResult:
     paper = [PAPER_BARS[cls][i] for cls, i, _ in names]
     plot = bar_plot(groups, {"ours": ours, "paper (≈)": paper},
                     title="Fig 14: interleaved / dynamic cycles, batch 64",
-                    y_label="speedup of dynamic over static interleaved")
+                    y_label="speedup of dynamic over static interleaved [×]")
     return FigureResult(headline=h, points=list(table.values()), notes=notes, plot=plot)
 
 

@@ -72,7 +72,7 @@ def run(ctx) -> FigureResult:
                  for b in BATCHES for c in CLASSES for k, s in enumerate(("coarse",
                                                                           "interleaved"))}
     plot = bar_plot(groups, series, title="Fig 21: cycles normalized to dynamic (= 1)",
-                    y_label="static cycles / dynamic cycles", reference=reference)
+                    y_label="static cycles / dynamic cycles [×]", reference=reference)
     return FigureResult(headline=h, points=list(table.values()), notes=notes, plot=plot)
 
 
