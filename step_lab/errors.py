@@ -32,6 +32,10 @@ class ConfigError(StepError):
     """A hardware or run configuration value is invalid."""
 
 
+class TraceError(StepError):
+    """A trace file (expert routing, KV lengths) is missing, unreadable or malformed."""
+
+
 def did_you_mean(value: str, allowed) -> str:
     """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
