@@ -168,14 +168,17 @@ def _check_traces(figures, ctx) -> None:
         used = plan(figures, ctx)
     except TraceError as e:
         raise UsageError(str(e)) from None
-    standins: dict = {}
     for fig_id, traces in used.items():
+        by_reason: dict = {}
         for relative, status in traces.items():
             if status != REAL:
-                standins.setdefault((relative, status), []).append(fig_id)
-    for (relative, reason), figs in standins.items():
-        print(f"step-lab: note: {relative} {reason}; {', '.join(figs)} use(s) a labelled "
-              "synthetic stand-in (reported in FIG.json, not counted as real)", file=sys.stderr)
+                by_reason.setdefault(status, []).append(relative)
+        for reason, files in by_reason.items():
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3
+                                            else "")
+            print(f"step-lab: note: {fig_id}: {len(files)} trace file(s) {reason} ({shown}); "
+                  "using labelled synthetic stand-ins, reported in FIG.json, not counted as "
+                  "real", file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -27,10 +27,10 @@ def describe(tol, value=None) -> str:
     if kind == "all":
         return "; ".join(describe(t, value) for t in amount)
     if kind == "rel_any":
-        return f"±{amount:.0%} of " + " or ".join(f"{p:g}" for p in tol[2])
+        return f"±{amount * 100:g}% of " + " or ".join(f"{p:g}" for p in tol[2])
     if kind == "abs" and amount == 0 and isinstance(value, bool):
         return "must hold"
-    return {"rel": f"±{amount:.0%}", "abs": f"±{amount}", "min": f"≥ {amount}",
+    return {"rel": f"±{amount * 100:g}%", "abs": f"±{amount}", "min": f"≥ {amount}",
             "max": f"≤ {amount}", "gt": f"> {amount}"}.get(kind, str(tol))
 
 

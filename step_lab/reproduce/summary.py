@@ -54,7 +54,8 @@ def load_records(folder) -> dict:
 
 
 def load_known_misses(path) -> list:
-    """The reviewed list of misses on real inputs: ``[{"figure", "key", "runs", "reason"}]``."""
+    """The reviewed list of misses on real inputs: ``{"about": …, "misses": [{"figure", "key",
+    "runs", "reason"}]}`` (or the bare list)."""
     p = Path(path)
     if not p.is_file():
         return []
@@ -62,6 +63,10 @@ def load_known_misses(path) -> list:
         entries = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ConfigError(f"{str(p)!r} is not readable JSON ({e})") from None
+    if isinstance(entries, dict):
+        entries = entries.get("misses")
+    if not isinstance(entries, list):
+        raise ConfigError(f"{str(p)!r} holds no list of misses (expected {{\"misses\": [...]}})")
     for e in entries:
         if not isinstance(e, dict) or not {"figure", "key", "runs", "reason"} <= set(e) \
                 or not str(e["reason"]).strip():
