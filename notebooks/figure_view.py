@@ -75,6 +75,9 @@ def fmt(value) -> str:
 def _tolerance(tol) -> str:
     if tol is None:
         return "–"
+    if tol[0] in ("all", "rel_any", "gt"):      # composite criteria (e.g. Fig 17 speedups)
+        from step_lab.reproduce.scoring import describe
+        return describe(tol)
     kind, amount = tol
     if kind == "rel":
         return f"±{amount * 100:g}%"

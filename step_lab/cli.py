@@ -144,11 +144,13 @@ def _cmd_reproduce(args) -> int:
             raise UsageError(str(e)) from None
     plain = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
                        allow_standins=args.allow_standins)
-    _check_traces([get_figure(f) for f in ids], plain)
+    notes = _check_traces([get_figure(f) for f in ids], plain)
     failed = []
     with _executor(args.scheduler, args.jobs) as (executor, jobs):
         ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
                                   cache=Path(args.cache) if args.cache else None)
+        for line in notes:
+            print(line, file=sys.stderr)
         for f in ids:
             rec = reproduce(f, args.out, ctx)
             print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json")
@@ -160,14 +162,16 @@ def _cmd_reproduce(args) -> int:
     return 1 if failed else 0
 
 
-def _check_traces(figures, ctx) -> None:
-    """Every trace the figures read, checked before anything runs; stand-ins said on stderr."""
+def _check_traces(figures, ctx) -> list:
+    """Every trace the figures read, checked before anything runs; returns the stderr lines that
+    name the synthetic stand-ins."""
     from .errors import TraceError
     from .reproduce.inputs import REAL, plan
     try:
         used = plan(figures, ctx)
     except TraceError as e:
         raise UsageError(str(e)) from None
+    lines = []
     for fig_id, traces in used.items():
         by_reason: dict = {}
         for relative, status in traces.items():
@@ -176,9 +180,10 @@ def _check_traces(figures, ctx) -> None:
         for reason, files in by_reason.items():
             shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3
                                             else "")
-            print(f"step-lab: note: {fig_id}: {len(files)} trace file(s) {reason} ({shown}); "
-                  "using labelled synthetic stand-ins, reported in FIG.json, not counted as "
-                  "real", file=sys.stderr)
+            lines.append(f"step-lab: note: {fig_id}: {len(files)} trace file(s) {reason} "
+                         f"({shown}); using labelled synthetic stand-ins, reported in FIG.json, "
+                         "not counted as real")
+    return lines
 
 
 @contextlib.contextmanager

@@ -3,8 +3,8 @@
 KV traces (EXPERIMENTS.md §1.5, §3 Figs 14/21): ``kv_lengths/b<B>/conv_stdev<σ>_<a>_<b>.npy``
 under ``ctx.traces`` (else the vendored copy). The batch-80 traces are withheld: when a b80 file is
 missing, the documented stand-in — the class's batch-64 file followed by its batch-16 file — is
-used, recorded as synthetic in ``ctx.inputs`` and a note says so. A sweep point carries the KV vector itself, so stand-ins and subsets
-need no files in the worker processes.
+used, recorded as synthetic in ``ctx.inputs`` and a note says so. A sweep point carries the KV
+vector itself, so stand-ins and subsets need no files in the worker processes.
 """
 from __future__ import annotations
 
