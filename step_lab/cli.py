@@ -2,6 +2,11 @@
 
 User mistakes end with exit code 2 and one line on stderr; failures inside a run end with exit
 code 1 and a clear message, never a raw traceback (set STEP_LAB_DEBUG=1 to see one).
+
+[Choice] ``reproduce`` checks every trace file the requested figures read before anything runs (a
+malformed or, under ``--traces`` without ``--allow-standins``, missing file is exit 2 naming it),
+and ends with exit 1 when a simulated point of a figure failed: its FIG.json is still written,
+with the failure in its notes and the affected checks "no value".
 """
 from __future__ import annotations
 

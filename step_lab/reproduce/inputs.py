@@ -66,9 +66,12 @@ def _missing(ctx, relative: str, path: Path) -> str:
     if ctx.traces is None:
         return "not in the vendored traces (withheld acceptance data)"
     if not getattr(ctx, "allow_standins", False):
+        vendored = trace_path(relative).is_file()
         raise TraceError(f"trace file {str(path)!r} is missing under --traces {str(ctx.traces)!r} "
-                         f"(expected {expected(relative)['what']}); add it, or pass "
-                         "--allow-standins to use a labelled synthetic stand-in")
+                         f"(expected {expected(relative)['what']}); add it"
+                         + (" (the vendored step_lab/data/traces has it: copy that folder into "
+                            "DIR first)" if vendored else "")
+                         + ", or pass --allow-standins to use a labelled synthetic stand-in")
     return f"missing under --traces {ctx.traces} (--allow-standins)"
 
 

@@ -4,6 +4,12 @@ One check per key of the figure's ``paper`` dict that has a tolerance (EXPERIMEN
 per-figure notes). A check's ``inputs`` is ``"synthetic"`` when any trace the headline rests on
 (``Figure.scopes``, else every trace the run used) was a synthetic stand-in. Headlines on real
 inputs must be within tolerance; those on stand-ins are reported, not required.
+
+[Choice] A criterion is assessed in a ``--quick`` run only when the quick run computes the same
+quantity as the full run (the same simulated points); one that needs the whole sweep (a PID
+against a subsampled frontier, a curve shape, a class mean over fewer batches) is "not assessed
+in quick mode" and decided by the full run. A headline resting on real and synthetic traces at
+once (Fig 21's geometric means over all batch sizes) counts as synthetic.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from .inputs import REAL, SYNTHETIC
 from .runner import _flat
-from .scoring import FAIL, NO_VALUE, NOT_IN_QUICK, PASS, counts
+from .scoring import FAIL, NO_VALUE, NOT_IN_QUICK, PASS, REFERENCE, counts
 
 __all__ = ["reproduction_markdown", "load_records", "load_known_misses", "REGENERATE"]
 
@@ -253,8 +253,11 @@ def _figure_section(f: str, q, u) -> list:
               "|---|---|---|---|---|---|"]
     for key, pv in _flat(rec["paper"]).items():
         check = rec["checks"].get(key, {})
+        tol = check.get("tolerance", "—")
+        if check.get("status") == REFERENCE:
+            tol = "— (approximate reading, no criterion)"
         lines.append(f"| `{key}` | {_v(pv)} | {_cell(q, key)} | {_cell(u, key)} "
-                     f"| {check.get('tolerance', '—')} | {check.get('inputs', '')} |")
+                     f"| {tol} | {check.get('inputs', '')} |")
     notes = list(rec.get("notes", []))
     if q is not None and u is not None:
         notes += [f"Quick run: {n}" for n in q["notes"] if n not in u["notes"]]

@@ -27,7 +27,7 @@ def trace_path(relative: str, root=None) -> Path:
     return Path(str(resources.files("step_lab").joinpath(TRACES_ROOT, relative)))
 
 
-MAX_KV_LENGTH = 1 << 20      # longest KV cache a trace may hold (the paper's traces: <= 7,930)
+MAX_KV_LENGTH = 1 << 20      # longest KV cache a trace may hold (see check_kv_lengths)
 
 
 def _open(path, suffix: str):
@@ -113,7 +113,12 @@ def load_kv_lengths(path, *, batch: int | None = None) -> np.ndarray:
 
 
 def check_kv_lengths(arr, where: str = "kv_lengths") -> np.ndarray:
-    """Check an in-memory KV-length vector: 1-D, integer dtype, 0 <= length <= MAX_KV_LENGTH."""
+    """Check an in-memory KV-length vector: 1-D, integer dtype, 0 <= length <= MAX_KV_LENGTH.
+
+    [Choice] A KV length above 2^20 tokens is rejected as malformed: the paper's traces stay below
+    8,000 and no model of EXPERIMENTS.md has a context near 10^6, while such a value would make
+    the attention program enumerate millions of KV tiles.
+    """
     arr = np.asarray(arr)
     if arr.ndim != 1 or not _is_int(arr):
         raise TraceError(f"{where} has shape {list(arr.shape)} and dtype {arr.dtype} "
