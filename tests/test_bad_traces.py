@@ -394,3 +394,32 @@ def test_reproduction_with_a_malformed_known_misses_file_exits_2(tmp_path, capsy
     code, _, err = _cli(["reproduction", "--quick-dir", str(folder), "--output",
                          str(tmp_path / "R.md")], capsys)
     assert code == 2 and "KNOWN_MISSES.json" in err and "reason" in err
+
+
+# -- stand-ins for every kind of missing file -------------------------------------------------
+def test_a_missing_b64_kv_file_becomes_seeded_lengths_with_its_sigma(tmp_path):
+    from step_lab.reproduce.figures._attention import kv_trace
+    ctx = RunContext(traces=_copy(tmp_path, QWEN), allow_standins=True)
+    notes: list = []
+    lengths, label = kv_trace(ctx, 64, "medium", 0, notes)
+    again, _ = kv_trace(ctx, 64, "medium", 0, [])
+    assert lengths.shape == (64,) and (lengths == again).all() and lengths.min() >= 0
+    assert 600 < np.std(lengths, ddof=1) < 1400           # σ996 from the file name
+    assert label == "b64.medium.standin1" and notes[0].startswith("SYNTHETIC INPUT")
+    assert ctx.inputs[KV]["source"] == "synthetic"
+
+
+def test_fig17_inputs_fall_back_to_stand_in_lists_only_when_allowed(tmp_path):
+    from step_lab.reproduce.figures.fig17 import _input
+    root = _copy(tmp_path, MIXTRAL)
+    with pytest.raises(TraceError, match="vendored step_lab/data/traces has it"):
+        _input(RunContext(traces=root), KV, [])
+    ctx = RunContext(traces=root, allow_standins=True)
+    notes: list = []
+    kv = _input(ctx, KV, notes)
+    routing = _input(ctx, QWEN, notes)
+    assert isinstance(kv, list) and len(kv) == 64
+    assert np.asarray(routing).shape == (64, 8) and len(notes) == 2
+    assert _input(ctx, MIXTRAL, notes) == str(root / MIXTRAL)
+    assert {k: v["source"] for k, v in ctx.inputs.items()} == {
+        KV: "synthetic", QWEN: "synthetic", MIXTRAL: "real"}

@@ -107,6 +107,9 @@ def test_fig13_quick_reproduces_the_analytic_headlines():
     assert record["within_tolerance"]["memory_kb"]["r32"] is True
     assert (quick_dir() / "fig13.html").read_text().count("<html") >= 1
     assert record["checks"]["memory_kb.r64"]["status"] == "not assessed in quick mode"
+    page = (quick_dir() / "fig13.html").read_text()
+    table = page[page.rfind("<table>"):page.rfind("</table>")]
+    assert "not assessed in quick mode" in table and "None" not in table
 
 
 @pytest.mark.slow          # ~20 s of CPU: 10 real Mixtral/Qwen layer simulations
