@@ -38,6 +38,7 @@ class FigureResult:
     points: list                    # one dict per simulated/analysed point
     notes: list = field(default_factory=list)   # honest explanations of gaps and choices
     plot: object = None             # a bokeh model (or None)
+    quick: bool = False             # set from the RunContext by the registered run
 
 
 @dataclass
@@ -64,7 +65,13 @@ def figure(id: str, title: str, question: str, paper: dict, tolerance: dict, tra
     rest on (default: every trace the run used); ``full_only``: criteria a ``--quick`` run cannot
     decide (its sweep is subsampled), reported as "not assessed in quick mode"."""
     def register(run):
-        FIGURES[id] = Figure(id, title, question, dict(paper), dict(tolerance), run, tuple(traces),
+        def stamped(ctx):
+            result = run(ctx)
+            result.quick = bool(ctx.quick)
+            return result
+        stamped.__doc__, stamped.__wrapped__ = run.__doc__, run
+        FIGURES[id] = Figure(id, title, question, dict(paper), dict(tolerance), stamped,
+                             tuple(traces),
                              {k: tuple(v) for k, v in (scopes or {}).items()},
                              frozenset(full_only))
         return run
