@@ -423,3 +423,23 @@ def test_fig17_inputs_fall_back_to_stand_in_lists_only_when_allowed(tmp_path):
     assert _input(ctx, MIXTRAL, notes) == str(root / MIXTRAL)
     assert {k: v["source"] for k, v in ctx.inputs.items()} == {
         KV: "synthetic", QWEN: "synthetic", MIXTRAL: "real"}
+
+
+@pytest.mark.parametrize("lengths,words", [
+    (np.linspace(1, 100, 64), "dtype float64"), (np.full(64, -2), "negative KV length -2"),
+    (["x"] * 64, "dtype <U1"), ("/nonexistent/kv.npy", "does not exist"),
+])
+def test_end_to_end_rejects_bad_kv_lengths_instead_of_truncating(lengths, words):
+    from step_lab.workloads.e2e import end_to_end
+    with pytest.raises(TraceError, match=words):
+        end_to_end("mixtral-8x7b", kv_lengths=lengths)
+
+
+@pytest.mark.parametrize("routing,words", [
+    (np.array([[0.0, 1.0]] * 4), "dtype float64"), (np.array([[0, 0]] * 4), "twice"),
+    (np.array([[0, 9]] * 4), "expected ids < 8"), ("/nonexistent/r.npz", "does not exist"),
+])
+def test_moe_layer_rejects_bad_routing(routing, words):
+    from step_lab.workloads import moe_layer
+    with pytest.raises(TraceError, match=words):
+        moe_layer("mixtral-8x7b", batch=4, routing=routing)
