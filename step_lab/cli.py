@@ -2,11 +2,17 @@
 
 User mistakes end with exit code 2 and one line on stderr; failures inside a run end with exit
 code 1 and a clear message, never a raw traceback (set STEP_LAB_DEBUG=1 to see one).
+
+[Choice] ``reproduce`` checks every trace file the requested figures read before anything runs (a
+malformed or, under ``--traces`` without ``--allow-standins``, missing file is exit 2 naming it),
+and ends with exit 1 when a simulated point of a figure failed: its FIG.json is still written,
+with the failure in its notes and the affected checks "no value".
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import runpy
@@ -51,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=None, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
     r.add_argument("--traces", default=None, help="folder laid out like data/traces")
+    r.add_argument("--allow-standins", action="store_true",
+                   help="under --traces: use a labelled synthetic stand-in for a missing file")
     r.add_argument("--cache", default=None, help="result cache folder (resume a killed sweep)")
     m = sub.add_parser("reproduction", help="write REPRODUCTION.md from FIG.json files")
     m.add_argument("--quick-dir", default=None, help="folder of a --quick run")
@@ -136,23 +144,57 @@ def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, reproduce
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
-    if args.traces is not None and not Path(args.traces).is_dir():
-        raise UsageError(f"--traces {args.traces!r} is not a folder (expected one laid out "
-                         "like data/traces)")
+    if args.allow_standins and args.traces is None:
+        raise UsageError("--allow-standins needs --traces DIR (without it, only the withheld "
+                         "traces are replaced by stand-ins, always)")
     ids = figure_ids() if args.figure == "all" else [args.figure]
     for f in ids:
         try:
             get_figure(f)
         except StepError as e:
             raise UsageError(str(e)) from None
+    plain = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
+                       allow_standins=args.allow_standins)
+    notes = _check_traces([get_figure(f) for f in ids], plain)
+    failed = []
     with _executor(args.scheduler, args.jobs) as (executor, jobs):
-        ctx = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
-                         executor=executor, jobs=jobs,
-                         cache=Path(args.cache) if args.cache else None)
+        ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
+                                  cache=Path(args.cache) if args.cache else None)
+        for line in notes:
+            print(line, file=sys.stderr)
         for f in ids:
             rec = reproduce(f, args.out, ctx)
             print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json")
-    return 0
+            if rec["failed_points"]:
+                failed.append(f"{f}: {len(rec['failed_points'])} point(s) failed, first: "
+                              f"{rec['failed_points'][0]}")
+    for line in failed:
+        print(f"step-lab: error: {line} (see the notes in the FIG.json)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _check_traces(figures, ctx) -> list:
+    """Every trace the figures read, checked before anything runs; returns the stderr lines that
+    name the synthetic stand-ins."""
+    from .errors import TraceError
+    from .reproduce.inputs import REAL, plan
+    try:
+        used = plan(figures, ctx)
+    except TraceError as e:
+        raise UsageError(str(e)) from None
+    lines = []
+    for fig_id, traces in used.items():
+        by_reason: dict = {}
+        for relative, status in traces.items():
+            if status != REAL:
+                by_reason.setdefault(status, []).append(relative)
+        for reason, files in by_reason.items():
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3
+                                            else "")
+            lines.append(f"step-lab: note: {fig_id}: {len(files)} trace file(s) {reason} "
+                         f"({shown}); using labelled synthetic stand-ins, reported in FIG.json, "
+                         "not counted as real")
+    return lines
 
 
 @contextlib.contextmanager
@@ -186,11 +228,22 @@ def _executor(address, jobs):
 
 def _cmd_reproduction(args) -> int:
     from .reproduce.summary import reproduction_markdown
-    for d in (args.quick_dir, args.full_dir):
-        if d is not None and not Path(d).is_dir():
-            raise UsageError(f"{d!r} is not a folder of FIG.json files")
-    text = reproduction_markdown(args.quick_dir, args.full_dir)
-    Path(args.output).write_text(text, encoding="utf-8")
+    if args.quick_dir is None and args.full_dir is None:
+        raise UsageError("reproduction needs --quick-dir and/or --full-dir (folders of "
+                         "FIG.json files written by `step-lab reproduce`)")
+    out = Path(args.output)
+    if out.is_dir() or not out.parent.is_dir() or (out.exists() and not os.access(out, os.W_OK)) \
+            or not os.access(out.parent, os.W_OK):
+        raise UsageError(f"--output {args.output!r} is not a writable file path (expected a file "
+                         "in an existing, writable folder)")
+    try:
+        text = reproduction_markdown(args.quick_dir, args.full_dir)
+    except StepError as e:
+        raise UsageError(str(e)) from None
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"--output {args.output!r} cannot be written ({e.strerror})") from None
     print(f"step-lab: wrote {args.output}")
     return 0
 

@@ -53,6 +53,10 @@ def missing_attribute(module: str, names, name: str, what: str) -> AttributeErro
                             f"{', '.join(sorted(names))}")
 
 
+class TraceError(StepError):
+    """A trace file (expert routing, KV lengths) is missing, unreadable or malformed."""
+
+
 def did_you_mean(value: str, allowed) -> str:
     """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)

@@ -41,7 +41,7 @@ from ..ir import Addr, Program
 from .attention import attention_bindings, attention_decode
 from .base import Workload
 from .models import model as get_model
-from .traces import load_kv_lengths, trace_path
+from .traces import check_kv_lengths, load_kv_lengths, trace_path
 
 __all__ = ["end_to_end", "qkv_generation", "EndToEnd", "VARIANTS", "QKV_BW", "MOE_BW",
            "MATCHED_TILES", "MOE_TILE_F", "KV_TRACE", "ROUTING_TRACES"]
@@ -183,7 +183,7 @@ def _kv(kv_lengths) -> np.ndarray:
         return load_kv_lengths(trace_path(KV_TRACE))
     if isinstance(kv_lengths, (str, Path)):
         return load_kv_lengths(kv_lengths)
-    return np.asarray(kv_lengths, dtype=np.int64)
+    return check_kv_lengths(kv_lengths, where="end_to_end: kv_lengths")
 
 
 def _placeholders_removed(inputs: dict) -> dict:

@@ -46,7 +46,8 @@ def _monotone(table: dict, regions):
 
 @figure("fig13", "Configuration time-multiplexing: resources",
         "How much on-chip memory and compute is freed, and why does performance eventually "
-        "drop?", paper=PAPER, tolerance=TOLERANCE, traces=(ROUTING_TRACES[(QWEN, 64)],))
+        "drop?", paper=PAPER, tolerance=TOLERANCE, traces=(ROUTING_TRACES[(QWEN, 64)],),
+        full_only=("bandwidth_drop_monotone_below_r32", "memory_kb.r64", "memory_kb.r16"))
 def run(ctx) -> FigureResult:
     notes: list = [REQUEST_GRANULARITY_NOTE]
     regions = QUICK_REGIONS if ctx.quick else REGIONS
@@ -67,7 +68,8 @@ def run(ctx) -> FigureResult:
                  "padding mask per active expert (1.9 KB), which the paper's KB values leave out "
                  "(+0.02% at R = 128, +0.09% at R = 4).")
     if ctx.quick:
-        notes.append(f"--quick: R ∈ {list(QUICK_REGIONS)} only")
+        notes.append(f"--quick: R ∈ {list(QUICK_REGIONS)} only; R = 64 and 16 and the "
+                     "monotone bandwidth drop for R <= 32 are not assessed in quick mode")
     return FigureResult(headline=h, points=records, notes=notes, plot=_plot(table, regions))
 
 
