@@ -136,7 +136,6 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _f(v) -> str:
-    """The one number format of the tables (step_lab.formatting.number); an absent value is
-    an empty cell."""
+    """The one number format of the tables (step_lab.formatting.number; absent is a dash)."""
     from ..formatting import number
-    return "" if v is None else html.escape(number(v))
+    return html.escape(number(v))
