@@ -213,13 +213,14 @@ def fit_kv_lengths(lengths, components: int = 3, iters: int = 200) -> KvLengthMo
                          low=int(np.min(lengths)), high=int(np.max(lengths)))
 
 
-def fitted_models(root=None) -> dict:
+def fitted_models(root=None, *, kv_only: bool = False) -> dict:
     """The generators fitted to the real traces under ``root`` (default: the vendored copy):
     ``{"routing": {"<folder>/<file>": RoutingModel}, "kv_lengths": KvLengthModel}`` (one KV
-    model for all KV files pooled)."""
+    model for all KV files pooled; ``kv_only``: skip the routing fits, which take seconds)."""
     from .trace_folder import scan_traces
     folder = scan_traces(root)
-    routing = {rel: fit_routing(arr, folder.experts_of(rel)) for rel, arr in folder.routing.items()}
+    routing = {} if kv_only else {rel: fit_routing(arr, folder.experts_of(rel))
+                                  for rel, arr in folder.routing.items()}
     pooled = np.concatenate(list(folder.kv_lengths.values())) if folder.kv_lengths else None
     return {"routing": routing,
             "kv_lengths": fit_kv_lengths(pooled) if pooled is not None else None}
