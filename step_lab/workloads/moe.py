@@ -120,7 +120,7 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
     counts = expert_counts(routes, cfg.experts)
     program = build_moe_program(replace(plan, staging=tuple(max(2, int(c)) for c in counts)))
     want_values = values if values is not None else _weight_elements(cfg) <= VALUES_LIMIT
-    params = dict(model=base.name if base.name in _known() else base, batch=batch,
+    params = dict(model=_param_model(base), batch=batch,
                   routing=routing if routing is None or isinstance(routing, (str, Path))
                   else routes, tiling=tiling, tile=plan.tile, tile_f=tile_f,
                   time_multiplex=time_multiplex, regions=regions, compute_bw=compute_bw,
@@ -136,9 +136,11 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
 
 
 # -- validation ----------------------------------------------------------------------------------
-def _known() -> set:
+def _param_model(cfg: ModelConfig):
+    """The model as recorded in ``params``: its name when that name resolves to it, else the
+    ModelConfig (a config file or dict whose name matches another model's)."""
     from .models import model_names
-    return set(model_names())
+    return cfg.name if cfg.name in model_names() and lookup_model(cfg.name) == cfg else cfg
 
 
 def _int_arg(what: str, value, lo: int, hi: int, extra: str = "") -> int:
