@@ -134,4 +134,4 @@ def test_a_config_path_or_dict_works_wherever_a_model_name_does(tmp_path):
     path.write_text(gallery_path("gpt-oss-20b").read_text())
     wl = moe_layer(str(path), batch=4, values=False)
     assert wl.program.name.startswith("moe_tiny_b4") and wl.meta["counts"].__len__() == 32
-    assert moe_layer(TINY, batch=4, tile_f=16).rebuild(batch=6).params["batch"] == 6
+    assert moe_layer(TINY, batch=4, tile_f=16, tiling="dynamic").rebuild(batch=6).params["batch"] == 6
