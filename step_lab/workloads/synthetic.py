@@ -14,8 +14,9 @@ vendored ones (``step-lab traces fit`` prints the values; docs/TRACES.md lists t
 
 [Choice] Skew and active fraction are fitted by least squares between the square roots of the
 real trace's sorted per-expert load profile (counts / mean count, busiest first) and of the mean
-profile of 8 seeded synthetic traces of the same size (square roots weigh the long tail of
-rarely used experts against the few busy ones: plain squares fit Qwen's idle experts badly), on a grid (skew step 0.05 in [0, 3], active fraction step
+profile of 8 seeded synthetic traces of the same size plus 0.05 times the plain squared error (square
+roots weigh the long tail of rarely used experts against the few busy ones — plain squares alone
+fit Qwen's idle experts badly, square roots alone overshoot its busiest expert), on a grid (skew step 0.05 in [0, 3], active fraction step
 0.05 in [0.2, 1]); correlation from the mean overlap of consecutive
 tokens' expert sets, ``c = (o_real - o_indep) / (1 - o_indep)`` with ``o_indep`` the overlap of
 uncorrelated synthetic traces at the fitted skew (clipped to [0, 0.95]).
@@ -39,6 +40,7 @@ __all__ = ["RoutingModel", "KvLengthModel", "fit_routing", "fit_kv_lengths", "lo
 SKEW_GRID = np.round(np.arange(0.0, 3.0001, 0.05), 2)
 ACTIVE_GRID = np.round(np.arange(1.0, 0.1999, -0.05), 2)     # 1.0 first: ties keep all active
 FIT_SEEDS = 8
+PLAIN_WEIGHT = 0.05         # weight of the plain squared profile error in the fit's loss
 
 
 def _check(name: str, value, lo: float, hi: float) -> float:
@@ -182,7 +184,8 @@ def fit_routing(routing, experts: int) -> RoutingModel:
             gen = RoutingModel(experts, k, float(skew), 0.0, float(active))
             mean = np.mean([load_profile(gen.generate(tokens, s), experts)
                             for s in range(FIT_SEEDS)], axis=0)
-            loss = float(np.sum((np.sqrt(mean) - np.sqrt(real)) ** 2))
+            loss = float(np.sum((np.sqrt(mean) - np.sqrt(real)) ** 2)
+                         + PLAIN_WEIGHT * np.sum((mean - real) ** 2))
             if loss < best_loss - 1e-12:
                 best, best_loss = (float(skew), float(active)), loss
     skew, active = best
