@@ -2,7 +2,7 @@
 from .attention import attention_decode
 from .base import Workload
 from .e2e import end_to_end, qkv_generation
-from .models import GALLERY, MODELS, ModelConfig, model, model_names
+from .models import GALLERY, MODELS, ModelConfig, model, model_choices, model_names
 from .moe import moe_layer
 from .swiglu import swiglu
 from .synthetic import KvLengthModel, RoutingModel, fit_kv_lengths, fit_routing
@@ -14,5 +14,5 @@ from .traces import (expert_counts, load_kv_lengths, load_routing, synthetic_kv_
 __all__ = ["attention_decode", "swiglu", "end_to_end", "qkv_generation",
            "Workload", "MODELS", "ModelConfig", "model", "moe_layer", "simplified_moe",
            "expert_counts", "load_kv_lengths", "load_routing", "synthetic_kv_lengths",
-           "synthetic_routing", "trace_path", "GALLERY", "model_names", "RoutingModel",
+           "synthetic_routing", "trace_path", "GALLERY", "model_names", "model_choices", "RoutingModel",
            "KvLengthModel", "fit_routing", "fit_kv_lengths", "scan_traces"]

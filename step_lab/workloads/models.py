@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..errors import ConfigError, lookup
 
-__all__ = ["ModelConfig", "MODELS", "GALLERY", "model", "gallery_path", "model_names"]
+__all__ = ["ModelConfig", "MODELS", "GALLERY", "model", "gallery_path", "model_names",
+           "model_choices"]
 
 ATTENTION_KINDS = ("gqa", "mla", "sliding")
 
@@ -116,6 +117,15 @@ def _gallery_model(name: str) -> ModelConfig:
 def model_names() -> list[str]:
     """Every name :func:`model` knows: the paper's models, then the gallery's others."""
     return list(MODELS) + [n for n in GALLERY if n not in MODELS]
+
+
+def model_choices(*configs) -> list[str]:
+    """Choices for a model knob or dropdown: every known name, then the given config.json paths
+    (each read once here, so a bad file fails when the knob is declared, naming the file)."""
+    extra = [str(path) for path in configs]
+    for path in extra:
+        ModelConfig.from_hf_config(path)
+    return model_names() + extra
 
 
 def model(name) -> ModelConfig:
