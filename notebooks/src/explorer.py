@@ -26,6 +26,7 @@ from step_lab.workloads import (MODELS, RoutingModel, attention_decode, fit_rout
                                 synthetic_kv_lengths, synthetic_routing, trace_path)
 from step_lab.workloads.attention import attention_bindings
 from step_lab.workloads.moe import moe_analysis
+from step_lab.workloads.trace_folder import SHORT_NAMES
 from whatif import ParetoView
 from figure_view import kv_table, routing_table, say
 
@@ -59,6 +60,11 @@ MOE_TILES = [8, 16, 32, 64, 128]
 ROUTING_FILES = sorted(trace_path("expert_routing").glob("*/*.npz"))
 
 
+def recorded_from(path) -> str:
+    """The model a vendored routing trace was recorded from (its folder: ``qwen_b64``)."""
+    return SHORT_NAMES[path.parent.name.split("_")[0]]
+
+
 QWEN_FIT = fit_routing(load_routing(trace_path("expert_routing/qwen_b64/032_012.npz")), 128)
 
 
@@ -73,7 +79,7 @@ def routing_for(name: str, batch: int, trace: str) -> np.ndarray | None:
     if trace != "real":
         skew = {"uniform": 0.0, "skewed": SKEW}[trace]
         return synthetic_routing(batch, cfg.experts, cfg.top_k, skew=skew, seed=0)
-    path = next((p for p in ROUTING_FILES if name.startswith(p.parent.name.split("_")[0])), None)
+    path = next((p for p in ROUTING_FILES if name.startswith(recorded_from(p))), None)
     if path is None:
         raise ConfigError(f"no vendored routing trace was recorded from {name} (expected the "
                           "trace 'uniform', 'skewed' or 'fitted' for a gallery model)")
@@ -85,10 +91,10 @@ def routing_for(name: str, batch: int, trace: str) -> np.ndarray | None:
     return routing[:batch]
 
 
-@lru_cache(maxsize=64)
 model_config = model
 
 
+@lru_cache(maxsize=64)
 def moe_design(model="mixtral-8x7b", batch=64, trace="real", tiling="dynamic", tile=32,
                experts_per_region=1):
     """One MoE design as a Workload (cached: the Pareto view measures the same object)."""
@@ -108,7 +114,7 @@ def moe_label(tiling, tile, experts_per_region, **_):
 
 routing_table({f"{p.parent.name}/{p.name}": (load_routing(p), MODELS[m].experts)
                for m in MODELS for p in ROUTING_FILES
-               if m.startswith(p.parent.name.split("_")[0])})
+               if m == recorded_from(p)})
 
 
 # %% [markdown]
