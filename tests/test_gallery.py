@@ -135,3 +135,21 @@ def test_a_config_path_or_dict_works_wherever_a_model_name_does(tmp_path):
     wl = moe_layer(str(path), batch=4, values=False)
     assert wl.program.name.startswith("moe_tiny_b4") and wl.meta["counts"].__len__() == 32
     assert moe_layer(TINY, batch=4, tile_f=16, tiling="dynamic").rebuild(batch=6).params["batch"] == 6
+
+
+def test_model_knobs_take_gallery_names_and_config_paths(tmp_path):
+    from step_lab.notebook.knobs import KnobRecorder
+    path = tmp_path / "mine.json"
+    path.write_text(gallery_path("deepseek-v2-lite").read_text())
+    choices = sl.workloads.model_choices(path)
+    assert choices[:2] == ["mixtral-8x7b", "qwen3-30b-a3b"] and choices[-1] == str(path)
+    assert set(GALLERY) <= set(choices)
+    knob = KnobRecorder(values={"model": str(path)})
+    chosen = knob("model", "mixtral-8x7b", choices=choices)
+    assert moe_layer(chosen, batch=8, values=False).meta["shared_experts"] == 2
+    assert KnobRecorder(values={"model": "gpt-oss-20b"})("model", "mixtral-8x7b",
+                                                        choices=choices) == "gpt-oss-20b"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model_type": "bert"}')
+    with pytest.raises(ConfigError, match="unknown model_type 'bert'"):
+        sl.workloads.model_choices(bad)
