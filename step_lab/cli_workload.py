@@ -95,7 +95,7 @@ def build_workload(args):
                        dense=args.dense)
         return wl, source
     if traces is not None:
-        lengths, source = _kv_trace(traces, args.batch), None
+        lengths = _kv_trace(traces, args.batch)
         source = f"KV-length trace {lengths}"
     else:
         from .workloads.synthetic import fitted_models

@@ -131,6 +131,13 @@ def test_malformed_folders_name_the_file_and_the_expectation(tmp_path, routing, 
         scan_traces(_folder(tmp_path, routing, kv))
 
 
+def test_a_file_of_the_wrong_kind_is_named(tmp_path):
+    _folder(tmp_path, {"mixtral_b4/x.npz": np.array([[0, 1]] * 4)})
+    np.save(tmp_path / "expert_routing" / "mixtral_b4" / "y.npy", np.array([1, 2, 3, 4]))
+    with pytest.raises(StepError, match="holds 'y.npy' .*expected only .npz files"):
+        scan_traces(tmp_path)
+
+
 def test_empty_or_missing_folders_are_errors(tmp_path):
     with pytest.raises(StepError, match="holds no trace"):
         scan_traces(tmp_path)

@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import ConfigError, StepError
 from .traces import load_kv_lengths, load_routing, trace_path
 
@@ -114,14 +112,3 @@ def _no_strays(sub: Path, suffix: str) -> None:
     stray = sorted(p.name for p in sub.glob(f"*{other}"))
     if stray:
         raise StepError(f"{str(sub)!r} holds {stray[0]!r} (expected only {suffix} files there)")
-
-
-def routing_load_stats(folder: TraceFolder) -> dict:
-    """``{rel: load_stats}`` of every routing trace of a scanned folder."""
-    from .synthetic import load_stats
-    return {rel: load_stats(a, folder.experts_of(rel)) for rel, a in folder.routing.items()}
-
-
-def pooled_kv(folder: TraceFolder) -> np.ndarray:
-    """All KV lengths of a folder in one vector."""
-    return np.concatenate(list(folder.kv_lengths.values()))
