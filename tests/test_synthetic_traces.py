@@ -7,6 +7,7 @@ experts within 0.1, and the sorted load profile within 0.2 × the mean count on 
 expert. The fitted KV-length model's mean, standard deviation and median are within 10 % of the
 pooled real lengths and its Kolmogorov-Smirnov distance to them is below 0.12."""
 import functools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,6 +151,8 @@ def test_step_lab_traces_fit_and_check_print_the_values(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "qwen_b64/032_012.npz: RoutingModel(experts=128, top_k=8, skew=" in out
     assert "KvLengthModel(weights=" in out
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "TRACES.md").read_text(encoding="utf-8")
+    assert all(line in docs for line in out.splitlines()), "docs/TRACES.md shows stale fits"
     assert main(["traces", "check"]) == 0
     assert "2 routing and 36 KV-length traces" in capsys.readouterr().out
     _folder(tmp_path, None, {"b4/x.npy": np.array([1, 2, 3])})
