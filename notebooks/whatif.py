@@ -118,6 +118,8 @@ class ParetoView:
         point, static, score = self.last["point"], self.last["static"], self.last["pid"]
         out = [f"**{point['label']}**: **{point['y']:,}** cycles, **{self._x(point)}** "
                f"{self.x_label}."]
+        if point.get("note"):
+            out.append(f"Approximation: {point['note']}.")
         if score > 1:
             out.append(f"PID **{score:.3g}** > 1: beyond the static frontier — the best static "
                        f"design would have to improve its harder axis {score:.3g}× to match it.")

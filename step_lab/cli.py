@@ -46,9 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out", help="output folder (default: out)")
     d.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
     s = sub.add_parser("simulate", help="simulate a program defined in a Python file")
-    s.add_argument("file", help="a .py file defining `prog` (or `program`, or build())")
+    s.add_argument("file", nargs="?", default=None,
+                   help="a .py file defining `prog` (or `program`, or build())")
     s.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
+    _workload_cli().add_workload_arguments(s)
+    _workload_cli().add_traces_command(sub)
     r = sub.add_parser("reproduce", help="reproduce a figure of the paper's evaluation")
     r.add_argument("figure", help="figure id (fig8, fig9, …) or 'all'")
     r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
@@ -96,8 +99,18 @@ def _hardware(name: str):
         raise UsageError(str(e)) from None
 
 
+def _workload_cli():
+    from . import cli_workload
+    return cli_workload
+
+
 def _cmd_simulate(args) -> int:
     from .sim import simulate
+    if getattr(args, "workload", None) is not None:
+        hw = _hardware(args.hw) if args.hw != "paper" else None
+        return _workload_cli().run_workload(args, hw)
+    if args.file is None:
+        raise UsageError("simulate needs FILE (a .py file) or --workload moe|attention")
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
@@ -249,7 +262,8 @@ def _cmd_reproduction(args) -> int:
 
 
 _COMMANDS = {"demo": _cmd_demo, "simulate": _cmd_simulate, "reproduce": _cmd_reproduce,
-             "reproduction": _cmd_reproduction}
+             "reproduction": _cmd_reproduction,
+             "traces": lambda args: _workload_cli().cmd_traces(args)}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
