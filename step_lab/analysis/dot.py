@@ -17,6 +17,7 @@ from collections import defaultdict
 from ..errors import GraphError, did_you_mean
 from ..ir.program import Feedback, Tensor
 from ..ops.offchip import LinearOffChipStore, RandomOffChipStore
+from .dot_scopes import ScopeView, scope_lines, scope_view
 
 __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
 
@@ -33,28 +34,37 @@ TENSOR_COLOUR = "#cab2d6"       # lilac cylinders for off-chip tensors
 _WARNED = False                 # one missing-Graphviz warning per process
 
 
-def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None) -> str:
+def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes: bool = True,
+           expand="all") -> str:
     """DOT source of ``program``.
 
     ``annotate``: ``{node name: text}`` appended as a last label line (e.g. ``"busy 73%"``);
     ``regions``: ``{region name: [node names]}`` drawn as clusters, merged with any node's
     ``params["region"]``. Nothing is inferred. Unknown node names raise :class:`GraphError`.
+    ``scopes``: draw the name scopes (``Program.scope``) as nested clusters (regions take
+    precedence for their nodes). ``expand``: "all" (every node), "none" (repeated sibling scopes
+    collapsed into one cluster labelled ``×N``) or scope names to draw on their own; see
+    :mod:`step_lab.analysis.dot_scopes`.
     """
     names = [n.name for n in program.nodes]
     annotate = dict(annotate or {})
     _check_names(annotate, names, "annotate")
     clusters = _regions(program, regions or {}, names)
+    view = scope_view(program, expand if scopes else "all")
     lines = [f"digraph {_quote(program.name)} {{",
              f"  rankdir={_quote(rankdir)};",
              '  graph [fontname="Helvetica", fontsize=11];',
              '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=9];']
-    lines += _tensor_lines(program)
+    lines += _tensor_lines(program, view)
     in_cluster = {n for members in clusters.values() for n in members}
-    lines += [_node_line(n, annotate.get(n.name)) for n in program.nodes
-              if n.name not in in_cluster]
-    lines += _cluster_lines(program, clusters, annotate)
-    lines += _edge_lines(program)
+    free = [n for n in view.shown if n.name not in in_cluster]
+    if scopes:
+        lines += scope_lines(free, view, lambda n, ind: _node_line(n, annotate.get(n.name), ind))
+    else:
+        lines += [_node_line(n, annotate.get(n.name)) for n in free]
+    lines += _cluster_lines(program, clusters, annotate, view)
+    lines += _edge_lines(program, view)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -71,41 +81,59 @@ def _node_line(node, note: str | None, indent: str = "  ") -> str:
     return f'{indent}{_quote(node.name)} [label="{label}", fillcolor="{colour}"];'
 
 
-def _tensor_lines(program) -> list[str]:
+def _tensor_lines(program, view: ScopeView) -> list[str]:
+    used = {id(t) for n in view.shown for t in _tensors_of(n)}
+    hidden = {id(t) for n in view.alias for t in _tensors_of(n)} - used
     lines = []
     for t in program.tensors.values():
+        if id(t) in hidden:
+            continue
         label = _escape(str(t))
         lines.append(f'  {_quote(_tensor_id(t))} [shape=cylinder, style=filled, '
                      f'fillcolor="{TENSOR_COLOUR}", label="{label}"];')
     return lines
 
 
-def _edge_lines(program) -> list[str]:
-    lines = []
+def _edge_lines(program, view: ScopeView) -> list[str]:
+    edges: dict = {}                          # (src, dst, port) -> [attrs, count]
     for node in program.nodes:
+        dst = view.target(node)
         for port, stream in enumerate(node.inputs):
-            attrs = [f'label="{_escape(str(stream.type))}"']
+            key = (view.target(stream.node).name, dst.name, port)
+            if key in edges:
+                edges[key][1] += 1
+                continue
+            attrs = [str(stream.type)]
             if isinstance(node, Feedback):
                 attrs += ["style=dashed", "constraint=false"]
             elif len(node.inputs) > 1:
                 attrs.append(f'headlabel="{port}"')
-            lines.append(f"  {_quote(stream.node.name)} -> {_quote(node.name)} "
-                         f"[{', '.join(attrs)}];")
+            edges[key] = [attrs, 1]
+        if node in view.alias:
+            continue
         for tensor in _tensors_of(node):
             ends = (node.name, _tensor_id(tensor))
             if not isinstance(node, (LinearOffChipStore, RandomOffChipStore)):
                 ends = ends[::-1]
-            lines.append(f"  {_quote(ends[0])} -> {_quote(ends[1])} [style=bold];")
+            edges[(ends[0], ends[1], "tensor")] = [["", "style=bold"], 1]
+    lines = []
+    for (src, dst, _), (attrs, count) in edges.items():
+        text = attrs[0] + (f" ×{count}" if count > 1 else "")
+        parts = ([f'label="{_escape(text)}"'] if text else []) + attrs[1:]
+        lines.append(f"  {_quote(src)} -> {_quote(dst)} [{', '.join(parts)}];")
     return lines
 
 
-def _cluster_lines(program, clusters: dict, annotate: dict) -> list[str]:
+def _cluster_lines(program, clusters: dict, annotate: dict, view: ScopeView) -> list[str]:
     by_name = {n.name: n for n in program.nodes}
     lines = []
     for i, (region, members) in enumerate(clusters.items()):
+        shown = [m for m in members if by_name[m] not in view.alias]
+        if not shown:
+            continue
         lines.append(f"  subgraph {_quote(f'cluster_{i}')} {{")
         lines.append(f'    label="{_escape(region)}"; style="rounded,dashed"; color="#808080";')
-        lines += [_node_line(by_name[m], annotate.get(m), "    ") for m in members]
+        lines += [_node_line(by_name[m], annotate.get(m), "    ") for m in shown]
         lines.append("  }")
     return lines
 
