@@ -10,7 +10,6 @@ dashed, and one cluster per parallel region. ``mimebundle(prog)`` backs
 from __future__ import annotations
 
 import shutil
-import subprocess
 import warnings
 from collections import defaultdict
 
@@ -35,7 +34,7 @@ _WARNED = False                 # one missing-Graphviz warning per process
 
 
 def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes: bool = True,
-           expand="all") -> str:
+           expand="all", max_label: int | None = None, edge_labels: bool = True) -> str:
     """DOT source of ``program``.
 
     ``annotate``: ``{node name: text}`` appended as a last label line (e.g. ``"busy 73%"``);
@@ -44,7 +43,9 @@ def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes:
     ``scopes``: draw the name scopes (``Program.scope``) as nested clusters (regions take
     precedence for their nodes). ``expand``: "all" (every node), "none" (repeated sibling scopes
     collapsed into one cluster labelled ``×N``) or scope names to draw on their own; see
-    :mod:`step_lab.analysis.dot_scopes`.
+    :mod:`step_lab.analysis.dot_scopes`. ``max_label``: elide label lines longer than this
+    many characters with "…" (long symbolic shapes, e.g. a sum over 128 experts), for drawings.
+    ``edge_labels=False`` moves the stream types into edge tooltips (compact drawings).
     """
     names = [n.name for n in program.nodes]
     annotate = dict(annotate or {})
@@ -56,20 +57,27 @@ def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes:
              '  graph [fontname="Helvetica", fontsize=11];',
              '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=9];']
-    lines += _tensor_lines(program, view)
+    lines += _tensor_lines(program, view, max_label)
     in_cluster = {n for members in clusters.values() for n in members}
     free = [n for n in view.shown if n.name not in in_cluster]
     if scopes:
-        lines += scope_lines(free, view, lambda n, ind: _node_line(n, annotate.get(n.name), ind))
+        lines += scope_lines(free, view,
+                             lambda n, ind: _node_line(n, annotate.get(n.name), ind, max_label))
     else:
-        lines += [_node_line(n, annotate.get(n.name)) for n in free]
-    lines += _cluster_lines(program, clusters, annotate, view)
-    lines += _edge_lines(program, view)
+        lines += [_node_line(n, annotate.get(n.name), "  ", max_label) for n in free]
+    lines += _cluster_lines(program, clusters, annotate, view, max_label)
+    lines += _edge_lines(program, view, max_label, edge_labels)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _node_line(node, note: str | None, indent: str = "  ") -> str:
+def _elide(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit - 1] + "…"
+
+
+def _node_line(node, note: str | None, indent: str = "  ", limit: int | None = None) -> str:
     parts = [node.name, type(node).__name__]
     detail = node.describe()
     if detail:
@@ -77,36 +85,38 @@ def _node_line(node, note: str | None, indent: str = "  ") -> str:
     if note:
         parts.append(str(note))
     colour = PALETTE.get(node.group, PALETTE["other"])
-    label = "\\n".join(_escape(p) for p in parts)
+    label = "\\n".join(_escape(_elide(p, limit)) for p in parts)
     return f'{indent}{_quote(node.name)} [label="{label}", fillcolor="{colour}"];'
 
 
-def _tensor_lines(program, view: ScopeView) -> list[str]:
+def _tensor_lines(program, view: ScopeView, limit: int | None) -> list[str]:
     used = {id(t) for n in view.shown for t in _tensors_of(n)}
     hidden = {id(t) for n in view.alias for t in _tensors_of(n)} - used
     lines = []
     for t in program.tensors.values():
         if id(t) in hidden:
             continue
-        label = _escape(str(t))
+        label = _escape(_elide(str(t), limit))
         lines.append(f'  {_quote(_tensor_id(t))} [shape=cylinder, style=filled, '
                      f'fillcolor="{TENSOR_COLOUR}", label="{label}"];')
     return lines
 
 
-def _edge_lines(program, view: ScopeView) -> list[str]:
+def _edge_lines(program, view: ScopeView, limit: int | None, labels: bool = True) -> list[str]:
     edges: dict = {}                          # (src, dst, port) -> [attrs, count]
+    grouped = set(view.alias) | set(view.alias.values())
     for node in program.nodes:
         dst = view.target(node)
         for port, stream in enumerate(node.inputs):
-            key = (view.target(stream.node).name, dst.name, port)
+            merged = node in grouped or stream.node in grouped   # N edges drawn as one
+            key = (view.target(stream.node).name, dst.name, None if merged else port)
             if key in edges:
                 edges[key][1] += 1
                 continue
             attrs = [str(stream.type)]
             if isinstance(node, Feedback):
                 attrs += ["style=dashed", "constraint=false"]
-            elif len(node.inputs) > 1:
+            elif len(node.inputs) > 1 and not merged:
                 attrs.append(f'headlabel="{port}"')
             edges[key] = [attrs, 1]
         if node in view.alias:
@@ -118,13 +128,19 @@ def _edge_lines(program, view: ScopeView) -> list[str]:
             edges[(ends[0], ends[1], "tensor")] = [["", "style=bold"], 1]
     lines = []
     for (src, dst, _), (attrs, count) in edges.items():
-        text = attrs[0] + (f" ×{count}" if count > 1 else "")
-        parts = ([f'label="{_escape(text)}"'] if text else []) + attrs[1:]
+        many = f" ×{count}" if count > 1 else ""
+        if labels or not attrs[0]:
+            text = _elide(attrs[0], limit) + many
+            parts = ([f'label="{_escape(text)}"'] if text else []) + attrs[1:]
+        else:
+            parts = ([f'label="{many.strip()}"'] if many else [])
+            parts += [f'tooltip="{_escape(attrs[0] + many)}"'] + attrs[1:]
         lines.append(f"  {_quote(src)} -> {_quote(dst)} [{', '.join(parts)}];")
     return lines
 
 
-def _cluster_lines(program, clusters: dict, annotate: dict, view: ScopeView) -> list[str]:
+def _cluster_lines(program, clusters: dict, annotate: dict, view: ScopeView,
+                   limit: int | None) -> list[str]:
     by_name = {n.name: n for n in program.nodes}
     lines = []
     for i, (region, members) in enumerate(clusters.items()):
@@ -133,7 +149,7 @@ def _cluster_lines(program, clusters: dict, annotate: dict, view: ScopeView) -> 
             continue
         lines.append(f"  subgraph {_quote(f'cluster_{i}')} {{")
         lines.append(f'    label="{_escape(region)}"; style="rounded,dashed"; color="#808080";')
-        lines += [_node_line(by_name[m], annotate.get(m), "    ") for m in shown]
+        lines += [_node_line(by_name[m], annotate.get(m), "    ", limit) for m in shown]
         lines.append("  }")
     return lines
 
@@ -196,13 +212,20 @@ def text_summary(program) -> str:
 
 
 def mimebundle(program) -> dict:
-    """``{"image/svg+xml", "text/plain"}`` with Graphviz, else ``{"text/plain"}`` + one warning."""
+    """``{"text/html", "image/svg+xml", "text/plain"}`` with Graphviz (repeated scopes collapsed,
+    the HTML zoomable with a legend), else ``{"text/plain"}`` + one warning per process."""
     global _WARNED
-    dot = shutil.which("dot")
-    if dot is not None:
-        svg = _render_svg(dot, to_dot(program))
+    from .render import graph_view_html, legend_html, program_svg
+    if shutil.which("dot") is not None:
+        try:
+            svg = program_svg(program, rankdir=rankdir_for(program))
+        except GraphError as exc:
+            warnings.warn(f"{exc}: showing the program as text", RuntimeWarning, stacklevel=2)
+            svg = None
         if svg is not None:
-            return {"image/svg+xml": svg, "text/plain": repr(program)}
+            view = scope_view(program, "none")
+            page = graph_view_html(svg, legend=legend_html(collapsed=view.collapsed))
+            return {"text/html": page, "image/svg+xml": svg, "text/plain": repr(program)}
     elif not _WARNED:
         _WARNED = True
         warnings.warn("Graphviz 'dot' binary not found: showing the program as text "
@@ -211,13 +234,6 @@ def mimebundle(program) -> dict:
     return {"text/plain": text_summary(program)}
 
 
-def _render_svg(dot: str, source: str) -> str | None:
-    try:
-        done = subprocess.run([dot, "-Tsvg"], input=source.encode(), capture_output=True,
-                              timeout=60, check=True)
-    except (subprocess.SubprocessError, OSError) as e:
-        detail = getattr(e, "stderr", b"") or b""
-        warnings.warn(f"Graphviz 'dot' failed ({e}; {detail.decode(errors='replace')[:200]}): "
-                      "showing the program as text", RuntimeWarning, stacklevel=3)
-        return None
-    return done.stdout.decode()
+def rankdir_for(program) -> str:
+    """"LR" for small programs (as before), "TB" once scopes make them deep and wide."""
+    return "TB" if any(n.scope for n in program.nodes) else "LR"

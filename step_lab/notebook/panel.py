@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
-from .graph import graph_html
+from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
 from .outcome import Options, Outcome, error_html, evaluate, metrics_latex, summary_html
 
@@ -58,12 +58,17 @@ class StepPanel:
         self.summary = w.HTML()
         self.metrics = w.HTMLMath()
         self.graph = w.HTML()
+        self.expand = w.Dropdown(description="graph", options=[("collapsed", "none")],
+                                 layout=w.Layout(width="max-content", display="none"))
+        self.expand.observe(self._on_expand, names="value")
+        self._setting_expand = False
         self.plots = w.VBox()
         knob_box = w.HBox(list(self.controls.values()),
                           layout=w.Layout(flex_flow="row wrap"))
         children = ([knob_box] if self.controls else []) + [self.status, self.error,
                                                              self.summary, self.metrics,
-                                                             self.graph, self.plots]
+                                                             self.expand, self.graph,
+                                                             self.plots]
         self.widget = w.VBox(children)
         self.widget.add_class("step-lab-panel")
         self.widget.panel = self               # reachable from the displayed widget
@@ -135,9 +140,14 @@ class StepPanel:
             views["metrics"] = metrics_latex(outcome)
         if self.options.show_graph:
             try:
+                choices = expand_choices(outcome.program)
+                values = [v for _, v in choices]
+                expand = self.expand.value if self.expand.value in values else "none"
+                views["expand"] = (choices, expand)
                 views["graph"] = graph_html(outcome.program, outcome.result,
                                             annotate=self.options.annotate,
-                                            max_nodes=self.options.max_graph_nodes)
+                                            max_nodes=self.options.max_graph_nodes,
+                                            expand=expand)
             except Exception as exc:  # a drawing problem must not hide the numbers
                 views["graph"] = error_html(f"graph: {exc}")
         return views
@@ -167,6 +177,27 @@ class StepPanel:
         self.summary.value = views.get("summary", "")
         self.metrics.value = views.get("metrics", "")
         self.graph.value = views.get("graph", "")
+        if "expand" in views:
+            choices, expand = views["expand"]
+            self._setting_expand = True
+            try:
+                self.expand.options = choices
+                self.expand.value = expand
+                self.expand.layout.display = "" if len(choices) > 1 else "none"
+            finally:
+                self._setting_expand = False
+
+    def _on_expand(self, _change) -> None:
+        """Redraw only the graph with the chosen collapse/expand setting (no re-simulation)."""
+        if self._setting_expand or self.outcome is None or self.outcome.program is None:
+            return
+        try:
+            self.graph.value = graph_html(self.outcome.program, self.outcome.result,
+                                          annotate=self.options.annotate,
+                                          max_nodes=self.options.max_graph_nodes,
+                                          expand=self.expand.value)
+        except Exception as exc:  # a drawing problem must not break the panel
+            self.graph.value = error_html(f"graph: {exc}")
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the pending background evaluation (if any) has finished."""
