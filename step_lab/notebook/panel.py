@@ -214,7 +214,7 @@ class StepPanel:
         from .roofline import roofline_iframe, why_html
         label = _label(outcome.values)
         variants = {k: r for k, r in list(self.history.items()) if k != label}
-        b = outcome.result.why_slow(variants)
+        b = outcome.result.why_slow(variants, label=label)
         views = {"why": why_html(b), "bottleneck": b}
         if self.roofline_toggle.value:
             views["roofline"] = roofline_iframe(b)
