@@ -135,6 +135,17 @@ def test_every_graph_goes_through_the_one_renderer(monkeypatch, qwen):
     assert len(calls) == 5 and all("×8" in c for c in calls)
 
 
+def test_collapsed_nodes_are_annotated_with_the_busiest_member():
+    from types import SimpleNamespace
+
+    from step_lab.notebook.graph import graph_html
+    prog = moe_layer("mixtral-8x7b", batch=8, tiling="dynamic").program
+    per_node = {n.name: {"busy": 10} for n in prog.nodes}
+    per_node["e5_gate"] = {"busy": 90}
+    page = graph_html(prog, SimpleNamespace(cycles=100, per_node=per_node))
+    assert "busy max 90% of 8" in page and "busy max 10% of 8" in page
+
+
 def test_no_other_module_runs_graphviz():
     root = Path(sl.__file__).parent
     runners = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
