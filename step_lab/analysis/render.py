@@ -115,7 +115,8 @@ def graph_view_html(svg: str, *, max_height: int = 600, legend: str = "",
     down), and the "all" button shows it whole.
     """
     width, height = _natural_size(svg)
-    svg = _strip_size(svg, width * max(min(1.0, max_height / max(height, 1.0)), MIN_SCALE))
+    fits = (max_height - 8) / max(height, 1.0)          # 8 px: the box's border and margin
+    svg = _strip_size(svg, width * max(min(1.0, fits), MIN_SCALE))
     zoom = lambda expr: _ZOOM.format(expr=expr)                      # noqa: E731
     buttons = "".join(_BUTTON.format(title=t, text=x, js=html.escape(zoom(e), quote=True))
                       for t, x, e in _ZOOMS)
