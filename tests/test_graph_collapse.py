@@ -177,4 +177,8 @@ def test_the_panel_offers_collapsed_expand_all_and_per_group_choices():
     assert "×8" in panel.graph.value and "e3_gate" not in panel.graph.value
     panel.expand.value = "all"
     assert "e3_gate" in panel.graph.value and "×8" not in panel.graph.value
+    panel.expand.value = panel.expand.options[2][1]          # the expert group, by its paths
+    assert "e3_gate" in panel.graph.value and "×8" not in panel.graph.value
+    panel.expand.value = "none"
+    assert "×8" in panel.graph.value
     panel.close()
