@@ -146,6 +146,21 @@ def test_collapsed_nodes_are_annotated_with_the_busiest_member():
     assert "busy max 90% of 8" in page and "busy max 10% of 8" in page
 
 
+@needs_dot
+def test_an_expanded_drawing_that_graphviz_cannot_rank_is_retried_without_clusters(monkeypatch):
+    real = render.dot_to_svg
+
+    def picky(source, **kw):
+        if "cluster_scope_" in source:
+            raise GraphError("Graphviz could not draw it: trouble in init_rank")
+        return real(source, **kw)
+    monkeypatch.setattr(render, "dot_to_svg", picky)
+    prog = moe_layer("mixtral-8x7b", batch=8, tiling="dynamic").program
+    assert "e3_gate" in render.program_svg(prog, expand="all")
+    with pytest.raises(GraphError, match="init_rank"):
+        render.program_svg(prog, expand="none")                 # collapsed: no silent expand
+
+
 def test_no_other_module_runs_graphviz():
     root = Path(sl.__file__).parent
     runners = [p.relative_to(root).as_posix() for p in root.rglob("*.py")

@@ -61,7 +61,18 @@ def program_svg(program, *, annotate: dict | None = None, rankdir: str = "TB",
     """SVG of ``program`` (repeated scopes collapsed unless ``expand``); ``None`` without dot."""
     source = program.to_dot(annotate=annotate or None, rankdir=rankdir, expand=expand,
                             max_label=DISPLAY_LABEL, edge_labels=False)
-    return dot_to_svg(source, what=f"program {program.name!r}")
+    what = f"program {program.name!r}"
+    try:
+        return dot_to_svg(source, what=what)
+    except GraphError:
+        # Graphviz's ranker fails on some large clustered graphs ("trouble in init_rank"):
+        # an expanded drawing is retried without the scope clusters
+        from .dot_scopes import scope_view
+        if "cluster_scope_" not in source or scope_view(program, expand).collapsed:
+            raise
+        flat = program.to_dot(annotate=annotate or None, rankdir=rankdir, scopes=False,
+                              max_label=DISPLAY_LABEL, edge_labels=False)
+        return dot_to_svg(flat, what=what)
 
 
 def legend_html(*, collapsed: bool = False, annotated: bool = False) -> str:
