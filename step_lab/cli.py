@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="a .py file defining `prog` (or `program`, or build())")
     s.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
+    s.add_argument("--report", metavar="OUT.html", default=None,
+                   help="also write a self-contained HTML report with the occupancy player")
     r = sub.add_parser("reproduce", help="reproduce a figure of the paper's evaluation")
     r.add_argument("figure", help="figure id (fig8, fig9, …) or 'all'")
     r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
@@ -90,14 +92,35 @@ def _cmd_simulate(args) -> int:
     hw = _hardware(args.hw)
     scope = runpy.run_path(str(path))
     prog, inputs, bindings = _program_from(scope, path)
-    result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings)
+    if args.report is not None and not args.report.endswith((".html", ".htm")):
+        raise UsageError(f"--report {args.report!r} is not an .html file name (expected e.g. "
+                         "--report out/run.html)")
+    result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings,
+                      trace=args.report is not None)
     summary = result.summary()
     if args.json:
         print(json.dumps(result.to_dict(), default=str))
     else:
         for k, v in summary.items():
             print(f"{k:>22}: {v}")
+    if args.report is not None:
+        written = _simulate_report(Path(args.report), path, prog, result, summary)
+        print(f"step-lab: wrote {written}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _simulate_report(out: Path, source: Path, prog, result, summary: dict) -> Path:
+    """The report of ``simulate --report``: summary, graph (small programs) and the player."""
+    from .report import write_html
+    try:
+        from .notebook.export import player_fragment
+        from .notebook.graph import graph_html
+    except ImportError as e:                   # the notebook extra (bokeh) is not installed
+        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')")
+    rows = [{"metric": k, "value": v} for k, v in summary.items()]
+    sections = [("Graph", graph_html(prog, result, annotate="busy", fit=True, max_nodes=400)),
+                ("Occupancy (press play)", player_fragment(prog, result, label=prog.name))]
+    return write_html(out, f"step-lab simulate {source.name}: {prog.name}", rows, sections)
 
 
 def _program_from(scope: dict, path: Path):

@@ -3,8 +3,8 @@
 Simulates the MoE layer of EXPERIMENTS.md §1.6 at batch 64 with the vendored Qwen3 routing trace
 (60 of 128 experts active), static tiling at tile sizes 8…64 and dynamic tiling, computes the
 static Pareto frontier (on-chip memory vs cycles) and the dynamic point's PID, and writes
-``report.html`` (numbers, the Pareto plot, the graph of a small version of the program) and
-``report.json``.
+``report.html`` (numbers, the Pareto plot, the occupancy player of static tile 32 vs dynamic
+tiling, the graph of a small version of the program) and ``report.json``.
 """
 from __future__ import annotations
 
@@ -23,15 +23,40 @@ TRACE = "expert_routing/qwen_b64/032_012.npz"
 MODEL = "qwen3-30b-a3b"
 
 
-def _point(tiling: str, tile, routing, hw) -> dict:
+PLAYER_TILE = 32       # the static run played next to the dynamic one in the report
+
+
+def _point(tiling: str, tile, routing, hw, runs: dict) -> dict:
+    """One design point; the runs the report plays are kept (traced) in ``runs``."""
+    traced = tiling == "dynamic" or tile == PLAYER_TILE
     wl = moe_layer(MODEL, batch=64, routing=routing, tiling=tiling, tile=tile)
-    res = wl.simulate(hw=hw, values=False)
+    res = wl.simulate(hw=hw, values=False, trace=traced)
     analysis = moe_analysis(wl)
-    return {"name": f"tile {tile}" if tile else "dynamic", "tiling": tiling, "tile_N": tile,
+    name = f"tile {tile}" if tile else "dynamic"
+    if traced:
+        runs[name] = (wl.program, res)
+    return {"name": name, "tiling": tiling, "tile_N": tile,
             "cycles": res.cycles, "onchip_memory": analysis["onchip_memory"],
             "offchip_bytes": res.offchip_bytes,
             "offchip_bw_utilization": round(res.offchip_bandwidth_utilization, 4),
             "nodes": len(wl.program.nodes)}
+
+
+def _player_section(runs: dict) -> tuple[str, str]:
+    """The occupancy player of static tile PLAYER_TILE vs dynamic tiling (needs bokeh)."""
+    heading = f"Occupancy: static tile {PLAYER_TILE} vs dynamic tiling (press play)"
+    try:
+        from .notebook.animation import animate, compare
+    except ImportError as e:
+        return heading, (f"<p class='note'>(the occupancy player needs bokeh: {html.escape(str(e))}"
+                         "; pip install 'step-lab[notebook]')</p>")
+    static, dynamic = runs.get(f"tile {PLAYER_TILE}"), runs["dynamic"]
+    if static is None:                       # PLAYER_TILE is not among the tiles simulated
+        player = animate(dynamic[1], dynamic[0], label="dynamic tiling")
+    else:
+        player = compare(static[1], dynamic[1], programs=(static[0], dynamic[0]),
+                         labels=(f"static tile {PLAYER_TILE}", "dynamic tiling"))
+    return heading, player.html()
 
 
 def _small_program():
@@ -43,8 +68,9 @@ def _small_program():
 
 def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
     routing = load_routing(trace_path(TRACE), experts=128)
-    points = [_point("static", t, routing, hw) for t in tiles]
-    dynamic = _point("dynamic", None, routing, hw)
+    runs: dict = {}
+    points = [_point("static", t, routing, hw, runs) for t in tiles]
+    dynamic = _point("dynamic", None, routing, hw, runs)
     front = pareto(points)
     score = pid(dynamic, points)
     counts = expert_counts(routing, 128)
@@ -73,6 +99,7 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
          f"Dynamic tiling's Pareto Improvement Distance over the static frontier is "
          f"<b>{score:.2f}</b> (the paper reports 2.11).</p>"),
         ("Cycles vs on-chip memory (static frontier dashed)", plot),
+        _player_section(runs),
         ("The program (same structure, 4 experts, top-2, dynamic tiling)",
          f"<div class='graph'>{graph}</div>" if graph else
          f"<pre>{html.escape(_small_program().to_dot())}</pre>"),

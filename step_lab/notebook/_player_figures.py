@@ -82,8 +82,8 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
     height = 50 + rows * _GROUP_ROW
     fig = figure(width=width, height=height, x_range=Range1d(0, cols), y_range=Range1d(-rows, 0.1),
                  toolbar_location=None, name=f"{pid}:group_grid_{r}",
-                 title=f"{name}: {count} group{'s' if count != 1 else ''} of "
-                       f"{len(run.unit_names):,} units (share of unit-cycles per state)")
+                 title=f"{name}: {count} group{'s' if count != 1 else ''}, "
+                       f"{len(run.unit_names):,} units")
     bars = fig.quad(left="left", right="right", top="top", bottom="bottom", color="color",
                     source=segments, line_color=None, nonselection_fill_alpha=1.0,
                     selection_fill_alpha=1.0)
@@ -137,8 +137,8 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int):
     fig = figure(width=width, height=height, x_range=Range1d(0, cycles),
                  y_range=Range1d(-count, 0), toolbar_location="right",
                  tools="xpan,xwheel_zoom,reset", name=f"{pid}:heatmap_{r}",
-                 title=f"{name}: utilization over the whole run ({len(run.heat_edges) - 1} "
-                       f"bins of {cycles / max(len(run.heat_edges) - 1, 1):,.0f} cycles)",
+                 title=f"{name}: utilization, bins of "
+                       f"{cycles / max(len(run.heat_edges) - 1, 1):,.0f} cycles",
                  x_axis_label="cycle")
     image = heat_rgba(run)[::-1]                    # image row 0 is drawn at the bottom
     fig.image_rgba(image=[image], x=0, y=-count, dw=cycles, dh=count)
@@ -169,7 +169,7 @@ def _fifo_figure(run: RunData, r: int, pid: str, name: str, width: int):
     shown = (f"the {n} fullest FIFOs of {run.fifo_total:,} (by mean fill)" if n < run.fifo_total
              else f"all {n} FIFOs")
     fig = figure(width=width, height=190, y_range=(0, 1.05), toolbar_location=None,
-                 name=f"{pid}:fifo_fill_{r}", title=f"{name}: FIFO fill in this frame",
+                 name=f"{pid}:fifo_fill_{r}", title=f"{name}: FIFO fill (this frame)",
                  x_axis_label=f"{shown}; hover for names", y_axis_label="fill (% of capacity)")
     bars = fig.vbar(x="x", top="fill_level", width=0.8, source=src, color="#4c78a8")
     fig.add_tools(HoverTool(renderers=[bars], tooltips=[
