@@ -97,19 +97,17 @@ def _cmd_simulate(args) -> int:
                          "--report out/run.html)")
     result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings,
                       trace=args.report is not None)
-    summary = result.summary()
     if args.json:
         print(json.dumps(result.to_dict(), default=str))
     else:
-        for k, v in summary.items():
-            print(f"{k:>22}: {v}")
+        print(result.summary())
     if args.report is not None:
-        written = _simulate_report(Path(args.report), path, prog, result, summary)
+        written = _simulate_report(Path(args.report), path, prog, result)
         print(f"step-lab: wrote {written}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
-def _simulate_report(out: Path, source: Path, prog, result, summary: dict) -> Path:
+def _simulate_report(out: Path, source: Path, prog, result) -> Path:
     """The report of ``simulate --report``: summary, graph (small programs) and the player."""
     from .report import write_html
     try:
@@ -117,7 +115,8 @@ def _simulate_report(out: Path, source: Path, prog, result, summary: dict) -> Pa
         from .notebook.graph import graph_html
     except ImportError as e:                   # the notebook extra (bokeh) is not installed
         raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')")
-    rows = [{"metric": k, "value": v} for k, v in summary.items()]
+    rows = [{"metric": k, "value": v} for k, v in result.to_dict().items()
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
     sections = [("Graph", graph_html(prog, result, annotate="busy", fit=True, max_nodes=400)),
                 ("Occupancy (press play)", player_fragment(prog, result, label=prog.name))]
     return write_html(out, f"step-lab simulate {source.name}: {prog.name}", rows, sections)

@@ -254,7 +254,9 @@ PLAYER_JS = r"""
         const target = document.getElementById(id + "-plot");
         window.Bokeh.embed.embed_item(item, target).then((views) => {
           const doc = views.roots[0].model.document;
-          window.StepLabPlayer.players[id] = new Player(id, root, data, doc);
+          const player = new Player(id, root, data, doc);
+          player.views = views;
+          window.StepLabPlayer.players[id] = player;
         }).catch(fail);
       } catch (err) { fail(err); }
     },
