@@ -89,12 +89,12 @@ def _cmd_simulate(args) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
-    hw = _hardware(args.hw)
-    scope = runpy.run_path(str(path))
-    prog, inputs, bindings = _program_from(scope, path)
     if args.report is not None and not args.report.endswith((".html", ".htm")):
         raise UsageError(f"--report {args.report!r} is not an .html file name (expected e.g. "
                          "--report out/run.html)")
+    hw = _hardware(args.hw)
+    scope = runpy.run_path(str(path))
+    prog, inputs, bindings = _program_from(scope, path)
     result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings,
                       trace=args.report is not None)
     if args.json:
