@@ -30,7 +30,7 @@ CELLS = [
     "               routing=trace_path('expert_routing/qwen_b64/032_012.npz'))\n"
     "res = wl.simulate(values=False, trace=True)\n"
     "animate(res, wl.program)",
-    "import time\ntime.sleep(10)\n'slept'",
+    "import time\ntime.sleep(30)\n'slept'",
 ]
 
 
@@ -106,7 +106,7 @@ def _drive(page) -> None:
     _shots(page, player)
     _no_failed_views(page)
 
-    _wait_kernel_idle(page, timeout=60)
+    _wait_kernel_idle(page, timeout=90)
     page.keyboard.press("Control+s")                         # outputs saved in the notebook
     time.sleep(1.5)
     page.reload()
