@@ -216,6 +216,7 @@ def _drive(page) -> None:
     _tall_shot(page, panel, "1-panel")                          # the whole output, knobs to plots
     before = _summary_text(page)
     assert "tile=64" in before and "cycles" in before
+    first_player = player.get_attribute("id")
     assert _cell(page, "off-chip-bytes") == "851,968"
 
     tile = panel.locator(".widget-slider", has_text="tile").first
@@ -229,8 +230,11 @@ def _drive(page) -> None:
     assert _cell(page, "off-chip-bytes") == "1,376,256"          # was 851,968 at tile=64
     _shot(page, "2-after-slider")
 
+    page.wait_for_function(                                      # the new run's player
+        "(old) => { const p = document.querySelector('.step-lab-panel [data-step-player]');"
+        " return p && p.id !== old && p.getAttribute('data-ready') === '1'; }",
+        arg=first_player, timeout=60_000)
     animation = panel.locator("[data-step-player][data-ready='1']").first
-    animation.wait_for(timeout=60_000)
     animation.scroll_into_view_if_needed()
     start_clock, start_frame = _clock_text(page), _frame(animation)
     animation.locator("[aria-label=play]").first.click()        # ▶ play
