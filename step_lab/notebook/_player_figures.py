@@ -47,11 +47,18 @@ def _fmt_axis(axis) -> None:
     axis.formatter = NumeralTickFormatter(format="0,0")
 
 
-def run_column(run: RunData, r: int, pid: str, name: str, width: int, runs: int):
+def run_column(run: RunData, r: int, pid: str, name: str, width: int, x_end: int):
+    """Group cells, units of the drilled-into group, heatmap (cycle axis 0…``x_end``, shared
+    by all runs) and FIFO fill of run ``r``."""
     from bokeh.layouts import column
     return column(_groups_figure(run, r, pid, name, width), _units_figure(r, pid, width),
-                  _heatmap_figure(run, r, pid, name, width), _fifo_figure(run, r, pid, name,
-                                                                         width))
+                  _heatmap_figure(run, r, pid, name, width, x_end),
+                  _fifo_figure(run, r, pid, name, width))
+
+
+def _few_ticks(axis, width: int) -> None:
+    """Cycle-axis ticks at least ~110 px apart (labels like 600,000 never touch)."""
+    axis.ticker.desired_num_ticks = max(3, width // 110)
 
 
 def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
@@ -125,17 +132,17 @@ def _units_figure(r: int, pid: str, width: int):
     return fig
 
 
-def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int):
+def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end: int):
     from bokeh.models import Range1d, Span
     from bokeh.plotting import figure
 
     from .player import heat_rgba
     count = len(run.groups)
-    row_px = min(18.0, max(3.0, 420.0 / max(count, 1)))
-    height = int(70 + row_px * count)
+    row_px = min(24.0, max(3.0, 420.0 / max(count, 1)))
+    height = max(140, int(90 + row_px * count))
     cycles = int(run.heat_edges[-1])
-    fig = figure(width=width, height=height, x_range=Range1d(0, cycles),
-                 y_range=Range1d(-count, 0), toolbar_location="right",
+    fig = figure(width=width, height=height, x_range=Range1d(0, max(cycles, x_end)),
+                 y_range=Range1d(-count, 0), toolbar_location="above",
                  tools="xpan,xwheel_zoom,reset", name=f"{pid}:heatmap_{r}",
                  title=f"{name}: utilization, bins of "
                        f"{cycles / max(len(run.heat_edges) - 1, 1):,.0f} cycles",
@@ -148,9 +155,10 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int):
     fig.yaxis.major_label_overrides = {-g - 0.5: elide(run.groups[g], label_chars)
                                        for g in ticks}
     fig.yaxis.major_label_text_font_size = "9px"
-    fig.yaxis.axis_label = "group" + (" (every label shown)" if len(ticks) == count else
-                                      f" (every {ticks[1] - ticks[0] if len(ticks) > 1 else 1}"
-                                      "th labelled)")
+    if len(ticks) < count:
+        fig.yaxis.axis_label = f"groups (1 in {ticks[1] - ticks[0]} labelled)"
+        fig.yaxis.axis_label_text_font_size = "10px"
+    _few_ticks(fig.xaxis, width)
     fig.ygrid.visible = False
     fig.xgrid.visible = False
     _fmt_axis(fig.xaxis)
@@ -166,11 +174,11 @@ def _fifo_figure(run: RunData, r: int, pid: str, name: str, width: int):
     src = ColumnDataSource({"x": list(range(n)), "name": run.fifo_names,
                             "capacity": run.fifo_capacity.tolist(), "fill_level": [0.0] * n},
                            name=f"{pid}:fifos_{r}")
-    shown = (f"the {n} fullest FIFOs of {run.fifo_total:,} (by mean fill)" if n < run.fifo_total
+    shown = (f"{n} fullest of {run.fifo_total:,} FIFOs (by mean fill)" if n < run.fifo_total
              else f"all {n} FIFOs")
     fig = figure(width=width, height=190, y_range=(0, 1.05), toolbar_location=None,
                  name=f"{pid}:fifo_fill_{r}", title=f"{name}: FIFO fill (this frame)",
-                 x_axis_label=f"{shown}; hover for names", y_axis_label="fill (% of capacity)")
+                 x_axis_label=shown, y_axis_label="fill (% of capacity)")
     bars = fig.vbar(x="x", top="fill_level", width=0.8, source=src, color="#4c78a8")
     fig.add_tools(HoverTool(renderers=[bars], tooltips=[
         ("FIFO", "@name"), ("fill", "@fill_level{0%}"), ("capacity", "@capacity{0,0} tokens")]))
@@ -213,10 +221,12 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
                         name=f"{pid}:cursor_bw"))
     _fmt_axis(fig.xaxis)
     _fmt_axis(fig.yaxis)
+    _few_ticks(fig.xaxis, width)
     if len(runs) > 1:
         from bokeh.core.properties import value
         fig.add_layout(Legend(items=[LegendItem(label=value(n), renderers=[line])
-                                     for n, line in zip(names, lines)], location="top_right"))
+                                     for n, line in zip(names, lines)], location="top_right",
+                              background_fill_alpha=0.75))
     return fig
 
 

@@ -47,7 +47,7 @@ _ICON_BACK = _SVG.format("<rect x='1.5' y='2' width='2' height='10' fill='#222'/
                          "<path d='M12.5 2 L4.5 7 L12.5 12 Z' fill='#222'/>")
 _ICON_FWD = _SVG.format("<rect x='10.5' y='2' width='2' height='10' fill='#222'/>"
                         "<path d='M1.5 2 L9.5 7 L1.5 12 Z' fill='#222'/>")
-WIDTH = 1000            # pixels for all runs side by side
+WIDTH = 900             # pixels for all runs side by side (fits JupyterLab's output area)
 UNIT_CELL = 64          # pixels per unit of the drilled-into group (labels from 56 px)
 SMOOTH_CYCLES = 16      # bandwidth is shown averaged over at least this many cycles
 
@@ -170,7 +170,8 @@ class Player:
         from bokeh.layouts import column, row
 
         from ._player_figures import bandwidth_figure, run_column
-        columns = [run_column(run, r, pid, self._name(r), self._column_width(), len(self.runs))
+        columns = [run_column(run, r, pid, self._name(r), self._column_width(),
+                              int(self.boundaries[-1]))
                    for r, run in enumerate(self.runs)]
         bandwidth = bandwidth_figure(self.runs, self.boundaries, pid, self.width,
                                      [self._name(r) for r in range(len(self.runs))])
@@ -203,12 +204,13 @@ def _legend_html() -> str:
     units = []
     for colour, state in zip(STATE_COLOURS, STATES):
         shades = "".join(swatch.format(colour, a) for a in (0.35, 0.68, 1.0))
-        units.append(f"<span style='margin-right:12px'>{shades} {state}</span>")
-    heat = [swatch.format(HEAT_COLOURS[0], 1) + " idle"]
+        units.append(f"<span style='margin-right:12px;white-space:nowrap'>{shades} {state}"
+                     "</span>")
+    heat = [f"<span style='white-space:nowrap'>{swatch.format(HEAT_COLOURS[0], 1)} idle</span>"]
     for s, state in enumerate(STATES[1:]):
         shades = "".join(swatch.format(HEAT_COLOURS[1 + s * LEVELS + k], 1)
                          for k in range(LEVELS))
-        heat.append(f"{shades} {state}")
+        heat.append(f"<span style='white-space:nowrap'>{shades} {state}</span>")
     steps = " / ".join(f"≤{100 * (k + 1) // LEVELS}%" for k in range(LEVELS))
     return ("<div class='sp-legend' style='font:12px system-ui,sans-serif;color:#333;"
             "margin:4px 0'><div><b>units and group cells</b> (pale → full: share of the frame "
