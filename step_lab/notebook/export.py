@@ -11,7 +11,7 @@ from __future__ import annotations
 from .frames import MAX_FRAMES
 from .graph import graph_html
 
-__all__ = ["report_fragments", "player_fragment"]
+__all__ = ["report_fragments", "player_fragment", "bokeh_fragment", "bokehjs_html"]
 
 
 def report_fragments(program, result, *, title: str = "", include_bokehjs: bool = True,
@@ -35,3 +35,16 @@ def player_fragment(program, result, *, label: str = "", include_bokehjs: bool =
     from .player import player_for
     player = player_for([result], [program], [label or program.name], max_frames=max_frames)
     return player.html(include_bokehjs=include_bokehjs)
+
+
+def bokeh_fragment(layout) -> str:
+    """``<script>`` + ``<div>`` of a bokeh layout (BokehJS must be on the page)."""
+    from bokeh.embed import components
+    script, div = components(layout)
+    return f"{script}\n{div}"
+
+
+def bokehjs_html() -> str:
+    """BokehJS (core) inlined: the page works offline; evaluated only once per page."""
+    from .player import bokehjs_loader
+    return bokehjs_loader()

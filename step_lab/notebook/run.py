@@ -46,6 +46,10 @@ def show_static(outcome: Outcome, options: Options) -> None:
     display(HTML(summary_html(outcome)))
     if options.show_metrics and outcome.metrics is not None:
         display(Latex(metrics_latex(outcome)))
+    if outcome.result is not None:
+        # the verdict only: the roofline plot (1.3 MB with its BokehJS) is in knob panels
+        from .roofline import why_html
+        display(HTML(why_html(outcome.result.why_slow())))
     if options.show_graph:
         display(HTML(graph_html(outcome.program, outcome.result, annotate=options.annotate,
                                 max_nodes=options.max_graph_nodes)))

@@ -113,7 +113,8 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     measured = _measured_dims(program, procs)
     symbols = {**measured, **ctx.bindings}
     per_node = {p.name: _node_stats(p, cycles, layout) for p in procs}
-    chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch)} for ch in channels}
+    chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch), "stall_get": ch.stall_get,
+                       "stall_put": ch.stall_put} for ch in channels}
     return SimResult(program.name, cycles, sum(p.offchip for p in procs),
                      lambda: _onchip(program, symbols), flops, util, allocated,
                      dict(ctx.outputs), values, arrays, per_node, chans, measured, hw, layout,
@@ -133,7 +134,15 @@ def _node_stats(p, cycles: int, layout) -> dict:
             "stall_out": p.stall_out, "idle": idle,
             "tokens_in": sum(_got(ch) for ch in p.ins),
             "tokens_out": sum(p.tokens_out(j) for j in range(len(p.outs))),
-            "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None}
+            "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None,
+            "stall_in_on": _worst(p.ins, "stall_get"),
+            "stall_out_on": _worst([ch for chs in p.outs for ch in chs], "stall_put")}
+
+
+def _worst(chans, attr: str):
+    """Name of the channel with the most stalled cycles of kind ``attr`` (None: no stall)."""
+    best = max(chans, key=lambda ch: getattr(ch, attr), default=None)
+    return best.name if best is not None and getattr(best, attr) > 0 else None
 
 
 def _trace(procs, channels, hbm, layout, cycles: int) -> Trace:

@@ -24,6 +24,10 @@ metadata broadcasts (16) and the KV write-back path (4), EXPERIMENTS.md §1.1. T
 strategy's per-region counts are decided at run time: its ``bindings`` are empty, and
 :func:`attention_bindings` turns a run's ``values["assignment"]`` into metric bindings.
 
+[Choice] Name scopes (``Program.scope``): ``dispatch`` (request streams, distributor and the
+dynamic feedback cycle), ``region <r>`` (a region's pipeline; with the coarse strategy also its own
+request streams, nested as ``dispatch / region <r>``) and ``store`` (the merged stores).
+
 Outputs: tensor ``O`` ``[B·G, d]`` (request i's tile at index i), the updated caches
 ``K_cache_out``/``V_cache_out`` (the written-back last tiles) and, unless coarse, the program
 output ``assignment`` (the region selector of every request). Results of all regions reach the
@@ -107,19 +111,25 @@ def attention_decode(model, *, kv_lengths, parallel: int = 4, strategy: str = "c
     slot = slot_length(lengths)
     prog = Program(f"attention_decode_{strategy}_b{batch}_p{parallel}")
     tensors = _tensors(prog, batch, group, d, slot)
-    inputs_of, dispatch, feedback = distribute(prog, strategy, tensors, batch, parallel)
+    with prog.scope("dispatch"):
+        inputs_of, dispatch, feedback = distribute(prog, strategy, tensors, batch, parallel)
     caches = (tensors["K_cache"], tensors["V_cache"])
-    regions = [build_region(prog, r, x.q, x.k_new, x.v_new, x.meta, caches,
-                            slot_tiles=slot // TILE_ROWS, compute_bw=compute_bw, count=x.count)
-               for r, x in enumerate(inputs_of)]
+    regions = []
+    for r, x in enumerate(inputs_of):
+        with prog.scope(f"region {r}"):
+            regions.append(build_region(prog, r, x.q, x.k_new, x.v_new, x.meta, caches,
+                                        slot_tiles=slot // TILE_ROWS, compute_bw=compute_bw,
+                                        count=x.count))
     if feedback is not None:
-        close_feedback(prog, feedback, [reg.done for reg in regions], batch, parallel)
-    merged_store(prog, [(g.out_addr, g.out) for g in regions], tensors["O"], "out",
-                 FIFO_METADATA)
-    merged_store(prog, [(g.last_addr, g.k_mod) for g in regions], tensors["K_cache_out"],
-                 "k_wb", FIFO_WRITEBACK)
-    merged_store(prog, [(g.last_addr, g.v_mod) for g in regions], tensors["V_cache_out"],
-                 "v_wb", FIFO_WRITEBACK)
+        with prog.scope("dispatch"):
+            close_feedback(prog, feedback, [reg.done for reg in regions], batch, parallel)
+    with prog.scope("store"):
+        merged_store(prog, [(g.out_addr, g.out) for g in regions], tensors["O"], "out",
+                     FIFO_METADATA)
+        merged_store(prog, [(g.last_addr, g.k_mod) for g in regions], tensors["K_cache_out"],
+                     "k_wb", FIFO_WRITEBACK)
+        merged_store(prog, [(g.last_addr, g.v_mod) for g in regions], tensors["V_cache_out"],
+                     "v_wb", FIFO_WRITEBACK)
     if dispatch is not None:
         prog.output("assignment", dispatch)
     symbols = [(x.count.name if hasattr(x.count, "name") else None, reg.tiles_symbol.name)

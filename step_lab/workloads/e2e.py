@@ -86,20 +86,29 @@ def qkv_generation(model, *, batch: int = 64, parallel: int = 4, rows: int | Non
     inputs = {}
     tiles = block // rows
     for r in range(parallel):
-        addr = prog.input(f"x_tiles{r}", Addr, (tiles,))
-        inputs[f"x_tiles{r}"] = [np.array([[r * tiles + j]], dtype=np.uint64)
-                                 for j in range(tiles)]
-        x = ops.RandomOffChipLoad(addr, x_tensor, (rows, d), name=f"q{r}_x")      # [T]
-        w = ops.LinearOffChipLoad(w_tensor, (d, tile_n), ref=x, name=f"q{r}_w")   # [T,1,N/tn]
-        xe = ops.Expand(ops.Promote(ops.Promote(x, 0), 0), w, 1, name=f"q{r}_expand")
-        y = ops.Map([xe, w], fn.Matmul(), compute_bw=compute_bw, name=f"q{r}_matmul")
-        out = prog.tensor(f"QKV{r}", (block, n), "bf16", role="output")
-        ops.LinearOffChipStore(y, out, name=f"q{r}_store")
+        with prog.scope(f"region {r}"):      # [Choice] one name scope per request block
+            _qkv_region(prog, r, tiles, rows, tile_n, compute_bw, (x_tensor, w_tensor), inputs)
     params = {"batch": batch, "parallel": parallel, "rows": rows, "tile_n": tile_n,
               "compute_bw": compute_bw}
     return Workload(prog, {}, inputs, params=params, hw=PAPER,
                     meta={"qkv_width": n, "weight_traffic": (batch // rows) * d * n * 2,
                           "allocated_compute": parallel * compute_bw})
+
+
+def _qkv_region(prog, r: int, tiles: int, rows: int, tile_n: int, compute_bw: float,
+                tensors: tuple, inputs: dict) -> None:
+    """Region r of the QKV generation: its x tiles times the fused weight, stored to QKV<r>."""
+    x_tensor, w_tensor = tensors
+    d, n = w_tensor.shape
+    block = tiles * rows
+    addr = prog.input(f"x_tiles{r}", Addr, (tiles,))
+    inputs[f"x_tiles{r}"] = [np.array([[r * tiles + j]], dtype=np.uint64) for j in range(tiles)]
+    x = ops.RandomOffChipLoad(addr, x_tensor, (rows, d), name=f"q{r}_x")      # [T]
+    w = ops.LinearOffChipLoad(w_tensor, (d, tile_n), ref=x, name=f"q{r}_w")   # [T,1,N/tn]
+    xe = ops.Expand(ops.Promote(ops.Promote(x, 0), 0), w, 1, name=f"q{r}_expand")
+    y = ops.Map([xe, w], fn.Matmul(), compute_bw=compute_bw, name=f"q{r}_matmul")
+    out = prog.tensor(f"QKV{r}", (block, n), "bf16", role="output")
+    ops.LinearOffChipStore(y, out, name=f"q{r}_store")
 
 
 @dataclass
