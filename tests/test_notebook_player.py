@@ -14,7 +14,7 @@ from step_lab.notebook.occupancy import BUSY, IDLE, STALLED_IN, STALLED_OUT, Occ
 from step_lab.notebook.player import HEAT_COLOURS, Player, bokehjs_loader
 from step_lab.notebook.player_data import (LEVELS, build_run, decode_frame, group_of_name,
                                            group_units, heatmap_levels)
-from step_lab.notebook._player_figures import elide, group_cells, heat_ticks
+from step_lab.notebook._player_figures import elide, group_cells, heat_ticks, short_label
 from test_notebook_support import gemm_builder, synthetic_occupancy
 
 
@@ -138,6 +138,12 @@ def test_heatmap_colours_encode_dominant_state_and_its_share():
 def test_labels_are_elided_to_their_cell_and_heatmap_rows_thinned():
     assert elide("moe / expert 12", 9) == "…xpert 12" and len(elide("abcdefghijk", 5)) == 5
     assert elide("e12", 9) == "e12" and elide("anything", 1) == ""
+    assert short_label("moe / expert 127", 12) == "expert 127"
+    assert short_label("expert 127", 8) == "exp. 127"
+    assert short_label("expert 127", 5) == "e127"
+    assert short_label("expert 127", 3) == "…27"
+    assert all(len(short_label(f"stage {i} / region {i}", n)) <= n
+               for i in range(0, 300, 7) for n in range(2, 12))
     cols, rows, cell = group_cells(129, 980)
     assert cols * cell <= 980 and cols * rows >= 129 and cell >= 60
     ticks = heat_ticks(129, 3.3)

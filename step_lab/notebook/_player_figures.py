@@ -15,7 +15,8 @@ import numpy as np
 
 from .player_data import RunData
 
-__all__ = ["run_column", "bandwidth_figure", "group_cells", "heat_ticks", "elide"]
+__all__ = ["run_column", "bandwidth_figure", "group_cells", "heat_ticks", "elide",
+           "short_label"]
 
 _GROUP_CELL_MIN = 60     # px per group cell (at least)
 _GROUP_ROW = 34          # px per row of group cells
@@ -28,6 +29,22 @@ def elide(text: str, chars: int) -> str:
     if chars < 2:
         return ""
     return text if len(text) <= chars else "…" + text[len(text) - chars + 1:]
+
+
+def short_label(text: str, chars: int) -> str:
+    """A group name in at most ``chars`` characters, the most telling part kept:
+    ``moe / expert 127`` → ``expert 127`` → ``exp. 127`` → ``e127`` → ``…t 127``."""
+    if len(text) <= chars:
+        return text
+    last = text.split(" / ")[-1]
+    if len(last) <= chars:
+        return last
+    words = last.split()
+    shorter = " ".join(w[:3] + "." if w.isalpha() and len(w) > 4 else w for w in words)
+    if len(shorter) <= chars:
+        return shorter
+    initials = "".join(w[0] if w.isalpha() else w for w in words)
+    return initials if len(initials) <= chars else elide(last, chars)
 
 
 def group_cells(count: int, width: int) -> tuple[int, int, int]:
@@ -101,7 +118,7 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
              line_color="#000000", line_width=2)
     chars = int(cell * 0.92 / _CHAR_PX)
     labels = ColumnDataSource({"x": cx, "y": [y - 0.3 for y in cy],
-                               "text": [elide(g, chars) for g in run.groups]})
+                               "text": [short_label(g, chars) for g in run.groups]})
     fig.text(x="x", y="y", text="text", source=labels, text_font_size="10px",
              text_align="center", text_baseline="top", text_color="#333333")
     fig.add_tools(HoverTool(renderers=[bars], tooltips=[
@@ -152,7 +169,7 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
     ticks = heat_ticks(count, row_px)
     fig.yaxis.ticker = [-g - 0.5 for g in ticks]
     label_chars = 16
-    fig.yaxis.major_label_overrides = {-g - 0.5: elide(run.groups[g], label_chars)
+    fig.yaxis.major_label_overrides = {-g - 0.5: short_label(run.groups[g], label_chars)
                                        for g in ticks}
     fig.yaxis.major_label_text_font_size = "9px"
     if len(ticks) < count:
