@@ -197,3 +197,20 @@ def test_a_result_without_trace_names_the_fix():
 def test_no_runs_is_an_error():
     with pytest.raises(ValueError, match="no runs"):
         Player([])
+
+
+def test_a_scoped_workload_is_grouped_by_its_name_scopes():
+    from step_lab.workloads import moe_layer
+    from step_lab.workloads.models import ModelConfig
+    cfg = ModelConfig("qwen3-mini", experts=4, top_k=2, hidden=64, moe_intermediate=128,
+                      query_heads=4, kv_heads=1, head_dim=16, layers=1)
+    wl = moe_layer(cfg, batch=8, tiling="dynamic", tile_f=64, seed=1)
+    result = wl.simulate(values=False, trace=True)
+    run = animate(result, wl.program).runs[0]
+    experts = [g for g in run.groups if g.startswith("expert ")]
+    assert experts == [f"expert {i}" for i in range(len(experts))] and len(experts) >= 2
+    scope_of = {n.name: " / ".join(n.scope) for n in wl.program.nodes}
+    for name, g in zip(run.unit_names, run.unit_group):
+        first = name.split(" + ")[0]
+        if scope_of[first]:
+            assert run.groups[g] == scope_of[first]
