@@ -10,7 +10,7 @@ import pytest
 import step_lab as sl
 from step_lab.notebook import animate, compare
 from step_lab.notebook.frames import compute_frames, frame_boundaries
-from step_lab.notebook.occupancy import BUSY, IDLE, STALLED_IN, STALLED_OUT, Occupancy, Unit
+from step_lab.notebook.occupancy import BUSY, Occupancy, Unit
 from step_lab.notebook.player import HEAT_COLOURS, Player, bokehjs_loader
 from step_lab.notebook.player_data import (LEVELS, build_run, decode_frame, group_of_name,
                                            group_units, heatmap_levels)

@@ -143,8 +143,8 @@ class Player:
                 f"<input class='sp-slider' type='range' min='1' max='{self.count}' value='1' "
                 "aria-label='frame' style='width:360px'>"
                 f"<span class='sp-readout step-lab-clock' style='font-variant-numeric:"
-                f"tabular-nums'>frame 1 / {self.count:,} · cycles {int(b[0]):,}–{int(b[1]):,} of "
-                f"{int(b[-1]):,}</span>"
+                f"tabular-nums'>frame 1 / {self.count:,} · cycles {int(b[0]):,}–{int(b[1]):,}"
+                f" of {int(b[-1]):,}</span>"
                 f"<label>speed <select class='sp-speed' aria-label='speed'>{speeds}</select>"
                 "</label><label><input type='checkbox' class='sp-loop' aria-label='loop'> loop"
                 "</label></div>")

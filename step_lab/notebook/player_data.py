@@ -29,7 +29,7 @@ __all__ = ["RunData", "build_run", "group_units", "group_of_name", "heatmap_leve
            "decode_frame", "encode_array", "HEATMAP_BINS", "LEVELS"]
 
 HEATMAP_BINS = 240
-LEVELS = 4              # shades per state in the heatmap: share in (0, ¼], (¼, ½], (½, ¾], (¾, 1]
+LEVELS = 4              # heatmap shades per state: share in (0, ¼], (¼, ½], (½, ¾], (¾, 1]
 IDLE_BELOW = 0.02      # a heatmap cell less active than this is drawn idle
 _PREFIX = re.compile(r"^([A-Za-z]+\d*)_.")
 
@@ -176,8 +176,8 @@ def _group_shares(occ: Occupancy, unit_group: np.ndarray, count: int,
 def heatmap_levels(shares: np.ndarray, levels: int = LEVELS) -> np.ndarray:
     """Colour index per heatmap cell: 0 = idle (nothing active), else ``1 + (state − 1) ·
     levels + shade`` for the dominant non-idle state (busy, stalled on input, stalled on
-    output; ties favour busy) and the shade of its share (``levels`` equal steps); cells active less than
-    :data:`IDLE_BELOW` of the time are idle."""
+    output; ties favour busy) and the shade of its share (``levels`` equal steps); cells active
+    less than :data:`IDLE_BELOW` of the time are idle."""
     active = shares[..., 1:]                                  # busy, stall in, stall out
     dominant = np.argmax(active, axis=-1)                     # first max wins: busy on ties
     share = np.take_along_axis(active, dominant[..., None], axis=-1)[..., 0]

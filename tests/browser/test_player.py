@@ -167,3 +167,30 @@ def test_a_simulate_report_plays_offline_from_file(browser, tmp_path):
     finally:
         context.close()
     assert all(url.startswith(("file:", "data:", "blob:")) for url in requests), requests
+
+
+def test_an_nbconvert_html_export_plays(browser, tmp_path):
+    """A notebook executed and exported by nbconvert: the saved output plays with no kernel."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import ExecutePreprocessor
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import step_lab as sl\nfrom step_lab.notebook import animate\n"
+        "from step_lab.workloads import simplified_moe\n"
+        "p, inputs, bindings = simplified_moe(tokens=64, experts=8, tiling='dynamic')\n"
+        "animate(sl.simulate(p, bindings=bindings, inputs=inputs, trace=True), p)")])
+    ExecutePreprocessor(timeout=300, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(ROOT)}})
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    page_path = tmp_path / "exported.html"
+    page_path.write_text(body, encoding="utf-8")
+    context = browser.new_context(offline=True, viewport={"width": 1300, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(page_path.as_uri())
+        player = page.locator("[data-step-player][data-ready='1']").first
+        player.wait_for(timeout=30_000)
+        player.locator("[aria-label=play]").click()
+        _poll(lambda: int(player.get_attribute("data-frame")) > 10, "the exported player to play")
+    finally:
+        context.close()
