@@ -214,3 +214,14 @@ def test_a_scoped_workload_is_grouped_by_its_name_scopes():
         first = name.split(" + ")[0]
         if scope_of[first]:
             assert run.groups[g] == scope_of[first]
+
+
+def test_a_run_without_placed_units_still_draws_one_idle_heatmap_row():
+    from bokeh.models import ImageRGBA
+    player = Player([Occupancy(100, [], [])])
+    assert player.runs[0].groups == []
+    layout = player.layout("p")
+    images = [g.data_source.data["image"][0] for g in layout.references()
+              if isinstance(getattr(g, "glyph", None), ImageRGBA)]
+    assert len(images) == 1 and images[0].shape[0] == 1
+    assert "data-step-player" in player.html(include_bokehjs=False)

@@ -165,7 +165,11 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
                        f"{cycles / max(len(run.heat_edges) - 1, 1):,.0f} cycles",
                  x_axis_label="cycle")
     image = heat_rgba(run)[::-1]                    # image row 0 is drawn at the bottom
-    fig.image_rgba(image=[image], x=0, y=-count, dw=cycles, dh=count)
+    if count == 0:                                  # no units placed: one idle row
+        from .player import HEAT_COLOURS, _rgba
+        image = np.full((1, len(run.heat_edges) - 1), _rgba(HEAT_COLOURS[0]), dtype=np.uint32)
+        fig.y_range.start = -1
+    fig.image_rgba(image=[image], x=0, y=-max(count, 1), dw=cycles, dh=max(count, 1))
     ticks = heat_ticks(count, row_px)
     fig.yaxis.ticker = [-g - 0.5 for g in ticks]
     label_chars = 16
