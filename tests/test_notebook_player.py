@@ -225,3 +225,14 @@ def test_a_run_without_placed_units_still_draws_one_idle_heatmap_row():
               if isinstance(getattr(g, "glyph", None), ImageRGBA)]
     assert len(images) == 1 and images[0].shape[0] == 1
     assert "data-step-player" in player.html(include_bokehjs=False)
+
+
+def test_ensure_bokehjs_displays_the_inline_loader_on_every_call():
+    from IPython.utils.capture import capture_output
+
+    from step_lab.notebook.animation import ensure_bokehjs
+    with capture_output() as cap:
+        ensure_bokehjs()
+        ensure_bokehjs()                              # e.g. after a page reload: again
+    pages = [o.data["text/html"] for o in cap.outputs]
+    assert len(pages) == 2 and all("class='step-lab-bokehjs'" in p for p in pages)
