@@ -15,7 +15,7 @@ from step_lab.notebook.player import HEAT_COLOURS, Player, bokehjs_loader
 from step_lab.notebook.player_data import (LEVELS, build_run, decode_frame, group_of_name,
                                            group_units, heatmap_levels)
 from step_lab.notebook._player_figures import elide, group_cells, heat_ticks, short_label
-from test_notebook_support import gemm_builder, synthetic_occupancy
+from test_notebook_support import gemm_builder, shell, synthetic_occupancy  # noqa: F401
 
 
 def _decode(arr: dict) -> np.ndarray:
@@ -227,7 +227,7 @@ def test_a_run_without_placed_units_still_draws_one_idle_heatmap_row():
     assert "data-step-player" in player.html(include_bokehjs=False)
 
 
-def test_ensure_bokehjs_displays_the_inline_loader_on_every_call():
+def test_ensure_bokehjs_displays_the_inline_loader_on_every_call(shell):
     from IPython.utils.capture import capture_output
 
     from step_lab.notebook.animation import ensure_bokehjs
