@@ -169,7 +169,9 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
         from .player import HEAT_COLOURS, _rgba
         image = np.full((1, len(run.heat_edges) - 1), _rgba(HEAT_COLOURS[0]), dtype=np.uint32)
         fig.y_range.start = -1
-    fig.image_rgba(image=[image], x=0, y=-max(count, 1), dw=cycles, dh=max(count, 1))
+    picture = fig.image_rgba(image=[image], x=0, y=-max(count, 1), dw=cycles,
+                             dh=max(count, 1))
+    _heat_hover(fig, picture, run.groups)
     ticks = heat_ticks(count, row_px)
     fig.yaxis.ticker = [-g - 0.5 for g in ticks]
     label_chars = 16
@@ -186,6 +188,16 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
     fig.add_layout(Span(location=0, dimension="height", line_color="#000000", line_width=1.5,
                         name=f"{pid}:cursor_heat_{r}"))
     return fig
+
+
+def _heat_hover(fig, renderer, groups: list) -> None:
+    """Hover: the group under the pointer (its full name) and the cycle."""
+    from bokeh.models import CustomJSHover, HoverTool
+    name = CustomJSHover(args={"names": list(groups)}, code=(
+        "const g = Math.floor(-value); return (g >= 0 && g < names.length) ? names[g] : '';"))
+    fig.add_tools(HoverTool(renderers=[renderer], tooltips=[("group", "$y{custom}"),
+                                                            ("cycle", "$x{0,0}")],
+                            formatters={"$y": name}))
 
 
 def _fifo_figure(run: RunData, r: int, pid: str, name: str, width: int):
