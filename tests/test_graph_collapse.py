@@ -135,6 +135,32 @@ def test_every_graph_goes_through_the_one_renderer(monkeypatch, qwen):
     assert len(calls) == 5 and all("×8" in c for c in calls)
 
 
+def test_collapsed_nodes_are_annotated_with_the_busiest_member():
+    from types import SimpleNamespace
+
+    from step_lab.notebook.graph import graph_html
+    prog = moe_layer("mixtral-8x7b", batch=8, tiling="dynamic").program
+    per_node = {n.name: {"busy": 10} for n in prog.nodes}
+    per_node["e5_gate"] = {"busy": 90}
+    page = graph_html(prog, SimpleNamespace(cycles=100, per_node=per_node))
+    assert "busy max 90% of 8" in page and "busy max 10% of 8" in page
+
+
+@needs_dot
+def test_an_expanded_drawing_that_graphviz_cannot_rank_is_retried_without_clusters(monkeypatch):
+    real = render.dot_to_svg
+
+    def picky(source, **kw):
+        if "cluster_scope_" in source:
+            raise GraphError("Graphviz could not draw it: trouble in init_rank")
+        return real(source, **kw)
+    monkeypatch.setattr(render, "dot_to_svg", picky)
+    prog = moe_layer("mixtral-8x7b", batch=8, tiling="dynamic").program
+    assert "e3_gate" in render.program_svg(prog, expand="all")
+    with pytest.raises(GraphError, match="init_rank"):
+        render.program_svg(prog, expand="none")                 # collapsed: no silent expand
+
+
 def test_no_other_module_runs_graphviz():
     root = Path(sl.__file__).parent
     runners = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
@@ -166,4 +192,8 @@ def test_the_panel_offers_collapsed_expand_all_and_per_group_choices():
     assert "×8" in panel.graph.value and "e3_gate" not in panel.graph.value
     panel.expand.value = "all"
     assert "e3_gate" in panel.graph.value and "×8" not in panel.graph.value
+    panel.expand.value = panel.expand.options[2][1]          # the expert group, by its paths
+    assert "e3_gate" in panel.graph.value and "×8" not in panel.graph.value
+    panel.expand.value = "none"
+    assert "×8" in panel.graph.value
     panel.close()

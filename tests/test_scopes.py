@@ -94,3 +94,11 @@ def test_attention_swiglu_and_qkv_builders_scope_their_stages():
     qkv = qkv_generation("qwen3-30b-a3b", batch=8, parallel=2)
     assert qkv.program.node("q1_matmul").scope == ("region 1",)
     assert all(n.scope for n in qkv.program.nodes)
+
+
+def test_the_toy_moe_scopes_its_experts():
+    from step_lab.workloads import simplified_moe
+    prog, _, _ = simplified_moe(tokens=16, experts=4, tiling="static", chunk=4)
+    assert {n.scope for n in prog.nodes} == {(), ("expert 0",), ("expert 1",), ("expert 2",),
+                                            ("expert 3",)}
+    assert "×4" in prog.to_dot(expand="none")

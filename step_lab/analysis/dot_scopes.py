@@ -83,7 +83,9 @@ def _expand_set(program, expand) -> set | None:
         return None
     if expand in ("none", None, False):
         return set()
-    items = [expand] if isinstance(expand, (str, tuple)) else list(expand)
+    single = isinstance(expand, str) or (isinstance(expand, tuple)
+                                          and all(isinstance(x, str) for x in expand))
+    items = [expand] if single else list(expand)      # a name, a path, or a list of them
     known = set(_subtree(program))
     by_last: dict = {}
     for path in known:

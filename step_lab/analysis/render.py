@@ -10,9 +10,9 @@ Every graph step_lab draws (``Program._repr_mimebundle_``, notebook panels and `
   edges, and elide label lines past 48 characters: with 40+ nodes per collapsed layer the
   labels otherwise triple the width and shrink every node label below legibility. The full
   text stays in ``to_dot()``.
-* :func:`graph_view_html` wraps an SVG in a box that opens with the graph fitted to the box's
-  width (never enlarged beyond its natural size, so labels stay at their drawn size when it
-  fits), scrolling past ``max_height``; zoom buttons (+, −, width, all = the whole graph at
+* :func:`graph_view_html` wraps an SVG in a box that opens with the graph fitted to the box
+  (never enlarged beyond its natural size; see its [Choice] for tall graphs), scrolling past
+  ``max_height``; zoom buttons (+, −, width, all = the whole graph at
   once, 1:1), Ctrl/⌘+wheel zoom, drag to pan, and a legend of the node colours. [Choice] The controls are inline event-handler attributes, not a ``<script>``: they
   run in JupyterLab outputs, in ipywidgets ``HTML`` (which never runs scripts) and in a
   standalone ``file://`` page alike, with no CDN. Without them (a sanitized output) the graph
@@ -29,6 +29,7 @@ from ..errors import GraphError
 
 __all__ = ["dot_to_svg", "program_svg", "graph_view_html", "legend_html", "DISPLAY_LABEL"]
 
+MIN_SCALE = 0.75              # the view opens shrunk to fit its height, but not below this
 DISPLAY_LABEL = 48            # longer label lines are elided in drawings (full text in to_dot)
 _SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)pt"[^>]*?\sheight="([\d.]+)pt"', re.S)
 
@@ -60,7 +61,18 @@ def program_svg(program, *, annotate: dict | None = None, rankdir: str = "TB",
     """SVG of ``program`` (repeated scopes collapsed unless ``expand``); ``None`` without dot."""
     source = program.to_dot(annotate=annotate or None, rankdir=rankdir, expand=expand,
                             max_label=DISPLAY_LABEL, edge_labels=False)
-    return dot_to_svg(source, what=f"program {program.name!r}")
+    what = f"program {program.name!r}"
+    try:
+        return dot_to_svg(source, what=what)
+    except GraphError:
+        # Graphviz's ranker fails on some large clustered graphs ("trouble in init_rank"):
+        # an expanded drawing is retried without the scope clusters
+        from .dot_scopes import scope_view
+        if "cluster_scope_" not in source or scope_view(program, expand).collapsed:
+            raise
+        flat = program.to_dot(annotate=annotate or None, rankdir=rankdir, scopes=False,
+                              max_label=DISPLAY_LABEL, edge_labels=False)
+        return dot_to_svg(flat, what=what)
 
 
 def legend_html(*, collapsed: bool = False, annotated: bool = False) -> str:
@@ -105,13 +117,17 @@ _ZOOMS = (("zoom in", "+", "z*1.25"), ("zoom out", "−", "z/1.25"),
 
 def graph_view_html(svg: str, *, max_height: int = 600, legend: str = "",
                     caption: str = "") -> str:
-    """``svg`` in a fit-to-width, zoomable and pannable view (see the module docstring).
+    """``svg`` in a fitted, zoomable and pannable view (see the module docstring).
 
-    It opens fitted to the box's width (never enlarged past its natural size), at most
-    ``max_height`` px high and scrolling beyond; "all" shows the whole graph at once.
+    It opens as large as fits the box: within its width and ``max_height``, never enlarged
+    past its natural size and never shrunk below ``MIN_SCALE`` of it (then it scrolls).
+    [Choice] The whole graph is shown when that keeps labels at ≥ 75 % of their drawn size
+    (10 pt → 10 px); a taller graph opens fitted to the width at the top (legible, scrolls
+    down), and the "all" button shows it whole.
     """
     width, height = _natural_size(svg)
-    svg = _strip_size(svg, width)
+    fits = (max_height - 8) / max(height, 1.0)          # 8 px: the box's border and margin
+    svg = _strip_size(svg, width * max(min(1.0, fits), MIN_SCALE))
     zoom = lambda expr: _ZOOM.format(expr=expr)                      # noqa: E731
     buttons = "".join(_BUTTON.format(title=t, text=x, js=html.escape(zoom(e), quote=True))
                       for t, x, e in _ZOOMS)
@@ -124,7 +140,7 @@ def graph_view_html(svg: str, *, max_height: int = 600, legend: str = "",
     return (f"<div class='step-lab-graph' data-w='{width:.0f}' data-h='{height:.0f}' "
             f"data-box='{max_height}' style='background:white'>"
             f"<div class='step-lab-graph-tools' style='font:12px sans-serif;margin:2px 0'>"
-            f"{buttons}<span class='step-lab-zoom-level' style='color:#555'>fit width</span>"
+            f"{buttons}<span class='step-lab-zoom-level' style='color:#555'>fit</span>"
             f"{cap}<span style='color:#888;margin-left:8px'>drag to pan · Ctrl+wheel to zoom"
             f"</span></div>"
             f"<div class='step-lab-graph-view' onwheel=\"{html.escape(wheel, quote=True)}\" "
@@ -143,7 +159,8 @@ def _natural_size(svg: str) -> tuple[float, float]:
 
 
 def _strip_size(svg: str, width: float) -> str:
-    """Drop the fixed width/height: the viewBox scales the drawing to the box's width."""
+    """Drop the fixed width/height: the viewBox scales the drawing to the box's width, at most
+    ``width`` px wide."""
     head_end = svg.find(">")
     head = re.sub(r'\s(width|height)="[^"]*"', "", svg[:head_end])
     return (head + f" style='width:100%;max-width:{width:.0f}px;height:auto;display:block;"

@@ -52,6 +52,8 @@ def graph_html(program, result=None, *, annotate: str = "busy", max_height: int 
         return ("<div class='step-lab-graph-skipped' style='color:#555'>"
                 f"{html.escape(too_large_note(program, max_nodes, len(view.shown)))}</div>")
     notes = node_annotations(result, annotate, program) if result is not None else None
+    if notes and view.collapsed and annotate == "busy":
+        notes.update(_group_busy(result, view))
     svg = render_svg(program, annotate=notes, rankdir=rankdir, expand=expand)
     if svg is None:
         from ..analysis.dot import text_summary
@@ -64,6 +66,22 @@ def graph_html(program, result=None, *, annotate: str = "busy", max_height: int 
     caption = _caption(program, view)
     legend = legend_html(collapsed=view.collapsed, annotated=bool(notes) and annotate == "busy")
     return graph_view_html(svg, max_height=max_height, legend=legend, caption=caption)
+
+
+def _group_busy(result, view) -> dict:
+    """A drawn node standing for N collapsed ones shows the busiest: ``busy max 96% of 128``."""
+    members: dict = {}
+    for hidden, shown in view.alias.items():
+        members.setdefault(shown, [shown]).append(hidden)
+    cycles = max(int(getattr(result, "cycles", 0) or 0), 1)
+    per_node = getattr(result, "per_node", None) or {}
+    notes = {}
+    for shown, group in members.items():
+        busy = [_first(per_node.get(n.name, {}), "busy_cycles", "busy") for n in group]
+        busy = [b for b in busy if b is not None]
+        if busy:
+            notes[shown.name] = f"busy max {100 * max(busy) / cycles:.0f}% of {len(group)}"
+    return notes
 
 
 def _caption(program, view) -> str:

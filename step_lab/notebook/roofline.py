@@ -42,21 +42,24 @@ def si(value: float) -> str:
     return f"{value:.3g}"
 
 
+_CELL = "padding:1px 10px 1px 0;border:0;"
+
+
 def why_html(b) -> str:
     """The verdict as an HTML block (class ``step-lab-why``)."""
     colour = {"offchip": "#1f77b4", "compute": "#2ca02c", "unit": "#9467bd",
               "backpressure": "#d62728", "latency": "#7f7f7f"}[b.bound]
+    left, right = f"style='{_CELL}text-align:left'", f"style='{_CELL}text-align:right'"
     rows = "".join(
-        f"<tr><td style='text-align:left'>{html.escape(s.name)}</td><td>{html.escape(s.op)}"
-        f"</td><td>{s.stalled:,}</td><td>{s.stalled / max(b.cycles, 1):.0%}</td>"
-        f"<td style='text-align:left'>{html.escape(s.waits_for)}</td>"
-        f"<td style='text-align:left'>{html.escape(s.waits_on or '–')}</td></tr>"
+        f"<tr><td {left}>{html.escape(s.name)}</td><td {left}>{html.escape(s.op)}</td>"
+        f"<td {right}>{s.stalled:,}</td><td {right}>{s.stalled / max(b.cycles, 1):.0%}</td>"
+        f"<td {left}>{html.escape(s.waits_for)}</td>"
+        f"<td {left}>{html.escape(s.waits_on or '–')}</td></tr>"
         for s in b.top_stalled)
+    head = "".join(f"<th {right if i in (2, 3) else left}>{t}</th>" for i, t in enumerate(
+        ("most stalled units", "op", "stalled cycles", "of run", "waits for", "channel")))
     table = ("<table style='border-collapse:collapse;font-size:12px;margin-top:4px'>"
-             "<thead><tr><th style='text-align:left'>most stalled units</th><th>op</th>"
-             "<th>stalled cycles</th><th>of run</th><th style='text-align:left'>waits for</th>"
-             "<th style='text-align:left'>channel</th></tr></thead>"
-             f"<tbody>{rows}</tbody></table>") if rows else ""
+             f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>") if rows else ""
     return (f"<div class='step-lab-why' data-bound='{b.bound}' style='font:13px sans-serif;"
             f"border-left:4px solid {colour};padding:4px 10px;margin:6px 0'>"
             f"<b>Why is it slow?</b> {html.escape(b.headline())}<br>"
