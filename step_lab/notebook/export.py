@@ -24,19 +24,18 @@ def report_fragments(program, result, *, title: str = "", include_bokehjs: bool 
     """
     name = title or program.name
     sections = [(f"{name}: graph", graph_html(program, result, annotate="busy", fit=True))]
-    player = player_fragment(program, result, label=name, include_bokehjs=include_bokehjs,
-                             max_frames=max_frames)
+    traced = getattr(result, "trace", None) is not None      # else the roofline brings BokehJS
+    player = player_fragment(program, result, label=name, max_frames=max_frames,
+                             include_bokehjs=include_bokehjs and traced)
     return sections + [(f"{name}: occupancy", player),
-                       why_section(result, name, include_bokehjs=False)]
+                       why_section(result, name, include_bokehjs=include_bokehjs and not traced)]
 
 
 def player_fragment(program, result, *, label: str = "", include_bokehjs: bool = True,
                     max_frames: int = MAX_FRAMES) -> str:
-    """The player of one traced run as an HTML fragment (or a note when there is no trace:
-    then BokehJS, if asked for, still comes along for the fragments after it)."""
+    """The player of one traced run as an HTML fragment (or a note when there is no trace)."""
     if getattr(result, "trace", None) is None:
-        note = "<p class='note'>(simulate with trace=True to include the occupancy player)</p>"
-        return (bokehjs_html() + note) if include_bokehjs else note
+        return "<p class='note'>(simulate with trace=True to include the occupancy player)</p>"
     from .player import player_for
     player = player_for([result], [program], [label or program.name], max_frames=max_frames)
     return player.html(include_bokehjs=include_bokehjs)
