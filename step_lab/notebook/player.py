@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
+from functools import lru_cache
 
 import numpy as np
 
@@ -242,6 +243,7 @@ _LOADER = """<script type='text/x-step-lab-bokehjs' class='step-lab-bokehjs' dat
 }})();</script>"""
 
 
+@lru_cache(maxsize=1)
 def bokehjs_loader() -> str:
     """BokehJS (core) INLINE, evaluated only if the page has no BokehJS of this version.
 
