@@ -69,8 +69,74 @@ def main(argv=None) -> int:
     except StepError as e:
         if os.environ.get("STEP_LAB_DEBUG"):
             raise
-        print(f"step-lab: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"step-lab: error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
         return 1
+    except OSError as e:          # an output that cannot be written (disk full, permissions)
+        if os.environ.get("STEP_LAB_DEBUG"):
+            raise
+        where = f" {e.filename!r}" if getattr(e, "filename", None) else ""
+        print(f"step-lab: error: cannot access{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - last resort: one line, never a traceback
+        if os.environ.get("STEP_LAB_DEBUG"):
+            raise
+        print(f"step-lab: error: internal {type(e).__name__}: {_one_line(e)} (set "
+              "STEP_LAB_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (multi-line messages joined with ' | ')."""
+    return " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def _check_out_dir(path: str, option: str) -> Path:
+    """An output folder: usable as is, or creatable (no regular file on the way, writable).
+
+    Checked before any computation so a bad path fails in a second, not after a sweep.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {path!r} is a file, not a folder (expected a folder to "
+                         "write into)")
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(f"{option} {path!r} lies under {str(probe)!r}, which is a regular "
+                         "file (expected a folder path)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path!r} is not writable (no write permission on "
+                         f"{str(probe)!r})")
+    return folder
+
+
+def _check_out_file(path: str, option: str) -> Path:
+    """An output file: not a folder, and its folder usable or creatable."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{option} {path!r} is a folder (expected a file name)")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise UsageError(f"{option} {path!r} is not writable (no write permission)")
+    _check_out_dir(str(target.parent if str(target.parent) else "."), f"{option} folder")
+    return target
+
+
+_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def _check_scheduler(address: str) -> None:
+    """``--scheduler``: ``[tcp://]host:port`` (a dask scheduler address)."""
+    import re
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    match = re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(\d{1,5})", rest)
+    if scheme not in _SCHEMES or match is None or not 0 < int(match.group(2)) < 65536:
+        raise UsageError(f"--scheduler {address!r} is not a dask scheduler address (expected "
+                         "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786)")
 
 
 def _hardware(name: str):
@@ -88,7 +154,7 @@ def _cmd_simulate(args) -> int:
     if not path.is_file():
         raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
     hw = _hardware(args.hw)
-    scope = runpy.run_path(str(path))
+    scope = _run_script(path)
     prog, inputs, bindings = _program_from(scope, path)
     result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings)
     summary = result.summary()
@@ -100,11 +166,41 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def _run_script(path: Path) -> dict:
+    """Run a user's program file; its own mistakes are one-line usage errors (exit 2)."""
+    if path.suffix != ".py":
+        raise UsageError(f"file {str(path)!r} is not a .py file (expected a Python script "
+                         "defining `prog`)")
+    try:
+        return runpy.run_path(str(path))
+    except SyntaxError as e:
+        raise UsageError(f"{str(path)!r} line {e.lineno}: SyntaxError: {e.msg}") from None
+    except (StepError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - the user's script failed while building
+        line = _script_line(e, path)
+        raise UsageError(f"{str(path)!r}{line} raised {type(e).__name__}: {_one_line(e)}") \
+            from None
+
+
+def _script_line(error: BaseException, path: Path) -> str:
+    import traceback
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve() == path.resolve()]
+    return f" line {frames[-1].lineno}" if frames else ""
+
+
 def _program_from(scope: dict, path: Path):
     from .ir import Program
     obj = scope.get("prog") or scope.get("program")
     if obj is None and callable(scope.get("build")):
-        obj = scope["build"]()
+        try:
+            obj = scope["build"]()
+        except StepError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the user's build() failed
+            raise UsageError(f"{str(path)!r}{_script_line(e, path)}: build() raised "
+                             f"{type(e).__name__}: {_one_line(e)}") from None
     if isinstance(obj, tuple):
         obj, inputs, bindings = (tuple(obj) + (None, None))[:3]
     else:
@@ -119,6 +215,7 @@ def _program_from(scope: dict, path: Path):
 
 def _cmd_demo(args) -> int:
     from .demo import run_demo
+    _check_out_dir(args.out, "--out")
     hw = _hardware(args.hw)
     start = time.perf_counter()
     html_path, _ = run_demo(args.out, hw=hw)
@@ -130,6 +227,11 @@ def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, reproduce
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
+    _check_out_dir(args.out, "--out")
+    if args.cache is not None:
+        _check_out_dir(args.cache, "--cache")
+    if args.scheduler is not None:
+        _check_scheduler(args.scheduler)
     if args.traces is not None and not Path(args.traces).is_dir():
         raise UsageError(f"--traces {args.traces!r} is not a folder (expected one laid out "
                          "like data/traces)")
@@ -168,14 +270,46 @@ def _executor(address, jobs):
     if address is not None:
         try:
             client = Client(address, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise UsageError(f"--scheduler {address!r} is unreachable ({e})") from None
+        except (OSError, TimeoutError, ValueError) as e:
+            raise UsageError(f"--scheduler {address!r} is unreachable ({_one_line(e)})") \
+                from None
         with client:
             yield client, None
         return
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client, None
+    with _quiet_dask():
+        cluster = _start_ignoring_sigint(lambda: LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None))
+        with cluster, Client(cluster) as client:
+            yield client, None
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    """No ``distributed`` warnings on stderr (here and in the worker processes, which read
+    ``DASK_LOGGING__DISTRIBUTED``): an interrupt or shutdown ends with our one line."""
+    import logging
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _start_ignoring_sigint(start):
+    """Run ``start()`` with SIGINT ignored, so the worker processes it spawns inherit the
+    ignored disposition: Ctrl-C interrupts only this process, which shuts them down (no
+    worker traceback)."""
+    import signal
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _cmd_reproduction(args) -> int:
@@ -183,6 +317,7 @@ def _cmd_reproduction(args) -> int:
     for d in (args.quick_dir, args.full_dir):
         if d is not None and not Path(d).is_dir():
             raise UsageError(f"{d!r} is not a folder of FIG.json files")
+    _check_out_file(args.output, "--output")
     text = reproduction_markdown(args.quick_dir, args.full_dir)
     Path(args.output).write_text(text, encoding="utf-8")
     print(f"step-lab: wrote {args.output}")

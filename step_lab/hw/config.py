@@ -20,6 +20,7 @@ error.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 
 from ..errors import ConfigError, did_you_mean, lookup
@@ -97,7 +98,7 @@ class HardwareConfig:
 
     def __post_init__(self):
         for name, minimum in _INT_FIELDS.items():
-            _check_int(name, getattr(self, name), minimum)
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), minimum))
         if not isinstance(self.time_multiplex, bool):
             raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
                               "(expected True or False)")
@@ -126,9 +127,13 @@ class HardwareConfig:
         return out
 
 
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"HardwareConfig: {name} = {value!r} (expected an int >= {minimum})")
+def _check_int(name: str, value, minimum: int) -> int:
+    """An int field (numpy integers accepted and converted); bool, float, str, None rejected."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_" \
+            or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"HardwareConfig: {name} = {value!r:.40} (expected an int >= "
+                          f"{minimum})")
+    return int(value)
 
 
 def _check_grid(grid) -> tuple:

@@ -7,13 +7,10 @@ from ..errors import BindingError, ShapeError, StepError
 from ..ir.dtypes import Scalar, Selector, Tile, numpy_dtype
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import evaluate, free_symbols
+from ..validate import check_stream_length, check_work, run_bindings
 from .memory import OffChipMemory
 
 __all__ = ["RunContext", "normalize_value", "check_bindings", "check_token_list", "Unchecked"]
-
-
-def _names(bindings) -> dict:
-    return {(k if isinstance(k, str) else k.name): int(v) for k, v in (bindings or {}).items()}
 
 
 def check_bindings(program, bindings: dict) -> None:
@@ -34,9 +31,15 @@ def check_bindings(program, bindings: dict) -> None:
 class RunContext:
     """Per-run state shared by all behaviours (interpreter and simulator)."""
 
-    def __init__(self, program, inputs=None, bindings=None, seed: int = 0):
+    def __init__(self, program, inputs=None, bindings=None, seed: int = 0, *,
+                 where: str = "simulate", max_events: int | None = None):
         self.program = program
-        self.bindings = _names(bindings)
+        self.where = where
+        self.bindings = run_bindings(program, bindings, where)
+        if inputs is not None and not hasattr(inputs, "items"):
+            raise BindingError(f"{where}: inputs = {inputs!r:.60} of type "
+                               f"{type(inputs).__name__} (expected a dict name -> array or "
+                               "token list)")
         self.inputs = dict(inputs or {})
         unknown = set(self.inputs) - set(program.tensors) - set(program.inputs)
         if unknown:
@@ -46,6 +49,13 @@ class RunContext:
                                f"stream of {program.name!r}"
                                + did_you_mean(name, list(program.tensors) + list(program.inputs)))
         check_bindings(program, self.bindings)
+        missing = sorted(set(program.inputs) - set(self.inputs))
+        if missing:
+            stype = program.inputs[missing[0]].outputs[0].type
+            raise BindingError(f"{where}: input stream {missing[0]!r} ({stype}) has no value "
+                               f"(pass inputs={{{', '.join(repr(m) + ': …' for m in missing)}}})")
+        if max_events is not None:
+            check_work(program, self.bindings, max_events, where)
         self.memory = OffChipMemory(program, {k: v for k, v in self.inputs.items()
                                               if k in program.tensors}, self.bindings, seed)
         self.outputs: dict[str, list] = {}
@@ -61,6 +71,18 @@ class RunContext:
             raise BindingError(f"input stream {name!r} ({stype}) has no value "
                                f"(pass inputs={{{name!r}: …}})")
         tokens = _as_tokens(self.inputs[name], stype.rank, name)
+        if not isinstance(self.inputs[name], Unchecked):
+            top = sum(1 for t in tokens if type(t) is Stop and t.level == stype.rank) \
+                if stype.rank else sum(1 for t in tokens if t is not DONE)
+            declared = stype.shape[0]
+            if free_symbols(declared) & stype.ragged:
+                declared = None                 # a ragged count is measured, not checked
+            elif not isinstance(declared, int):
+                try:
+                    declared = self.value(declared)
+                except StepError:
+                    declared = None
+            check_stream_length(name, top, declared, f"{self.where}: inputs")
         return [t if (t is DONE or type(t) is Stop) else normalize_value(stype.dtype, t, name)
                 for t in tokens]
 
