@@ -110,6 +110,13 @@ def _check_out_dir(path: str, option: str) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {path!r} is not writable (no write permission on "
                          f"{str(probe)!r})")
+    try:                       # create it now and probe it: root ignores permission bits
+        folder.mkdir(parents=True, exist_ok=True)
+        import tempfile
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise UsageError(f"{option} {path!r} is not writable ({e.strerror or e})") from None
     return folder
 
 

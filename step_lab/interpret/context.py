@@ -132,18 +132,16 @@ def check_token_list(tokens: list, rank: int, where: str) -> None:
 def normalize_value(dtype, x, where: str):
     """Turn a user-supplied element into the canonical value for ``dtype``."""
     if isinstance(dtype, Selector):
-        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-            bits = frozenset([int(x)])
-        else:
-            arr = np.asarray(list(x) if isinstance(x, (set, frozenset)) else x)
-            bits = (frozenset(int(i) for i in np.flatnonzero(arr)) if arr.dtype == np.bool_
-                    else frozenset(int(i) for i in arr.ravel()))
+        bits = _selector_bits(dtype, x, where)
         bad = [b for b in bits if not 0 <= b < dtype.n]
         if bad:
             raise ShapeError(f"input {where!r}: selector index {bad[0]} is out of range "
                              f"(expected 0 <= index < {dtype.n})")
         return bits
     if isinstance(dtype, Scalar):
+        if x is None or isinstance(x, (str, bytes, list, tuple, dict, set)):
+            raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} (expected "
+                             "a number)")
         try:
             return numpy_dtype(dtype.elem)(x).item()
         except (TypeError, ValueError) as e:
@@ -163,6 +161,23 @@ def normalize_value(dtype, x, where: str):
                                  f"{dtype} ({what} {got} != {want})")
         return arr
     return x
+
+
+def _selector_bits(dtype, x, where) -> frozenset:
+    """A selector given as an index, a set of indices or a multi-hot (bool) vector."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return frozenset([int(x)])
+    try:
+        arr = np.asarray(list(x) if isinstance(x, (set, frozenset)) else x)
+        if arr.dtype == np.bool_:
+            return frozenset(int(i) for i in np.flatnonzero(arr))
+        if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and arr.size
+                                                and np.all(arr == np.round(arr))):
+            raise TypeError(f"dtype {arr.dtype}")
+        return frozenset(int(i) for i in arr.ravel())
+    except (TypeError, ValueError) as e:
+        raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} (expected an "
+                         f"index, a set of indices or a bool vector; {e})") from None
 
 
 def _tile_shape(dtype, arr, where):
