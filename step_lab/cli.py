@@ -110,7 +110,14 @@ def _check_out_dir(path: str, option: str) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {path!r} is not writable (no write permission on "
                          f"{str(probe)!r})")
-    try:                       # create it now and probe it: root ignores permission bits
+    return folder
+
+
+def _prepare_out_dir(path: str, option: str) -> Path:
+    """Create a checked output folder now and probe it with a temporary file (root ignores
+    permission bits, and /proc or a read-only mount only fail on an actual write)."""
+    folder = _check_out_dir(path, option)
+    try:
         folder.mkdir(parents=True, exist_ok=True)
         import tempfile
         with tempfile.TemporaryFile(dir=folder):
@@ -127,7 +134,7 @@ def _check_out_file(path: str, option: str) -> Path:
         raise UsageError(f"{option} {path!r} is a folder (expected a file name)")
     if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"{option} {path!r} is not writable (no write permission)")
-    _check_out_dir(str(target.parent if str(target.parent) else "."), f"{option} folder")
+    _prepare_out_dir(str(target.parent), f"{option} folder")
     return target
 
 
@@ -181,7 +188,8 @@ def _run_script(path: Path) -> dict:
     try:
         return runpy.run_path(str(path))
     except SyntaxError as e:
-        raise UsageError(f"{str(path)!r} line {e.lineno}: SyntaxError: {e.msg}") from None
+        raise UsageError(f"{str(path)!r} line {e.lineno}: {type(e).__name__}: {e.msg}") \
+            from None
     except (StepError, KeyboardInterrupt, SystemExit):
         raise
     except Exception as e:  # noqa: BLE001 - the user's script failed while building
@@ -222,7 +230,7 @@ def _program_from(scope: dict, path: Path):
 
 def _cmd_demo(args) -> int:
     from .demo import run_demo
-    _check_out_dir(args.out, "--out")
+    _prepare_out_dir(args.out, "--out")
     hw = _hardware(args.hw)
     start = time.perf_counter()
     html_path, _ = run_demo(args.out, hw=hw)
@@ -248,6 +256,9 @@ def _cmd_reproduce(args) -> int:
             get_figure(f)
         except StepError as e:
             raise UsageError(str(e)) from None
+    _prepare_out_dir(args.out, "--out")
+    if args.cache is not None:
+        _prepare_out_dir(args.cache, "--cache")
     with _executor(args.scheduler, args.jobs) as (executor, jobs):
         ctx = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
                          executor=executor, jobs=jobs,
