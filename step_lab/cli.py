@@ -298,6 +298,8 @@ def _executor(address, jobs):
         cluster = _start_ignoring_sigint(lambda: LocalCluster(
             n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None))
         with cluster, Client(cluster) as client:
+            from .dse.sweep import watch_own_parent
+            client.run(watch_own_parent)       # workers end if this process is killed
             yield client, None
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import weakref
 from fractions import Fraction
 
 import numpy as np
@@ -135,6 +136,9 @@ def program_symbols(program) -> dict:
     tile's ``_rows``, an Accum's grown tile, §3): both may vary between elements of a stream,
     so their expected value may be a rational; a run measures them.
     """
+    cached = _SYMBOLS.get(program)
+    if cached is not None and cached[0] == len(program.nodes):
+        return cached[1]
     from .analysis.metrics import ragged_symbols
     from .symbolic import free_symbols
     sized: set = set()
@@ -145,7 +149,13 @@ def program_symbols(program) -> dict:
     for tensor in program.tensors.values():
         sized |= free_symbols(*tensor.shape)
     ragged = {s.name for s in ragged_symbols(program)}
-    return {s.name: s.name in ragged or s in in_types for s in sized | in_types}
+    out = {s.name: s.name in ragged or s in in_types for s in sized | in_types}
+    _SYMBOLS[program] = (len(program.nodes), out)
+    return out
+
+
+# Programs only grow (nodes are immutable once built), so the node count identifies a state.
+_SYMBOLS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _dtype_symbols(dtype) -> set:
@@ -285,10 +295,11 @@ def max_events(value=None, where: str = "simulate") -> int:
     return n
 
 
-def check_work(program, bindings: dict, limit: int, where: str) -> int:
+def check_work(program, bindings: dict, limit: int, where: str, given=()) -> int:
     """Estimate the data tokens of a run from the symbolic cardinalities (streams whose size
-    is known at these bindings, plus one token per 256 input-tensor elements to hold) and
-    refuse above ``limit`` with a ConfigError naming the estimate and how to raise it.
+    is known at these bindings, plus one token per 16 elements of the input tensors the run
+    must generate, i.e. not in ``given``) and refuse above ``limit`` with a ConfigError naming
+    the estimate and how to raise it.
 
     [Choice] A stream whose size depends on a dim measured at run time (Partition counts,
     ragged dims) counts 0: the estimate is a lower bound, so a refused run is truly too big.
@@ -299,11 +310,11 @@ def check_work(program, bindings: dict, limit: int, where: str) -> int:
     memo: dict = {}
     total = sum(_bounded(s.type.cardinality, env, memo) for s in program.streams)
     for tensor in program.tensors.values():
-        if tensor.role == "input":
+        if tensor.role == "input" and tensor.name not in given:
             elems = 1
             for d in tensor.shape:
                 elems *= _bounded(d, env, memo)
-            total += elems // 256
+            total += elems // 16       # generating random values costs memory and time
     if total > limit:
         raise ConfigError(f"{where}: {program.name!r} would move about {total:.3g} data tokens "
                           f"at these bindings, above the limit of {limit:.3g} (expected a "

@@ -283,7 +283,7 @@ def test_a_huge_tensor_is_refused_before_allocating_it():
     X = prog.tensor("X", (sl.dim("B"), 4096), "f32")
     prog.output("o", ops.LinearOffChipLoad(X, tile=(4096, 4096)))
     with pytest.raises(ConfigError, match="data tokens"):
-        sl.simulate(prog, bindings={"B": 4096 * 10**6})
+        sl.simulate(prog, bindings={"B": 4096 * 1000})     # 1000 tiles, 16 G elements
 
 
 def test_below_the_limit_progress_is_reported():
@@ -403,3 +403,27 @@ def test_a_ragged_binding_given_as_a_fraction_does_not_break_a_run():
 def test_every_error_here_is_a_step_error():
     for cls in (BindingError, ConfigError, InputError, ShapeError):
         assert issubclass(cls, StepError)
+
+
+def selector_prog():
+    prog = sl.Program("sel")
+    prog.output("o", prog.input("s", sl.Selector(3), (2,)))
+    return prog
+
+
+@pytest.mark.parametrize("value", [["a", {0}], [{0.5}, {0}], [None, {0}], [{5}, {0}],
+                                   [{-1}, {0}], [[0.5], {1}]])
+def test_a_bad_selector_element_is_a_shape_error(value):
+    with pytest.raises(ShapeError, match="input 's'"):
+        sl.interpret(selector_prog(), inputs={"s": value})
+
+
+@pytest.mark.parametrize("value", [[set(), {0, 2}], [[True, False, True], 1], [[], [2.0]]])
+def test_selectors_as_sets_indices_or_bool_vectors_are_fine(value):
+    assert len(sl.interpret(selector_prog(), inputs={"s": value}).values["o"]) == 2
+
+
+@pytest.mark.parametrize("cache", [123, 4.5, ["dir"]])
+def test_a_bad_sweep_cache_argument_is_a_config_error(cache):
+    with pytest.raises(ConfigError, match="cache"):
+        sl.dse.sweep(abs, {"x": [1]}, progress=False, cache=cache)

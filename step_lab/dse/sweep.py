@@ -70,6 +70,8 @@ def sweep(fn, grid: dict, *, executor=None, cache=None, progress=True, jobs: int
                           "names as keyword arguments)")
     _check_jobs(jobs)
     points = grid_points(grid)
+    if cache is not None and not isinstance(cache, (str, os.PathLike)):
+        raise ConfigError(f"sweep: cache = {cache!r:.60} (expected None or a folder path)")
     store = ResultCache(cache) if cache is not None else None
     fkey = key or _fn_key(fn)
     records: list = [None] * len(points)
@@ -202,6 +204,14 @@ def watch_parent(parent: int) -> None:
             if os.getppid() != parent:
                 os._exit(1)
     threading.Thread(target=poll, name="step-lab-parent-watch", daemon=True).start()
+
+
+def watch_own_parent() -> int:
+    """:func:`watch_parent` on this process's current parent (for dask workers, via
+    ``client.run``); returns the watched pid."""
+    parent = os.getppid()
+    watch_parent(parent)
+    return parent
 
 
 def _is_dask_client(obj) -> bool:

@@ -55,7 +55,7 @@ class RunContext:
             raise BindingError(f"{where}: input stream {missing[0]!r} ({stype}) has no value "
                                f"(pass inputs={{{', '.join(repr(m) + ': …' for m in missing)}}})")
         if max_events is not None:
-            check_work(program, self.bindings, max_events, where)
+            check_work(program, self.bindings, max_events, where, given=set(self.inputs))
         self.memory = OffChipMemory(program, {k: v for k, v in self.inputs.items()
                                               if k in program.tensors}, self.bindings, seed)
         self.outputs: dict[str, list] = {}
@@ -169,9 +169,11 @@ def _selector_bits(dtype, x, where) -> frozenset:
         return frozenset([int(x)])
     try:
         arr = np.asarray(list(x) if isinstance(x, (set, frozenset)) else x)
+        if arr.size == 0:
+            return frozenset()
         if arr.dtype == np.bool_:
             return frozenset(int(i) for i in np.flatnonzero(arr))
-        if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and arr.size
+        if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f"
                                                 and np.all(arr == np.round(arr))):
             raise TypeError(f"dtype {arr.dtype}")
         return frozenset(int(i) for i in arr.ravel())
