@@ -294,30 +294,29 @@ def _executor(address, jobs):
         with client:
             yield client, None
         return
-    with _quiet_dask():
-        cluster = _start_ignoring_sigint(lambda: LocalCluster(
-            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None))
-        with cluster, Client(cluster) as client:
-            from .dse.sweep import watch_own_parent
-            client.run(watch_own_parent)       # workers end if this process is killed
-            yield client, None
+    _quiet_dask()
+
+    def start():
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+        client.wait_for_workers(jobs, timeout=120)     # every worker spawned in the window
+        return cluster, client
+    cluster, client = _start_ignoring_sigint(start)
+    with cluster, client:
+        from .dse.sweep import watch_own_parent
+        client.run(watch_own_parent)           # workers end if this process is killed
+        yield client, None
 
 
-@contextlib.contextmanager
-def _quiet_dask():
-    """No ``distributed`` warnings on stderr (here and in the worker processes, which read
-    ``DASK_LOGGING__DISTRIBUTED``): an interrupt or shutdown ends with our one line."""
+def _quiet_dask() -> None:
+    """No ``distributed`` warnings on stderr, here (for the rest of this command: a shutdown
+    after Ctrl-C logs from background threads) and in the worker processes (which read
+    ``DASK_LOGGING__DISTRIBUTED``): an interrupt ends with our one line."""
     import logging
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
-    loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _start_ignoring_sigint(start):

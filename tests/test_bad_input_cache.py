@@ -218,3 +218,77 @@ def test_a_worker_watches_its_parent_pid():
             % str(Path(__file__).resolve().parents[1]))
     done = subprocess.run([sys.executable, "-c", code], timeout=20)
     assert done.returncode != 0 and callable(watch_parent)
+
+
+def _reproduce_jobs_2(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.Popen([sys.executable, "-m", "step_lab.cli", "reproduce", "fig9", "--quick",
+                             "--jobs", "2", "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint():
+    # a background test runner may ignore SIGINT, and children inherit that: restore it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _children(pid: int) -> list:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _wait_for_progress(proc) -> str:
+    seen = ""
+    while "1/" not in seen:
+        ch = proc.stderr.read(1)
+        assert ch, f"reproduce ended early: {seen}"
+        seen += ch
+    return seen
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")
+def test_ctrl_c_of_reproduce_with_dask_workers_ends_in_one_line(tmp_path):
+    pytest.importorskip("dask.distributed")
+    proc = _reproduce_jobs_2(tmp_path)
+    try:
+        seen = _wait_for_progress(proc)
+        os.killpg(proc.pid, signal.SIGINT)            # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = seen + err
+    lines = [ln for ln in err.replace("\r", "\n").splitlines()
+             if ln.strip() and not ln.startswith("[")]        # progress bars aside
+    assert proc.returncode == 130
+    assert lines == ["step-lab: interrupted"], err
+    assert "Traceback" not in err and "distributed" not in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigkill_of_reproduce_ends_its_dask_workers(tmp_path):
+    pytest.importorskip("dask.distributed")
+    proc = _reproduce_jobs_2(tmp_path)
+    try:
+        _wait_for_progress(proc)
+        children = _children(proc.pid)
+        assert len(children) >= 2
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while any(_alive(int(c)) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(int(c)) for c in children), "a dask worker outlived its parent"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
