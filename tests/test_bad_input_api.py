@@ -427,3 +427,47 @@ def test_selectors_as_sets_indices_or_bool_vectors_are_fine(value):
 def test_a_bad_sweep_cache_argument_is_a_config_error(cache):
     with pytest.raises(ConfigError, match="cache"):
         sl.dse.sweep(abs, {"x": [1]}, progress=False, cache=cache)
+
+
+@pytest.mark.parametrize("dtype, value, word", [
+    (sl.Scalar("i32"), [1.5, 2, 3], "fractional"), (sl.Scalar("i32"), [float("nan"), 2, 3],
+                                                    "non-finite"),
+    (sl.Bool, [5, 0, 1], "not a bool"), (sl.Tile(1, 2, "i32"), [np.array([[1.5, 2]])] * 3,
+                                         "fractional"),
+    (sl.Tile(1, 2, "f32"), [np.zeros((2, 2))] * 3, "does not fit"),
+    (sl.Tile(1, 2, "f32"), [np.full((1, 2), "a")] * 3, "not a"),
+])
+def test_stream_elements_never_truncate_silently(dtype, value, word):
+    prog = sl.Program("e")
+    prog.output("o", prog.input("x", dtype, (3,)))
+    with pytest.raises(ShapeError, match=word):
+        sl.interpret(prog, inputs={"x": value})
+
+
+@pytest.mark.parametrize("placement", [3, "a", [("x", (0, 0))]])
+def test_a_bad_placement_is_a_config_error(placement):
+    with pytest.raises(ConfigError, match="placement"):
+        sl.simulate(load_prog(), bindings={"B": 2}, placement=placement)
+
+
+@pytest.mark.parametrize("progress", [{}, set(), [], "bar", 3])
+def test_a_bad_progress_target_is_a_config_error(progress):
+    with pytest.raises(ConfigError, match="progress"):
+        sl.simulate(load_prog(), bindings={"B": 2}, progress=progress)
+
+
+@pytest.mark.parametrize("program", [None, 3, "p", [1]])
+def test_metrics_of_something_that_is_not_a_program_is_a_config_error(program):
+    with pytest.raises(ConfigError, match="metrics: program"):
+        sl.metrics(program)
+
+
+@pytest.mark.parametrize("name", [[1], {"a": 1}, set(), 3, "", "a b", None])
+def test_a_bad_dim_name_is_a_shape_error(name):
+    with pytest.raises(ShapeError, match="dim name"):
+        sl.dim(name)
+
+
+def test_a_timing_only_run_refuses_a_huge_binding_before_building_ghosts():
+    with pytest.raises(ConfigError, match="data tokens"):
+        sl.simulate(load_prog(), bindings={"B": 10**19}, values=False)

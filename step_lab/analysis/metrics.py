@@ -63,7 +63,7 @@ from typing import Mapping
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.dtypes import Buffer
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, latex, sum_dims
-from ..validate import metric_bindings, program_symbols, unknown_hint
+from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
 from . import _formulas as formulas
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
@@ -205,6 +205,7 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
     under "paper", 4 under "artifact"); ``store_buffer_depth`` the artifact's RandomOffChipStore
     staging depth.
     """
+    check_program(program, "metrics")
     key = (len(program.nodes), preset, policy, compute_tile, double_buffer, compute_elem_bytes,
            store_buffer_depth)
     cached = _CACHE.get(program)

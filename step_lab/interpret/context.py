@@ -142,6 +142,7 @@ def normalize_value(dtype, x, where: str):
         if x is None or isinstance(x, (str, bytes, list, tuple, dict, set)):
             raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} (expected "
                              "a number)")
+        _check_integral(dtype.elem, np.asarray(x), x, where)
         try:
             return numpy_dtype(dtype.elem)(x).item()
         except (TypeError, ValueError) as e:
@@ -149,6 +150,7 @@ def normalize_value(dtype, x, where: str):
                 from None
     if isinstance(dtype, Tile):
         try:
+            _check_integral(dtype.elem, np.asarray(x), x, where)
             arr = np.asarray(x, dtype=numpy_dtype(dtype.elem))
         except (TypeError, ValueError) as e:
             raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} tile "
@@ -161,6 +163,18 @@ def normalize_value(dtype, x, where: str):
                                  f"{dtype} ({what} {got} != {want})")
         return arr
     return x
+
+
+def _check_integral(elem: str, arr, x, where: str) -> None:
+    """An integer (or bool) element type must not silently truncate fractional values."""
+    kind = np.dtype(numpy_dtype(elem)).kind
+    if kind in "iub" and arr.dtype.kind in "fc" and arr.size and not (
+            np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+        raise ShapeError(f"input {where!r}: element {x!r:.40} has fractional or non-finite "
+                         f"values but the stream holds {elem} (expected integers)")
+    if kind == "b" and arr.dtype.kind in "iuf" and arr.size and not np.all((arr == 0) | (arr == 1)):
+        raise ShapeError(f"input {where!r}: element {x!r:.40} is not a bool (expected True/"
+                         "False or 0/1)")
 
 
 def _selector_bits(dtype, x, where) -> frozenset:

@@ -71,6 +71,9 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
     check_seed(seed, "simulate")
     limit = validate.max_events(max_events, "simulate")
     bindings = validate.run_bindings(program, bindings, "simulate")
+    given = set(program.tensors) if not values else set(inputs or {}) \
+        if hasattr(inputs, "items") else set()
+    validate.check_work(program, bindings, limit, "simulate", given=given)   # before any array
     ghosts: list = []
     if not values:
         if inputs is not None and not hasattr(inputs, "items"):

@@ -26,7 +26,8 @@ class Progress:
     def wrap(cls, target, program, ctx):
         if target is None:
             return None
-        if not callable(target) and not hasattr(target, "update"):
+        if isinstance(target, (dict, set, list, tuple, str, bytes, int, float)) or (
+                not callable(target) and not hasattr(target, "update")):
             from ..errors import ConfigError
             raise ConfigError(f"progress = {target!r:.60} (expected a callable or an object "
                               "with update(n), e.g. a tqdm bar)")
