@@ -471,3 +471,20 @@ def test_a_bad_dim_name_is_a_shape_error(name):
 def test_a_timing_only_run_refuses_a_huge_binding_before_building_ghosts():
     with pytest.raises(ConfigError, match="data tokens"):
         sl.simulate(load_prog(), bindings={"B": 10**19}, values=False)
+
+
+@pytest.mark.parametrize("kw, word", [({"grid": (10**4, 10**4)}, "at most"),
+                                      ({"fifo_depth": 10**12}, "every slot is allocated"),
+                                      ({"grid": (True, 2)}, "two ints"),
+                                      ({"grid": (0, 4)}, "two ints"),
+                                      ({"grid": "4x4"}, "two ints")])
+def test_hardware_sizes_that_would_hang_or_exhaust_memory_are_refused(kw, word):
+    with pytest.raises(ConfigError, match=word):
+        sl.HardwareConfig(**kw)
+
+
+@pytest.mark.parametrize("depth", [0, -1, True, 2.0, 10**12, "2"])
+def test_a_bad_fifo_depth_of_a_stream_is_a_graph_error(depth):
+    prog = load_prog()
+    with pytest.raises(sl.GraphError, match="FIFO depth"):
+        prog.set_fifo_depth(prog.streams[0], depth)

@@ -37,6 +37,12 @@ _INT_FIELDS = {
 }
 
 
+# [Choice] Upper bounds that keep a run responsive: a FIFO preallocates its slots, and placement
+# walks every cell of the grid (a 1000 x 1000 grid already takes seconds).
+MAX_FIFO_DEPTH = 1 << 20
+MAX_GRID_CELLS = 1_000_000
+
+
 @dataclass(frozen=True)
 class HardwareConfig:
     """Timing parameters of the simulated SDA; every field name states its unit.
@@ -102,6 +108,9 @@ class HardwareConfig:
         if not isinstance(self.time_multiplex, bool):
             raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
                               "(expected True or False)")
+        if self.fifo_depth > MAX_FIFO_DEPTH:
+            raise ConfigError(f"HardwareConfig: fifo_depth = {self.fifo_depth} (expected an "
+                              f"int <= {MAX_FIFO_DEPTH}: every slot is allocated)")
         if self.grid is not None:
             object.__setattr__(self, "grid", _check_grid(self.grid))
         limit = self.hbm_channels * self.hbm_request_bytes // self.hbm_cycles_per_request
@@ -138,11 +147,15 @@ def _check_int(name: str, value, minimum: int) -> int:
 
 def _check_grid(grid) -> tuple:
     ok = (isinstance(grid, (tuple, list)) and len(grid) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in grid))
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                  for v in grid))
     if not ok:
-        raise ConfigError(f"HardwareConfig: grid = {grid!r} (expected None or (rows, cols) "
+        raise ConfigError(f"HardwareConfig: grid = {grid!r:.60} (expected None or (rows, cols) "
                           "with two ints >= 1)")
-    return (grid[0], grid[1])
+    if grid[0] * grid[1] > MAX_GRID_CELLS:
+        raise ConfigError(f"HardwareConfig: grid = {tuple(grid)} has {grid[0] * grid[1]:,} "
+                          f"units (expected at most {MAX_GRID_CELLS:,})")
+    return (int(grid[0]), int(grid[1]))
 
 
 PAPER = HardwareConfig()
