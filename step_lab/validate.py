@@ -308,7 +308,7 @@ def check_work(program, bindings: dict, limit: int, where: str, given=()) -> int
     env = {sympy.Symbol(k, integer=True, nonnegative=True): sympy.Integer(v)
            for k, v in bindings.items()}
     memo: dict = {}
-    total = sum(_bounded(s.type.cardinality, env, memo) for s in program.streams)
+    total = sum(count * _bounded(expr, env, memo) for expr, count in _cardinalities(program))
     for tensor in program.tensors.values():
         if tensor.role == "input" and tensor.name not in given:
             elems = 1
@@ -321,6 +321,23 @@ def check_work(program, bindings: dict, limit: int, where: str, given=()) -> int
                           f"smaller binding; to run it anyway pass max_events={_suggest(total)} "
                           f"or set ${_ENV_MAX})")
     return total
+
+
+def _cardinalities(program) -> list:
+    """``[(cardinality expression, number of streams with it)]``, cached per program state."""
+    cached = _CARDS.get(program)
+    if cached is not None and cached[0] == len(program.nodes):
+        return cached[1]
+    counts: dict = {}
+    for stream in program.streams:
+        card = stream.type.cardinality
+        counts[card] = counts.get(card, 0) + 1
+    out = list(counts.items())
+    _CARDS[program] = (len(program.nodes), out)
+    return out
+
+
+_CARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _bounded(expr, env: dict, memo: dict) -> int:

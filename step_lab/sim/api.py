@@ -80,7 +80,7 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
             raise BindingError(f"simulate: inputs = {inputs!r:.60} (expected a dict name -> "
                                "array or token list)")
         inputs, ghosts = ghost_inputs(program, inputs or {}, bindings)
-    ctx = RunContext(program, inputs, bindings, seed, where="simulate", max_events=limit)
+    ctx = RunContext(program, inputs, bindings, seed, where="simulate")   # work checked above
     attach_ghosts(ctx, ghosts)
     layout = place(program, hw, placement)
     plans = plan_nodes(program, hw, ctx, layout)

@@ -110,7 +110,7 @@ class Proc:
         self.counts = [[0] * (s.rank + 2) for s in node.outputs]
         self.done_out = [0] * len(node.outputs)
         # ragged inner dims: maxima[j][r] = largest extent seen of output j's rank-r dim (§6.4)
-        self.track = [bool(s.ragged - set(_outer(s))) for s in node.outputs]
+        self.track = [bool(s.ragged) and bool(s.ragged - _outer(s)) for s in node.outputs]
         self.marks = [[0] * (s.rank + 2) for s in node.outputs]
         self.maxima = [[0] * (s.rank + 1) for s in node.outputs]
         self.end = 0
