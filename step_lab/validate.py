@@ -7,9 +7,21 @@ expected.
 
 [Choice] A dim bound for a run is a non-negative integer (Python or numpy integer, sympy
 Integer or an integral ``Fraction``); bool, float (even ``3.0``), NaN, str and None are
-rejected. A non-integral ``Fraction`` is accepted for a ragged symbol only (the expected value
-of a ragged dim, STEP.md §6.4): a run measures ragged dims from its tokens, so such a binding is
-not used to size anything.
+rejected. A non-integral ``Fraction`` is accepted only for a ragged symbol or a dynamic tile dim
+(the expected value of a dim that varies between elements, STEP.md §6.4, as the workloads'
+bindings hold): a run measures those from its tokens, so such a binding sizes nothing and is
+left out of the run's bindings.
+
+[Choice] Input arrays must hold numbers or bools (strings, objects, complex, datetimes are an
+:class:`InputError`, which is both a BindingError and a ShapeError) of exactly the declared
+shape at the bindings; an integer tensor refuses fractional floats. An input stream whose
+outermost dim is known (static, or bound) must receive exactly that many top-level tensors
+(``Unchecked`` token lists bypass this, to test operators on malformed streams).
+
+[Choice] Work limit: before building anything, the data tokens of a run are estimated from the
+streams' symbolic cardinalities at the bindings (plus generated input-tensor elements / 16);
+above ``max_events`` (default 2·10⁸, about minutes of simulation) the run is refused with a
+ConfigError naming the estimate and ``max_events=`` / ``$STEP_LAB_MAX_EVENTS``.
 
 [Choice] In metrics evaluation a ragged symbol may also be bound to a finite float (its mean,
 converted exactly: ``2.5`` is ``Fraction(5, 2)``); NaN and infinities are rejected, and a peak
@@ -33,9 +45,9 @@ import numpy as np
 
 from .errors import BindingError, ConfigError, InputError, did_you_mean
 
-__all__ = ["unknown_hint", "check_program", "check_seed", "run_bindings", "metric_bindings", "binding_key", "program_symbols",
-           "check_input_array", "check_stream_length", "check_work", "max_events",
-           "DEFAULT_MAX_EVENTS"]
+__all__ = ["check_program", "check_seed", "binding_key", "run_bindings", "metric_bindings",
+           "unknown_hint", "program_symbols", "check_input_array", "check_stream_length",
+           "check_work", "max_events", "DEFAULT_MAX_EVENTS"]
 
 #: Default ceiling on the data tokens a single ``simulate``/``interpret`` call may move.
 DEFAULT_MAX_EVENTS = 200_000_000

@@ -289,8 +289,8 @@ def _check_choice(what: str, value, allowed: tuple) -> str:
 
 
 def _check_positive(what: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"metrics: {what} = {value!r} (expected an int >= 1)")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"metrics: {what} = {value!r:.40} (expected an int >= 1)")
 
 
 def _by_name(bindings: Mapping) -> dict:
