@@ -1,7 +1,11 @@
 """The ``step-lab`` command line: ``demo`` and ``simulate``.
 
-User mistakes end with exit code 2 and one line on stderr; failures inside a run end with exit
-code 1 and a clear message, never a raw traceback (set STEP_LAB_DEBUG=1 to see one).
+Every failure is one line ``step-lab: error: …`` on stderr, never a raw traceback (set
+STEP_LAB_DEBUG=1 to see one). User mistakes — arguments, paths (``--out``, ``--cache``,
+``--output``: checked, then created and probed, before any computation), a malformed
+``--scheduler`` address, a script with a syntax or run-time error, an output that cannot be
+written — exit 2; a StepError raised by a run (bad bindings or inputs, deadlock, work limit)
+exits 1 naming its class; Ctrl-C exits 130 with ``step-lab: interrupted``.
 """
 from __future__ import annotations
 
