@@ -44,9 +44,10 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import BindingError, ConfigError, InputError, did_you_mean
+from .ir.tokens import DONE, Stop
 
 __all__ = ["check_program", "check_seed", "binding_key", "run_bindings", "metric_bindings",
-           "unknown_hint", "program_symbols", "check_input_array", "check_stream_length",
+           "unknown_hint", "program_symbols", "check_input_array", "check_stream_shape",
            "check_work", "max_events", "DEFAULT_MAX_EVENTS"]
 
 #: Default ceiling on the data tokens a single ``simulate``/``interpret`` call may move.
@@ -280,11 +281,28 @@ def _numpy(dtype: str):
     return numpy_dtype(dtype)
 
 
-def check_stream_length(name: str, count: int, declared, where: str) -> None:
-    """An input stream whose outermost dim is known must receive exactly that many tensors."""
-    if isinstance(declared, int) and count != declared:
-        raise InputError(f"{where}: input stream {name!r} is declared with {declared} top-level "
-                         f"element(s) but received {count} (expected exactly {declared})")
+def check_stream_shape(name: str, tokens: list, declared: list, where: str) -> None:
+    """An input stream whose outermost dim is known (``declared[0]``, None = not checked) must
+    receive exactly that many top-level tensors (E3: one ``S_N`` each; a rank-0 stream counts
+    its elements).
+
+    [Choice] Inner dims are not checked here: an empty rank-k sub-tensor and one whose only
+    child is empty encode identically (STEP.md §2.3), so a per-sub-tensor extent check would
+    reject valid streams; operators check what they rely on at run time.
+    """
+    rank = len(declared) - 1
+    if rank == 0:
+        top = sum(1 for t in tokens if t is not DONE)
+    else:
+        top = sum(1 for t in tokens if type(t) is Stop and t.level == rank)
+    _check_extent(name, declared[0], top, where)
+
+
+def _check_extent(name: str, want, got: int, where: str) -> None:
+    if want is None or want == got:
+        return
+    raise InputError(f"{where}: input stream {name!r} is declared with {want} top-level "
+                     f"element(s) but received {got} (expected exactly {want})")
 
 
 def max_events(value=None, where: str = "simulate") -> int:

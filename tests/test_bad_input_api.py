@@ -488,3 +488,32 @@ def test_a_bad_fifo_depth_of_a_stream_is_a_graph_error(depth):
     prog = load_prog()
     with pytest.raises(sl.GraphError, match="FIFO depth"):
         prog.set_fifo_depth(prog.streams[0], depth)
+
+
+@pytest.mark.parametrize("runner", [run_simulate, run_interpret], ids=lambda r: r.__name__)
+@pytest.mark.parametrize("value, word", [
+    ([[1, 2, 3]] * 3, "declared with 2 top-level .* received 3"),
+    ([[1, 2, 3]], "declared with 2 top-level .* received 1"),
+    ([], "declared with 2 top-level .* received 0"),
+])
+def test_the_outer_dim_of_a_rank_1_input_stream_is_checked(runner, value, word):
+    prog = sl.Program("inner")
+    prog.output("o", prog.input("x", sl.Scalar("f32"), (2, 3)))
+    with pytest.raises(InputError, match=word):
+        runner(prog, inputs={"x": value})
+
+
+def test_a_ragged_inner_dim_may_vary():
+    prog = sl.Program("inner")
+    R = sl.dim("R")
+    prog.output("o", prog.input("x", sl.Scalar("f32"), (2, R), ragged=(R,)))
+    assert sl.interpret(prog, inputs={"x": [[1, 2, 3], [4]]}).values["o"] == [[1, 2, 3], [4]]
+
+
+def test_a_bound_outer_dim_is_checked_at_its_binding():
+    prog = sl.Program("outer")
+    prog.output("o", prog.input("x", sl.Scalar("f32"), (sl.dim("N"), 2)))
+    with pytest.raises(InputError, match="declared with 3"):
+        sl.simulate(prog, inputs={"x": [[1, 2], [3, 4]]}, bindings={"N": 3})
+    assert sl.simulate(prog, inputs={"x": [[1, 2], [3, 4]]}, bindings={"N": 2}).values["o"] \
+        == [[1, 2], [3, 4]]

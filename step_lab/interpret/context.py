@@ -7,7 +7,7 @@ from ..errors import BindingError, ShapeError, StepError
 from ..ir.dtypes import Scalar, Selector, Tile, numpy_dtype
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import evaluate, free_symbols
-from ..validate import check_stream_length, check_work, run_bindings
+from ..validate import check_stream_shape, check_work, run_bindings
 from .memory import OffChipMemory
 
 __all__ = ["RunContext", "normalize_value", "check_bindings", "check_token_list", "Unchecked"]
@@ -72,19 +72,23 @@ class RunContext:
                                f"(pass inputs={{{name!r}: …}})")
         tokens = _as_tokens(self.inputs[name], stype.rank, name)
         if not isinstance(self.inputs[name], Unchecked):
-            top = sum(1 for t in tokens if type(t) is Stop and t.level == stype.rank) \
-                if stype.rank else sum(1 for t in tokens if t is not DONE)
-            declared = stype.shape[0]
-            if free_symbols(declared) & stype.ragged:
-                declared = None                 # a ragged count is measured, not checked
-            elif not isinstance(declared, int):
-                try:
-                    declared = self.value(declared)
-                except StepError:
-                    declared = None
-            check_stream_length(name, top, declared, f"{self.where}: inputs")
+            check_stream_shape(name, tokens, self._declared(stype), f"{self.where}: inputs")
         return [t if (t is DONE or type(t) is Stop) else normalize_value(stype.dtype, t, name)
                 for t in tokens]
+
+    def _declared(self, stype) -> list:
+        """The stream's dims outermost first: an int when known at these bindings, None for a
+        ragged or unknown dim (measured, not checked)."""
+        out = []
+        for d in stype.shape:
+            if free_symbols(d) & stype.ragged:
+                out.append(None)
+                continue
+            try:
+                out.append(self.value(d))
+            except StepError:
+                out.append(None)
+        return out
 
     def output_tokens(self, node) -> list:
         return self.outputs.setdefault(node.params["label"], [])
