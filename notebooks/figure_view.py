@@ -52,29 +52,25 @@ def show_plot(plot) -> None:
         say("*No plot: bokeh is not installed (`pip install step-lab[notebook]`).*")
         return
     from bokeh.io import show
+    from step_lab.formatting import readable_axes
     setup()
-    show(plot)
+    show(readable_axes(plot))
 
 
 # -- formatting ----------------------------------------------------------------------------------
 def fmt(value) -> str:
-    """A value for a table: bools as yes/no, big numbers with separators, 4 significant digits."""
-    if value is None:
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        if value != 0 and abs(value) >= 1e4:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
+    """A value for a table: bools as yes/no, big numbers with separators, 4 significant digits
+    (``step_lab.formatting.number``, the one number format of tables and reports)."""
+    from step_lab.formatting import number
+    return number(value)
 
 
 def _tolerance(tol) -> str:
     if tol is None:
         return "–"
+    if tol[0] in ("all", "rel_any", "gt"):      # composite criteria (e.g. Fig 17 speedups)
+        from step_lab.reproduce.scoring import describe
+        return describe(tol)
     kind, amount = tol
     if kind == "rel":
         return f"±{amount * 100:g}%"
@@ -112,11 +108,14 @@ def _table(head: list[str], rows: list[list[str]], left: int = 1) -> str:
 def headline_table(fig, result) -> dict:
     """Our headline values vs the paper's, with tolerance, deviation and verdict; then the
     values we measure that the paper does not state. Returns ``{key: within}``."""
-    checks = {k: within(result.headline.get(k), fig.paper[k], fig.tolerance.get(k))
+    undecided = set(getattr(fig, "full_only", ())) if getattr(result, "quick", False) else set()
+    checks = {k: None if k in undecided else
+              within(result.headline.get(k), fig.paper[k], fig.tolerance.get(k))
               for k in fig.paper}
     rows = [[f"<code>{html.escape(k)}</code>", fmt(result.headline.get(k)), fmt(fig.paper[k]),
              _tolerance(fig.tolerance.get(k)),
-             _deviation(result.headline.get(k), fig.paper[k]), _mark(checks[k])]
+             _deviation(result.headline.get(k), fig.paper[k]),
+             "not assessed in quick mode" if k in undecided else _mark(checks[k])]
             for k in fig.paper]
     table = _table(["headline", "ours", "paper", "tolerance", "deviation", "within"], rows)
     extra = {k: v for k, v in result.headline.items() if k not in fig.paper}
@@ -131,10 +130,12 @@ def headline_table(fig, result) -> dict:
 
 
 def _verdict(fig, result, checks: dict) -> str:
-    toleranced = [k for k in fig.paper if fig.tolerance.get(k) is not None]
+    undecided = set(getattr(fig, "full_only", ())) if getattr(result, "quick", False) else set()
+    toleranced = [k for k in fig.paper if fig.tolerance.get(k) is not None
+                  and k not in undecided]
     inside = [k for k in toleranced if checks[k] is True]
     outside = [k for k in toleranced if checks[k] is False]
-    missing = [k for k in fig.paper if result.headline.get(k) is None]
+    missing = [k for k in fig.paper if result.headline.get(k) is None and k not in undecided]
     free = [k for k in fig.paper if fig.tolerance.get(k) is None]
     text = (f"**{len(inside)} of {len(toleranced)}** paper values that have a tolerance are "
             "within it")
@@ -143,6 +144,9 @@ def _verdict(fig, result, checks: dict) -> str:
     if missing:
         text += (f"; **{len(missing)}** not measured by this run (the full run measures "
                  "them)")
+    if undecided:
+        text += (f"; **{len(undecided)}** criteria need the full sweep and are not assessed in "
+                 "quick mode")
     if free:
         text += (f"; **{len(free)}** further paper values have no tolerance (read off the "
                  "published plot) and are shown for comparison")

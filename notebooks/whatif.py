@@ -61,6 +61,8 @@ class ParetoView:
                     color="#d62728", legend_label="explored design")
         fig.x_range.range_padding = fig.y_range.range_padding = 0.5     # room for the labels
         fig.add_layout(fig.legend[0], "right")
+        from step_lab.formatting import readable_axes
+        readable_axes(fig)                               # 7M, never 7.000e+6
         self.figure = fig
         self.model = None            # the plot's widget, created once the sources hold data
         self.readout = w.HTML()
@@ -116,6 +118,8 @@ class ParetoView:
         point, static, score = self.last["point"], self.last["static"], self.last["pid"]
         out = [f"**{point['label']}**: **{point['y']:,}** cycles, **{self._x(point)}** "
                f"{self.x_label}."]
+        if point.get("note"):
+            out.append(f"Approximation: {point['note']}.")
         if score > 1:
             out.append(f"PID **{score:.3g}** > 1: beyond the static frontier — the best static "
                        f"design would have to improve its harder axis {score:.3g}× to match it.")

@@ -2,15 +2,21 @@
 
 Every failure is one line ``step-lab: error: …`` on stderr, never a raw traceback (set
 STEP_LAB_DEBUG=1 to see one). User mistakes — arguments, paths (``--out``, ``--cache``,
-``--output``: checked, then created and probed, before any computation), a malformed
+``--output``: checked before any computation; output folders are created and probed), a malformed
 ``--scheduler`` address, a script with a syntax or run-time error, an output that cannot be
 written — exit 2; a StepError raised by a run (bad bindings or inputs, deadlock, work limit)
 exits 1 naming its class; Ctrl-C exits 130 with ``step-lab: interrupted``.
+
+[Choice] ``reproduce`` checks every trace file the requested figures read before anything runs (a
+malformed or, under ``--traces`` without ``--allow-standins``, missing file is exit 2 naming it),
+and ends with exit 1 when a simulated point of a figure failed: its FIG.json is still written,
+with the failure in its notes and the affected checks "no value".
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import runpy
@@ -20,7 +26,12 @@ from pathlib import Path
 
 from .errors import StepError
 
-__all__ = ["main"]
+__all__ = ["main", "REPRODUCE_OUT"]
+
+# [Choice] ``reproduce`` writes to ``out/reproduce`` (beside the demo's ``out/``, git-ignored)
+# unless ``--out`` says otherwise: the committed ``reproduction/quick`` and ``reproduction/full``
+# are rewritten only on purpose, and a trial run leaves no untracked files in a checkout.
+REPRODUCE_OUT = "out/reproduce"
 
 
 class UsageError(Exception):
@@ -39,16 +50,22 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out", help="output folder (default: out)")
     d.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
     s = sub.add_parser("simulate", help="simulate a program defined in a Python file")
-    s.add_argument("file", help="a .py file defining `prog` (or `program`, or build())")
+    s.add_argument("file", nargs="?", default=None,
+                   help="a .py file defining `prog` (or `program`, or build())")
     s.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
+    _workload_cli().add_workload_arguments(s)
+    _workload_cli().add_traces_command(sub)
     r = sub.add_parser("reproduce", help="reproduce a figure of the paper's evaluation")
     r.add_argument("figure", help="figure id (fig8, fig9, …) or 'all'")
     r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
-    r.add_argument("--out", default="reproduction", help="output folder")
+    r.add_argument("--out", default=REPRODUCE_OUT,
+                   help=f"output folder (default: {REPRODUCE_OUT}, git-ignored)")
     r.add_argument("--jobs", type=int, default=None, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
     r.add_argument("--traces", default=None, help="folder laid out like data/traces")
+    r.add_argument("--allow-standins", action="store_true",
+                   help="under --traces: use a labelled synthetic stand-in for a missing file")
     r.add_argument("--cache", default=None, help="result cache folder (resume a killed sweep)")
     m = sub.add_parser("reproduction", help="write REPRODUCTION.md from FIG.json files")
     m.add_argument("--quick-dir", default=None, help="folder of a --quick run")
@@ -131,17 +148,6 @@ def _prepare_out_dir(path: str, option: str) -> Path:
     return folder
 
 
-def _check_out_file(path: str, option: str) -> Path:
-    """An output file: not a folder, and its folder usable or creatable."""
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{option} {path!r} is a folder (expected a file name)")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise UsageError(f"{option} {path!r} is not writable (no write permission)")
-    _prepare_out_dir(str(target.parent), f"{option} folder")
-    return target
-
-
 _SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 
 
@@ -166,8 +172,18 @@ def _hardware(name: str):
         raise UsageError(str(e)) from None
 
 
+def _workload_cli():
+    from . import cli_workload
+    return cli_workload
+
+
 def _cmd_simulate(args) -> int:
     from .sim import simulate
+    if getattr(args, "workload", None) is not None:
+        hw = _hardware(args.hw) if args.hw != "paper" else None
+        return _workload_cli().run_workload(args, hw)
+    if args.file is None:
+        raise UsageError("simulate needs FILE (a .py file) or --workload moe|attention")
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
@@ -246,31 +262,65 @@ def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, reproduce
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
+    if args.allow_standins and args.traces is None:
+        raise UsageError("--allow-standins needs --traces DIR (without it, only the withheld "
+                         "traces are replaced by stand-ins, always)")
     _check_out_dir(args.out, "--out")
     if args.cache is not None:
         _check_out_dir(args.cache, "--cache")
     if args.scheduler is not None:
         _check_scheduler(args.scheduler)
-    if args.traces is not None and not Path(args.traces).is_dir():
-        raise UsageError(f"--traces {args.traces!r} is not a folder (expected one laid out "
-                         "like data/traces)")
     ids = figure_ids() if args.figure == "all" else [args.figure]
     for f in ids:
         try:
             get_figure(f)
         except StepError as e:
             raise UsageError(str(e)) from None
+    plain = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
+                       allow_standins=args.allow_standins)
+    notes = _check_traces([get_figure(f) for f in ids], plain)
     _prepare_out_dir(args.out, "--out")
     if args.cache is not None:
         _prepare_out_dir(args.cache, "--cache")
+    failed = []
     with _executor(args.scheduler, args.jobs) as (executor, jobs):
-        ctx = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
-                         executor=executor, jobs=jobs,
-                         cache=Path(args.cache) if args.cache else None)
+        ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
+                                  cache=Path(args.cache) if args.cache else None)
+        for line in notes:
+            print(line, file=sys.stderr)
         for f in ids:
             rec = reproduce(f, args.out, ctx)
             print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json")
-    return 0
+            if rec["failed_points"]:
+                failed.append(f"{f}: {len(rec['failed_points'])} point(s) failed, first: "
+                              f"{rec['failed_points'][0]}")
+    for line in failed:
+        print(f"step-lab: error: {line} (see the notes in the FIG.json)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _check_traces(figures, ctx) -> list:
+    """Every trace the figures read, checked before anything runs; returns the stderr lines that
+    name the synthetic stand-ins."""
+    from .errors import TraceError
+    from .reproduce.inputs import REAL, plan
+    try:
+        used = plan(figures, ctx)
+    except TraceError as e:
+        raise UsageError(str(e)) from None
+    lines = []
+    for fig_id, traces in used.items():
+        by_reason: dict = {}
+        for relative, status in traces.items():
+            if status != REAL:
+                by_reason.setdefault(status, []).append(relative)
+        for reason, files in by_reason.items():
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3
+                                            else "")
+            lines.append(f"step-lab: note: {fig_id}: {len(files)} trace file(s) {reason} "
+                         f"({shown}); using labelled synthetic stand-ins, reported in FIG.json, "
+                         "not counted as real")
+    return lines
 
 
 @contextlib.contextmanager
@@ -337,18 +387,29 @@ def _start_ignoring_sigint(start):
 
 def _cmd_reproduction(args) -> int:
     from .reproduce.summary import reproduction_markdown
-    for d in (args.quick_dir, args.full_dir):
-        if d is not None and not Path(d).is_dir():
-            raise UsageError(f"{d!r} is not a folder of FIG.json files")
-    _check_out_file(args.output, "--output")
-    text = reproduction_markdown(args.quick_dir, args.full_dir)
-    Path(args.output).write_text(text, encoding="utf-8")
+    if args.quick_dir is None and args.full_dir is None:
+        raise UsageError("reproduction needs --quick-dir and/or --full-dir (folders of "
+                         "FIG.json files written by `step-lab reproduce`)")
+    out = Path(args.output)
+    if out.is_dir() or not out.parent.is_dir() or (out.exists() and not os.access(out, os.W_OK)) \
+            or not os.access(out.parent, os.W_OK):
+        raise UsageError(f"--output {args.output!r} is not a writable file path (expected a file "
+                         "in an existing, writable folder)")
+    try:
+        text = reproduction_markdown(args.quick_dir, args.full_dir)
+    except StepError as e:
+        raise UsageError(str(e)) from None
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"--output {args.output!r} cannot be written ({e.strerror})") from None
     print(f"step-lab: wrote {args.output}")
     return 0
 
 
 _COMMANDS = {"demo": _cmd_demo, "simulate": _cmd_simulate, "reproduce": _cmd_reproduce,
-             "reproduction": _cmd_reproduction}
+             "reproduction": _cmd_reproduction,
+             "traces": lambda args: _workload_cli().cmd_traces(args)}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -40,6 +40,31 @@ class ConfigError(StepError):
     """A hardware or run configuration value is invalid."""
 
 
+class UnknownNameError(ConfigError, AttributeError):
+    """A misspelt operator or function (``ops.linearoffchipload``): an AttributeError (so
+    ``hasattr`` and ``getattr(..., default)`` keep working) whose message suggests the name."""
+
+
+def missing_attribute(module: str, names, name: str, what: str) -> AttributeError:
+    """The error for ``module.name`` when ``name`` is not one of ``names``, with a did-you-mean
+    that ignores case (``fn.matmul`` -> ``'Matmul'``). Dunder names (Python's own probes) get
+    a plain AttributeError."""
+    if name.startswith("__") and name.endswith("__"):
+        return AttributeError(f"module {module!r} has no attribute {name!r}")
+    by_lower = {str(n).lower(): n for n in names}
+    if name.lower() in by_lower:
+        hint = f" (did you mean {by_lower[name.lower()]!r}? names are case-sensitive)"
+    else:
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    return UnknownNameError(f"{module} has no {what} {name!r}{hint}; the {what}s are: "
+                            f"{', '.join(sorted(names))}")
+
+
+class TraceError(StepError):
+    """A trace file (expert routing, KV lengths) is missing, unreadable or malformed."""
+
+
 def did_you_mean(value: str, allowed) -> str:
     """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
     names = [str(a) for a in allowed]

@@ -3,23 +3,35 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
-__all__ = ["render_svg", "write_report"]
+__all__ = ["render_svg", "graph_fragment", "write_report"]
 
 
-def render_svg(program, **dot_kwargs) -> str | None:
-    """SVG of a program's graph via the ``dot`` binary, or None when Graphviz is missing."""
-    if shutil.which("dot") is None:
-        return None
-    done = subprocess.run(["dot", "-Tsvg"], input=program.to_dot(**dot_kwargs), text=True,
-                          capture_output=True, timeout=60)
-    if done.returncode != 0:
-        return None
-    svg = done.stdout
-    return svg[svg.find("<svg"):] if "<svg" in svg else svg
+def render_svg(program, *, rankdir: str = "TB", expand="none", annotate=None) -> str | None:
+    """SVG of a program's graph (repeated scopes collapsed), or None when Graphviz is missing.
+
+    Drawn by the one renderer, :func:`step_lab.analysis.render.program_svg`.
+    """
+    from .analysis.render import program_svg
+    return program_svg(program, annotate=annotate, rankdir=rankdir, expand=expand)
+
+
+def graph_fragment(program, *, annotate=None, expand="none", max_height: int = 700) -> str:
+    """The graph as a report section: fitted, zoomable, with a legend (``<pre>`` DOT without
+    Graphviz)."""
+    from .analysis.dot_scopes import scope_view
+    from .analysis.render import graph_view_html, legend_html
+    svg = render_svg(program, expand=expand, annotate=annotate)
+    if svg is None:
+        return (f"<p class='note'>Graphviz's dot binary was not found; the graph's DOT source:"
+                f"</p><pre>{html.escape(program.to_dot(expand=expand))}</pre>")
+    view = scope_view(program, expand)
+    caption = (f"{len(view.shown):,} of {len(program.nodes):,} nodes drawn; repeated scopes "
+               "collapsed (×N)" if view.collapsed else f"{len(program.nodes):,} nodes")
+    return graph_view_html(svg, max_height=max_height, caption=caption,
+                           legend=legend_html(collapsed=view.collapsed,
+                                              annotated=bool(annotate)))
 
 
 def _table(rows: list[dict]) -> str:
@@ -33,17 +45,14 @@ def _table(rows: list[dict]) -> str:
 
 
 def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return "" if v is None else str(v)
+    from .formatting import number
+    return v if isinstance(v, str) else number(v)
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;
 text-align:right}th{background:#f3f3f3}h1{font-size:1.6em}h2{margin-top:1.6em}
-.graph{overflow:auto;border:1px solid #eee}.graph svg{width:100%;height:auto}.note{color:#555}"""
+.note{color:#555}"""
 
 
 def write_report(out_dir, title: str, summary_rows: list[dict], sections: list[tuple],

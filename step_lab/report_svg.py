@@ -29,10 +29,8 @@ def _ticks(lo: float, hi: float, log: bool, n: int = 4) -> list[float]:
 
 
 def _short(v: float) -> str:
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(v) >= div:
-            return f"{v / div:g}{unit}"
-    return f"{v:g}"
+    from .formatting import si
+    return si(v)
 
 
 def scatter_svg(points: list[dict], *, x: str, y: str, label: str, frontier: list[dict] = (),

@@ -243,5 +243,6 @@ def _indicator_symbol(e):
     return sympy.Symbol(f"[{text.replace(' & ', ' ∧ ')}]")
 
 
-def latex(expr) -> str:
-    return sympy.latex(expr)
+def latex(expr, **options) -> str:
+    """LaTeX of an expression (``options`` go to ``sympy.latex``, e.g. ``mul_symbol="dot"``)."""
+    return sympy.latex(expr, **options)

@@ -121,9 +121,9 @@ def _tree(tmp_path):
     (["demo", "--out", "afile/sub"], ["--out", "regular file"]),
     (["demo", "--out", "afile"], ["--out", "is a file"]),
     (["demo", "--out", "/proc/step-lab-x"], ["--out", "not writable"]),
-    (["reproduction", "--output", "afile/x.md"], ["--output", "is a file"]),
-    (["reproduction", "--output", "."], ["--output", "is a folder"]),
-    (["reproduction", "--output", "/proc/x.md"], ["--output", "not writable"]),
+    (["reproduction", "--quick-dir", ".", "--output", "afile/x.md"],
+     ["--output", "not a writable file path"]),
+    (["reproduction", "--quick-dir", ".", "--output", "."], ["--output", "not a writable"]),
     (["reproduce", "fig9", "--jobs", "-1"], ["--jobs -1"]),
     (["reproduce", "fig9", "--jobs", "two"], ["--jobs"]),
     (["reproduce", "fig99"], ["unknown figure"]),
@@ -150,7 +150,6 @@ def test_an_unwritable_report_output_is_one_line(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise PermissionError(13, "Permission denied", str(tmp_path / "x.md"))
     monkeypatch.setattr(cli_mod.Path, "write_text", boom)
-    monkeypatch.setattr(cli_mod, "_check_out_file", lambda path, option: Path(path))
     (tmp_path / "q").mkdir()
     code = main(["reproduction", "--quick-dir", str(tmp_path / "q"), "--output",
                  str(tmp_path / "x.md")])

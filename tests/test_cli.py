@@ -1,5 +1,6 @@
 """The `step-lab` command line: demo report, simulate FILE, bad arguments exit 2 in one line."""
 import json
+import re
 import subprocess
 import sys
 
@@ -17,7 +18,9 @@ def test_demo_writes_a_self_contained_report_and_json(tmp_path):
     assert 1.8 < data["pid_dynamic"] < 2.4            # the paper reports 2.11 (Fig 9, Qwen)
     html = (tmp_path / "report.html").read_text()
     assert html.count("<svg") >= 2                     # the Pareto plot and the graph
-    assert "http://" not in html.replace("http://www.w3.org", "")   # no external resources
+    external = r"""<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?//"""
+    assert not re.search(external, html)               # nothing loaded from the network
+    assert "step-lab-why" in html and "roofline" in html and "×128" in html
 
 
 def test_simulate_runs_a_program_file_and_prints_json(tmp_path, capsys):

@@ -10,6 +10,7 @@ import pytest
 import step_lab as sl
 from step_lab import ops
 from step_lab.analysis import dot as dot_module
+from step_lab.analysis import render as render_module
 from step_lab.analysis.dot import PALETTE, TENSOR_COLOUR, mimebundle, to_dot
 
 ROW = sl.Tile(1, 64, "bf16")
@@ -145,7 +146,8 @@ def test_the_dot_binary_accepts_the_text_and_the_bundle_is_svg():
     subprocess.run(["dot", "-Tsvg"], input=to_dot(prog, regions={"r": ["flatten0"]}).encode(),
                    check=True, capture_output=True)
     bundle = prog._repr_mimebundle_()
-    assert set(bundle) == {"image/svg+xml", "text/plain"}
+    assert set(bundle) == {"text/html", "image/svg+xml", "text/plain"}
+    assert "step-lab-graph-legend" in bundle["text/html"]
     assert "<svg" in bundle["image/svg+xml"] and "linearoffchipload0" in bundle["image/svg+xml"]
 
 
@@ -166,7 +168,7 @@ def test_a_failing_dot_binary_falls_back_to_text(monkeypatch):
     def broken(*args, **kwargs):
         raise subprocess.CalledProcessError(1, "dot", stderr=b"syntax error")
     monkeypatch.setattr(dot_module.shutil, "which", lambda name: "/usr/bin/dot")
-    monkeypatch.setattr(dot_module.subprocess, "run", broken)
+    monkeypatch.setattr(render_module.subprocess, "run", broken)
     with pytest.warns(RuntimeWarning, match="syntax error"):
         bundle = mimebundle(_routed())
     assert set(bundle) == {"text/plain"}

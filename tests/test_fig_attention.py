@@ -4,30 +4,32 @@ import json
 
 import numpy as np
 import pytest
+from _quick_run import quick_dir, quick_record
 
 import step_lab as sl
 from step_lab.errors import ConfigError
-from step_lab.reproduce import RunContext, reproduce
+from step_lab.reproduce import RunContext
 from step_lab.reproduce.figures._attention import TRACES, kv_trace
 from step_lab.workloads.e2e import end_to_end, qkv_generation
 from step_lab.workloads.models import ModelConfig
 
 
-def test_fig15_quick_writes_the_headline_keys_beside_the_paper(tmp_path):
-    record = reproduce("fig15", tmp_path, RunContext(quick=True, progress=False))
-    saved = json.loads((tmp_path / "fig15.json").read_text())
+def test_fig15_quick_writes_the_headline_keys_beside_the_paper():
+    record = quick_record("fig15")          # shared with the regression guard
+    saved = json.loads((quick_dir() / "fig15.json").read_text())
     assert saved["figure"] == "fig15" and saved["quick"] is True
     for key, paper in (("speedup_b16", 2.72), ("speedup_b64", 1.43)):
         assert saved["paper"][key] == paper
         assert saved["headline"][key] > 1
     assert record["headline"]["speedup_b16"] > record["headline"]["speedup_b64"]
     assert saved["within_tolerance"]["coarse_flatness_b16_48"] is True
-    assert (tmp_path / "fig15.html").read_text().startswith("<!DOCTYPE html>")
+    page = (quick_dir() / "fig15.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "None" not in page.split("<h1>")[1]
     assert len(saved["points"]) == 8
 
 
-def test_fig8_reproduces_the_traffic_exactly_and_correlates(tmp_path):
-    record = reproduce("fig8", tmp_path, RunContext(quick=True, progress=False))
+def test_fig8_reproduces_the_traffic_exactly_and_correlates():
+    record = quick_record("fig8")
     h = record["headline"]
     assert h["traffic_exact"] is True
     assert h["pearson_r"] >= 0.95 and h["pearson_r_hdl"] >= 0.95
@@ -56,11 +58,13 @@ def test_a_traces_folder_with_the_b80_file_is_used(tmp_path):
 
 
 @pytest.mark.slow
-def test_fig14_quick_keeps_the_conclusion(tmp_path):
-    record = reproduce("fig14", tmp_path, RunContext(quick=True, progress=False))
+def test_fig14_quick_keeps_the_conclusion():
+    record = quick_record("fig14")
     h = record["headline"]
     assert h["all_bars_above_1"] and h["high_ge_low"]
-    assert set(record["paper"]) == {"geomean_low", "geomean_medium", "geomean_high"}
+    assert set(record["paper"]) == {"geomean_low", "geomean_medium", "geomean_high",
+                                    "all_bars_above_1", "high_ge_low"}
+    assert record["checks"]["high_ge_low"]["status"] == "pass"
 
 
 # -- Fig 17: the end-to-end layer composition ------------------------------------------------
@@ -109,8 +113,8 @@ def test_end_to_end_rejects_unknown_variants_and_bad_traces():
 
 
 @pytest.mark.slow
-def test_fig17_quick_reports_the_headline_keys(tmp_path):
-    record = reproduce("fig17", tmp_path, RunContext(quick=True, progress=False))
+def test_fig17_quick_reports_the_headline_keys():
+    record = quick_record("fig17")
     h = record["headline"]
     for key in ("mixtral", "qwen"):
         assert h[key]["speedup_vs_memory_matched"] > 1

@@ -3,8 +3,10 @@ import json
 import shutil
 
 import pytest
+from _quick_run import quick_dir, quick_record
 
-from step_lab.reproduce import FIGURES, RunContext, get_figure, reproduce
+from step_lab.errors import TraceError
+from step_lab.reproduce import FIGURES, RunContext, get_figure
 from step_lab.reproduce.figures import _moe, fig9, fig10, fig12, fig13
 from step_lab.workloads import trace_path
 
@@ -43,8 +45,13 @@ def test_section7_paper_values():
 
 def test_routing_uses_the_traces_folder_and_falls_back_to_the_standin(tmp_path):
     notes = []
-    ctx = RunContext(traces=tmp_path)
+    with pytest.raises(TraceError, match="missing under --traces.*--allow-standins"):
+        _moe.routing_for(RunContext(traces=tmp_path), _moe.MIXTRAL, 1024, notes)
+    ctx = RunContext(traces=tmp_path, allow_standins=True)
     assert _moe.routing_for(ctx, _moe.MIXTRAL, 1024, notes) == "standin"
+    assert ctx.inputs["expert_routing/mixtral_b1024/019_009.npz"]["source"] == "synthetic"
+    notes.clear()
+    assert _moe.routing_for(RunContext(), _moe.MIXTRAL, 1024, notes) == "standin"
     assert "withheld" in notes[0] and "019_009.npz" in notes[0]
     target = tmp_path / "expert_routing/mixtral_b64/008_010.npz"
     target.parent.mkdir(parents=True)
@@ -93,18 +100,22 @@ def test_failed_points_become_notes_not_crashes(monkeypatch):
     assert any("qwen.tile8 failed: DeadlockError" in n for n in result.notes)
 
 
-def test_fig13_quick_reproduces_the_analytic_headlines(tmp_path):
-    record = reproduce("fig13", tmp_path, RunContext(quick=True, progress=False))
+def test_fig13_quick_reproduces_the_analytic_headlines():
+    record = quick_record("fig13")          # shared with the regression guard
     assert record["headline"]["memory_reduction_r32"] == pytest.approx(0.46, abs=0.005)
     assert record["headline"]["compute_reduction_r32"] == pytest.approx(0.62, abs=0.005)
     assert record["within_tolerance"]["memory_kb"]["r32"] is True
-    assert (tmp_path / "fig13.html").read_text().count("<html") >= 1
+    assert (quick_dir() / "fig13.html").read_text().count("<html") >= 1
+    assert record["checks"]["memory_kb.r64"]["status"] == "not assessed in quick mode"
+    page = (quick_dir() / "fig13.html").read_text()
+    table = page[page.rfind("<table>"):page.rfind("</table>")]
+    assert "not assessed in quick mode" in table and "None" not in table
 
 
 @pytest.mark.slow          # ~20 s of CPU: 10 real Mixtral/Qwen layer simulations
-def test_fig9_quick_smoke_run_writes_the_section7_keys(tmp_path):
-    record = reproduce("fig9", tmp_path, RunContext(quick=True, progress=False))
-    saved = json.loads((tmp_path / "fig9.json").read_text())
+def test_fig9_quick_smoke_run_writes_the_section7_keys():
+    record = quick_record("fig9")
+    saved = json.loads((quick_dir() / "fig9.json").read_text())
     assert saved["figure"] == "fig9" and saved["quick"] is True
     for key in SECTION7["fig9"]:
         assert isinstance(nested(saved["headline"], key), float)
@@ -112,4 +123,4 @@ def test_fig9_quick_smoke_run_writes_the_section7_keys(tmp_path):
     assert nested(record["within_tolerance"], "qwen.memory_ratio_vs_tile64") is True
     assert nested(record["within_tolerance"], "mixtral.pid") is True
     assert len(saved["points"]) == 10 and all(p["error"] is None for p in saved["points"])
-    assert "bokeh" in (tmp_path / "fig9.html").read_text().lower()
+    assert "bokeh" in (quick_dir() / "fig9.html").read_text().lower()

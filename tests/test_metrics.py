@@ -222,7 +222,8 @@ def test_table_rows_show_expressions_or_values_and_end_with_the_total():
 def test_latex_and_dict_forms():
     m = metrics(moe("static"))
     latex = m._repr_latex_()
-    assert latex.startswith("$$\\begin{aligned}") and "\\lceil" in latex and "60680" in latex
+    assert latex.startswith("$$\\begin{aligned}") and "\\lceil" in latex and "60{,}680" in latex
+    assert "\\text{on-chip memory} &= 60{,}680\\ \\mathrm{B}" in latex
     data = json.loads(json.dumps(m.to_dict()))
     assert data["preset"] == "paper" and data["policy"] == "static"
     assert data["onchip_memory"] == "60680" and data["symbols"] == ["sel_x0", "sel_x1"]

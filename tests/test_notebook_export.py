@@ -18,8 +18,11 @@ def gemm_run():
 def test_fragments_are_heading_html_pairs_with_graph_and_occupancy(gemm_run):
     prog, result = gemm_run
     sections = report_fragments(prog, result)
-    assert [h for h, _ in sections] == ["gemm: graph", "gemm: occupancy"]
-    graph, occupancy = (html for _, html in sections)
+    assert [h for h, _ in sections] == ["gemm: graph", "gemm: occupancy",
+                                        "gemm: why is it slow?"]
+    graph, occupancy, why = (html for _, html in sections)
+    assert "step-lab-why" in why and "Bokeh.embed.embed_items" in why
+    assert len(why) < len(occupancy) / 5                           # BokehJS only once
     assert "<svg" in graph and "busy" in graph
     assert "Bokeh.embed.embed_items" in occupancy
     assert 'name="timeline"' in occupancy or "timeline" in occupancy
@@ -39,6 +42,8 @@ def test_a_result_without_trace_gives_a_note_instead_of_the_timeline():
     result = sl.simulate(prog, bindings=bindings, inputs=inputs)
     heading, note = report_fragments(prog, result)[1]
     assert heading == "gemm: occupancy" and "trace=True" in note
+    heading, why = report_fragments(prog, result)[2]                # carries BokehJS itself
+    assert heading == "gemm: why is it slow?" and len(why) > 500_000
 
 
 def test_fragments_embed_into_write_report(gemm_run, tmp_path):

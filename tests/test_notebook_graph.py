@@ -33,7 +33,7 @@ def test_the_graph_is_an_svg_with_operators_coloured_by_group():
     assert PALETTE["memory"] in svg and PALETTE["higher-order"] in svg
     for node in prog.nodes:
         assert node.name in svg
-    assert "Stream&lt;Tile[64,128] bf16&gt;[1, M/64, 4]" in svg       # edge label, symbolic
+    assert "Stream&lt;Tile[64,128] bf16&gt;[1, M/64, 4]" in svg       # edge tooltip, symbolic
 
 
 @needs_dot
@@ -78,4 +78,5 @@ def test_programs_above_max_nodes_are_not_redrawn_and_say_how_to_draw_them():
 @needs_dot
 def test_fit_scales_the_svg_to_the_page_width_for_reports():
     html = graph_html(gemm(), fit=True)
-    assert "<svg style='width:100%;height:auto'" in html and "overflow:auto" not in html
+    assert "style='width:100%;max-width:" in html and "viewBox" in html
+    assert 'width="' not in html.split("<svg", 1)[1].split(">", 1)[0]     # scales with the box

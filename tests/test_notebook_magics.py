@@ -33,7 +33,10 @@ def test_a_step_cell_displays_summary_latex_metrics_and_the_svg_graph(shell):
                      ["text/html", "text/plain"]]
     summary, latex, graph = (o.data for o in cap.outputs)
     assert "cycles" in summary["text/html"] and "851,968" in summary["text/html"]
-    assert r"\text{off-chip traffic [B]} &= 3328 M" in latex["text/latex"]
+    assert (r"\text{off-chip traffic} &= 3328 \cdot M\ \mathrm{B} &&= 851{,}968\ \mathrm{B}"
+            in latex["text/latex"])                # never "3328 M" (reads as "3328 mega")
+    assert r"\text{at }\text{M = 256}" in latex["text/latex"]
+    assert "Why is it slow?" in summary["text/html"] and "step-lab-why" in summary["text/html"]
     assert "<svg" in graph["text/html"] and "busy" in graph["text/html"]
 
 

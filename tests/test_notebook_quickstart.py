@@ -48,3 +48,21 @@ def test_the_quickstart_shows_widgets_loads_bokehjs_and_reports_errors_briefly()
     text = "".join(o.get("text", "") for o in broken.outputs)
     assert text.startswith("UsageError: ShapeError at line 4 of %%step 'broken'")
     assert len(text.strip().splitlines()) == 2 and "Traceback" not in text
+
+
+def test_the_gallery_notebook_compares_every_model_with_labelled_plots():
+    from step_lab.workloads import GALLERY, model
+    nb = execute(ROOT / "notebooks" / "whatif_deepseek_v3.ipynb")
+    markdown = "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb.cells
+                       if c.cell_type == "code" for o in c.outputs)
+    v3 = model("deepseek-v3")
+    assert (f"`deepseek-v3`: **{v3.dense_layers}** dense and "
+            f"**{v3.layers - v3.dense_layers}** MoE layers") in markdown
+    assert all(f"* `{name}`: dynamic tiling takes" in markdown for name in GALLERY)
+    plots = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             if "application/vnd.bokehjs_exec.v0+json" in o.get("data", {})]
+    assert len(plots) == 2
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for label in ('x_axis_label="on-chip memory [MB]"', 'y_axis_label="cycles per layer"',
+                  'y_axis_label="speedup of dynamic [× static cycles]"'):
+        assert label in code

@@ -165,3 +165,17 @@ def test_the_headline_table_checks_every_paper_value_against_its_tolerance(view,
 def test_values_are_formatted_for_reading(view):
     assert [view.fmt(v) for v in (None, True, 1234567, 15730000.0, 1.33333, 0.0)] == \
         ["–", "yes", "1,234,567", "15,730,000", "1.333", "0"]
+
+
+def test_the_headline_table_leaves_quick_undecidable_criteria_unassessed(view, monkeypatch):
+    from step_lab.reproduce import get_figure
+    shown = []
+    monkeypatch.setattr(view, "display", lambda obj: shown.append(obj))
+    fig = get_figure("fig21")
+    result = FigureResult(headline={"coarse_ge_3x_at_b16": False, "geomean_vs_coarse": 1.79},
+                          points=[], quick=True)
+    checks = view.headline_table(fig, result)
+    assert checks["coarse_ge_3x_at_b16"] is None and checks["geomean_vs_coarse"] is None
+    assert "not assessed in quick mode" in shown[0].data
+    assert "not assessed in quick mode" in shown[1].data and "outside" not in shown[1].data
+    assert fig.run.__wrapped__.__module__.endswith("fig21")   # the registered run stamps .quick

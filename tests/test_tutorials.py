@@ -57,6 +57,7 @@ def test_the_builder_turns_percent_cells_into_markdown_code_solution_and_magic_c
     assert [c["cell_type"] for c in cells] == ["markdown", "code", "code", "code"]
     assert cells[0]["source"] == "# Title\n\ntext"
     assert cells[2]["metadata"] == {"jupyter": {"source_hidden": True}, "tags": ["solution"]}
+    assert cells[2]["source"] == '%%solution\ncheck("a", 1)'          # Run All does not run it
     assert cells[3]["source"] == "%%step demo\ny = 2"
     with pytest.raises(ValueError, match="not a comment"):
         build.parse("# %% [markdown]\nplain text\n")
@@ -86,13 +87,20 @@ def _kernel_path() -> str:
 
 
 @lru_cache(maxsize=None)
-def executed(path: Path):
+def executed(path: Path, run_solutions: bool = False):
     """Run a notebook once in a fresh ``python3`` kernel of this interpreter on this checkout
-    (PYTHONPATH makes the kernel import this tree of step_lab, installed or not)."""
+    (PYTHONPATH makes the kernel import this tree of step_lab, installed or not), top to bottom
+    as *Run All* does; ``run_solutions``: as a learner who asks for every solution
+    (``%%solution --run``)."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     nb = nbformat.read(path, as_version=4)
+    if run_solutions:
+        for cell in nb.cells:
+            if "solution" in cell.metadata.get("tags", []):
+                assert cell.source.startswith("%%solution\n"), cell.source[:60]
+                cell.source = cell.source.replace("%%solution", "%%solution --run", 1)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     with _test_kernel():
@@ -140,17 +148,48 @@ def test_the_tutorial_runs_top_to_bottom_without_errors(path):
                                 f"{errors[0].ename}: {errors[0].evalue}")
 
 
+def _solutions(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"
+            and "solution" in c.metadata.get("tags", [])]
+
+
+def _exercise_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source
+            and "solution" not in c.metadata.get("tags", [])]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_every_exercise_starts_unanswered_and_its_solution_passes_the_check(path):
+def test_run_all_reveals_no_solution_and_no_exercise_reports_correct(path):
     nb = executed(path)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    solutions = [c for c in code if "solution" in c.metadata.get("tags", [])]
+    solutions = _solutions(nb)
     assert solutions, f"{path.name} has no exercise solution"
+    assert _exercise_cells(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert "✔ correct" not in _text(cell).lower(), \
+                f"{path.name}: Run All reports a correct answer in {cell.source[:60]!r}"
     for cell in solutions:
+        assert cell.source.startswith("%%solution\n"), f"{path.name}: {cell.source[:60]!r}"
+        body = cell.source.split("\n", 1)[1].strip().splitlines()[-1]
+        assert body not in _text(cell), f"{path.name}: the solution's code is printed"
+        assert "Solution hidden (not run)" in _text(cell)
+    for cell in _exercise_cells(nb):
+        verdict = _text(cell).lower()                     # a placeholder or an empty stub
+        assert "no answer yet" in verdict or "✘ not yet" in verdict, \
+            f"{path.name}: exercise {cell.source[:60]!r} does not start unanswered"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_solution_when_asked_for_passes_its_check(path):
+    nb = executed(path, run_solutions=True)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            assert not errors, (f"{path.name}: cell {cell.source[:70]!r} raised "
+                                f"{errors[0].ename}: {errors[0].evalue}")
+    for cell in _solutions(nb):
         assert "✔ correct" in _text(cell), f"{path.name}: solution {cell.source[:60]!r} failed"
-    exercise_cells = [c for c in code if "check(" in c.source and c not in solutions]
-    assert exercise_cells
-    for cell in exercise_cells:
+    for cell in _exercise_cells(nb):
         assert "✔ correct" not in _text(cell), f"{path.name}: an exercise cell is pre-solved"
 
 

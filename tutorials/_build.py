@@ -6,8 +6,9 @@
 A source is a Python file in the "percent" format (as jupytext writes it):
 
 * ``# %% [markdown]`` starts a Markdown cell; its lines are comments (``# text``);
-* ``# %%`` starts a code cell; ``# %% solution`` starts a code cell tagged ``solution`` whose
-  input is collapsed in JupyterLab (the worked answer to an exercise, to open after trying);
+* ``# %%`` starts a code cell; ``# %% solution`` starts a ``%%solution`` cell tagged
+  ``solution`` whose input is collapsed in JupyterLab: the worked answer to an exercise, which
+  *Run All* does not run (``step_lab.notebook.solution``; the learner opens or runs it);
 * the text before the first marker (the module docstring) is not part of the notebook.
 
 Edit the source, then run this script; ``tests/test_tutorials.py`` fails when they disagree.
@@ -65,6 +66,7 @@ def _cell(kind: str, option: str, lines: list[str]) -> dict:
     metadata: dict = {}
     if option == "solution":
         metadata = {"jupyter": {"source_hidden": True}, "tags": ["solution"]}
+        source = "%%solution\n" + source
     return {"cell_type": "code", "execution_count": None, "metadata": metadata, "outputs": [],
             "source": source}
 

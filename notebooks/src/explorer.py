@@ -21,10 +21,12 @@ import numpy as np
 import step_lab as sl
 from step_lab.errors import ConfigError
 from step_lab.notebook import explore
-from step_lab.workloads import (MODELS, attention_decode, load_kv_lengths, load_routing,
-                                moe_layer, synthetic_kv_lengths, synthetic_routing, trace_path)
+from step_lab.workloads import (MODELS, RoutingModel, attention_decode, fit_routing,
+                                load_kv_lengths, load_routing, model, model_choices, moe_layer,
+                                synthetic_kv_lengths, synthetic_routing, trace_path)
 from step_lab.workloads.attention import attention_bindings
 from step_lab.workloads.moe import moe_analysis
+from step_lab.workloads.trace_folder import SHORT_NAMES
 from whatif import ParetoView
 from figure_view import kv_table, routing_table, say
 
@@ -34,10 +36,15 @@ from figure_view import kv_table, routing_table, say
 # `moe_layer` builds one MoE layer (EXPERIMENTS.md §1.6) for a batch of tokens routed by a
 # trace. The knobs:
 #
-# * **model** — Mixtral-8x7B (few large experts) or Qwen3-30B-A3B (many small ones);
+# * **model** — Mixtral-8x7B (few large experts) or Qwen3-30B-A3B (many small ones) as in the
+#   paper, or a model of the gallery (`deepseek-v3` with its shared expert, `gpt-oss-20b`,
+#   `qwen3-235b-a22b`, `llama-3.1-8b` as one dense FFN, …; `step_lab/data/models`). A path to any Hugging Face
+#   `config.json` works too: `model_choices("path/to/config.json")` adds it to the dropdown;
 # * **batch** and **trace** — *real* uses the vendored routing trace recorded from that model
-#   (its first `batch` tokens); *uniform* and *skewed* draw a seeded synthetic routing, the
-#   latter with Zipf-like expert popularity;
+#   (its first `batch` tokens; only the paper's two models have one); *uniform* and *skewed* draw
+#   a seeded synthetic routing, the latter with Zipf-like expert popularity; *fitted* uses the
+#   generator fitted to the real Qwen trace (its skew, active fraction and token-to-token
+#   correlation, docs/TRACES.md) for any model;
 # * **tiling** and **tile** — static tiling pads every expert's tokens to tiles of `tile` rows
 #   (the weights stream once per tile); dynamic tiling packs all of an expert's tokens into one
 #   tile sized at run time (`tile` is then ignored);
@@ -53,13 +60,29 @@ MOE_TILES = [8, 16, 32, 64, 128]
 ROUTING_FILES = sorted(trace_path("expert_routing").glob("*/*.npz"))
 
 
-def routing_for(model: str, batch: int, trace: str) -> np.ndarray:
-    """The ``[batch, k]`` expert ids of a trace choice."""
-    cfg = MODELS[model]
+def recorded_from(path) -> str:
+    """The model a vendored routing trace was recorded from (its folder: ``qwen_b64``)."""
+    return SHORT_NAMES[path.parent.name.split("_")[0]]
+
+
+QWEN_FIT = fit_routing(load_routing(trace_path("expert_routing/qwen_b64/032_012.npz")), 128)
+
+
+def routing_for(name: str, batch: int, trace: str) -> np.ndarray | None:
+    """The ``[batch, k]`` expert ids of a trace choice (None for a dense FFN layer)."""
+    cfg = model(name)
+    if cfg.is_dense:
+        return None
+    if trace == "fitted":
+        return RoutingModel(cfg.experts, cfg.top_k, QWEN_FIT.skew, QWEN_FIT.correlation,
+                            QWEN_FIT.active).generate(batch, seed=0)
     if trace != "real":
         skew = {"uniform": 0.0, "skewed": SKEW}[trace]
         return synthetic_routing(batch, cfg.experts, cfg.top_k, skew=skew, seed=0)
-    path = next(p for p in ROUTING_FILES if model.startswith(p.parent.name.split("_")[0]))
+    path = next((p for p in ROUTING_FILES if name.startswith(recorded_from(p))), None)
+    if path is None:
+        raise ConfigError(f"no vendored routing trace was recorded from {name} (expected the "
+                          "trace 'uniform', 'skewed' or 'fitted' for a gallery model)")
     routing = load_routing(path, experts=cfg.experts)
     if batch > len(routing):
         raise ConfigError(f"the vendored trace {path.parent.name}/{path.name} has "
@@ -68,11 +91,15 @@ def routing_for(model: str, batch: int, trace: str) -> np.ndarray:
     return routing[:batch]
 
 
+model_config = model
+
+
 @lru_cache(maxsize=64)
 def moe_design(model="mixtral-8x7b", batch=64, trace="real", tiling="dynamic", tile=32,
                experts_per_region=1):
     """One MoE design as a Workload (cached: the Pareto view measures the same object)."""
-    experts = MODELS[model].experts
+    cfg = model_config(model)
+    experts = cfg.experts + cfg.shared_experts if not cfg.is_dense else 1
     shared = experts_per_region > 1
     return moe_layer(model, batch=batch, routing=routing_for(model, batch, trace),
                      tiling=tiling, tile=tile if tiling == "static" else None,
@@ -87,7 +114,7 @@ def moe_label(tiling, tile, experts_per_region, **_):
 
 routing_table({f"{p.parent.name}/{p.name}": (load_routing(p), MODELS[m].experts)
                for m in MODELS for p in ROUTING_FILES
-               if m.startswith(p.parent.name.split("_")[0])})
+               if m == recorded_from(p)})
 
 
 # %% [markdown]
@@ -99,7 +126,7 @@ routing_table({f"{p.parent.name}/{p.name}": (load_routing(p), MODELS[m].experts)
 def moe_measure(values, result):
     wl = moe_design(**values)
     return {"x": moe_analysis(wl)["onchip_memory"], "y": result.cycles,
-            "label": moe_label(**values)}
+            "label": moe_label(**values), "note": wl.meta.get("notes")}
 
 
 def moe_static_sweep(values):
@@ -120,8 +147,8 @@ moe_view = ParetoView(moe_measure, lambda v: (v["model"], v["batch"], v["trace"]
 # play it (green busy, orange waiting for input, red blocked on output).
 
 # %%
-moe = explore(moe_design, model=list(MODELS), batch=[16, 32, 64, 128, 256],
-              trace=["real", "uniform", "skewed"], tiling=["static", "dynamic"],
+moe = explore(moe_design, model=model_choices(), batch=[16, 32, 64, 128, 256],
+              trace=["real", "uniform", "skewed", "fitted"], tiling=["static", "dynamic"],
               tile=MOE_TILES, experts_per_region=[1, 2, 4, 8], hw="paper",
               show_graph=False, values=False)
 moe.panel.metrics.layout.display = "none"        # symbolic totals: sl.metrics(program)
@@ -151,7 +178,11 @@ say(" ".join(moe_view.sentences()))
 # every request attends over its own KV cache, and parallel **regions** each process whole
 # requests. The knobs:
 #
-# * **model** — its attention shape (query heads per KV head, head dimension);
+# * **model** — its attention shape (query heads per KV head, head dimension). Attention that is
+#   not grouped-query is approximated, and the readout says how: DeepSeek's multi-head latent
+#   attention by its KV-cache bytes per token (one KV head of half the latent width serving all
+#   query heads); gpt-oss is shown with its full-attention layers (`window=128` in
+#   `attention_decode` models its sliding-window layers by capping the KV lengths);
 # * **batch** and **trace** — a vendored KV-length trace from the Azure LLM inference trace
 #   (named by the standard deviation of its lengths and its request range; the first `batch`
 #   requests are used), or a seeded synthetic one;
@@ -196,7 +227,8 @@ def attention_memory(wl, result) -> int:
 def attention_measure(values, result):
     wl = attention_design(**values)
     return {"x": attention_memory(wl, result), "y": result.cycles,
-            "label": f"{values['strategy']}, {values['regions']} regions"}
+            "label": f"{values['strategy']}, {values['regions']} regions",
+            "note": wl.meta.get("notes")}
 
 
 def attention_static_sweep(values):
@@ -220,7 +252,7 @@ attention_view = ParetoView(attention_measure,
                             title="Attention decode: explored design vs static strategies")
 
 # %%
-attention = explore(attention_design, model=list(MODELS), batch=[4, 8, 16, 32, 48, 64],
+attention = explore(attention_design, model=model_choices(), batch=[4, 8, 16, 32, 48, 64],
                     trace=KV_CHOICES, strategy=["coarse", "interleaved", "dynamic"],
                     regions=REGIONS, hw="attention", show_graph=False, values=False)
 attention.panel.metrics.layout.display = "none"

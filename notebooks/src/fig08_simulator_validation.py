@@ -21,7 +21,7 @@ from step_lab.workloads.swiglu import FIG8_TILES_M, FIG8_TILES_N
 
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig8`)
 fig = get_figure("fig8")
-ctx = RunContext(quick=QUICK, progress=False)
+ctx = RunContext(quick=QUICK)
 setup()
 header(fig)
 

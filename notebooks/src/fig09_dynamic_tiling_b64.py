@@ -18,7 +18,7 @@ from step_lab.reproduce.figures import fig9
 
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig9`)
 fig = get_figure("fig9")
-ctx = RunContext(quick=QUICK, progress=False)
+ctx = RunContext(quick=QUICK)
 setup()
 header(fig)
 

@@ -19,7 +19,7 @@ from step_lab.reproduce.figures import fig9, fig10
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig10`)
 TRACES = None       # a folder laid out like step_lab/data/traces holding the withheld traces
 fig = get_figure("fig10")
-ctx = RunContext(quick=QUICK, progress=False, traces=TRACES)
+ctx = RunContext(quick=QUICK, traces=TRACES)
 setup()
 header(fig)
 

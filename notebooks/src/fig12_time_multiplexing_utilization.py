@@ -17,7 +17,7 @@ from step_lab.reproduce.figures import fig12
 
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig12`)
 fig = get_figure("fig12")
-ctx = RunContext(quick=QUICK, progress=False)
+ctx = RunContext(quick=QUICK)
 setup()
 header(fig)
 

@@ -18,7 +18,7 @@ from step_lab.workloads import load_kv_lengths, trace_path
 
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig14`)
 fig = get_figure("fig14")
-ctx = RunContext(quick=QUICK, progress=False)
+ctx = RunContext(quick=QUICK)
 setup()
 header(fig)
 

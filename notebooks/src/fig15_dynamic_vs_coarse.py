@@ -19,7 +19,7 @@ from step_lab.workloads import load_kv_lengths, trace_path
 
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig15`)
 fig = get_figure("fig15")
-ctx = RunContext(quick=QUICK, progress=False)
+ctx = RunContext(quick=QUICK)
 setup()
 header(fig)
 

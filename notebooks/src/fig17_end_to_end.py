@@ -19,7 +19,7 @@ from step_lab.workloads import e2e
 
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig17`)
 fig = get_figure("fig17")
-ctx = RunContext(quick=QUICK, progress=False)
+ctx = RunContext(quick=QUICK)
 setup()
 header(fig)
 

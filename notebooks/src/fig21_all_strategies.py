@@ -19,7 +19,7 @@ from step_lab.reproduce.figures import fig21
 QUICK = True        # False runs the full reproduction (also: `step-lab reproduce fig21`)
 TRACES = None       # a folder laid out like step_lab/data/traces holding the withheld traces
 fig = get_figure("fig21")
-ctx = RunContext(quick=QUICK, progress=False, traces=TRACES)
+ctx = RunContext(quick=QUICK, traces=TRACES)
 setup()
 header(fig)
 

@@ -10,13 +10,13 @@ dashed, and one cluster per parallel region. ``mimebundle(prog)`` backs
 from __future__ import annotations
 
 import shutil
-import subprocess
 import warnings
 from collections import defaultdict
 
 from ..errors import GraphError, did_you_mean
 from ..ir.program import Feedback, Tensor
 from ..ops.offchip import LinearOffChipStore, RandomOffChipStore
+from .dot_scopes import ScopeView, scope_lines, scope_view
 
 __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
 
@@ -33,33 +33,51 @@ TENSOR_COLOUR = "#cab2d6"       # lilac cylinders for off-chip tensors
 _WARNED = False                 # one missing-Graphviz warning per process
 
 
-def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None) -> str:
+def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes: bool = True,
+           expand="all", max_label: int | None = None, edge_labels: bool = True) -> str:
     """DOT source of ``program``.
 
     ``annotate``: ``{node name: text}`` appended as a last label line (e.g. ``"busy 73%"``);
     ``regions``: ``{region name: [node names]}`` drawn as clusters, merged with any node's
     ``params["region"]``. Nothing is inferred. Unknown node names raise :class:`GraphError`.
+    ``scopes``: draw the name scopes (``Program.scope``) as nested clusters (regions take
+    precedence for their nodes). ``expand``: "all" (every node), "none" (repeated sibling scopes
+    collapsed into one cluster labelled ``×N``) or scope names to draw on their own; see
+    :mod:`step_lab.analysis.dot_scopes`. ``max_label``: elide label lines longer than this
+    many characters with "…" (long symbolic shapes, e.g. a sum over 128 experts), for drawings.
+    ``edge_labels=False`` moves the stream types into edge tooltips (compact drawings).
     """
     names = [n.name for n in program.nodes]
     annotate = dict(annotate or {})
     _check_names(annotate, names, "annotate")
     clusters = _regions(program, regions or {}, names)
+    view = scope_view(program, expand if scopes else "all")
     lines = [f"digraph {_quote(program.name)} {{",
              f"  rankdir={_quote(rankdir)};",
              '  graph [fontname="Helvetica", fontsize=11];',
              '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=9];']
-    lines += _tensor_lines(program)
+    lines += _tensor_lines(program, view, max_label)
     in_cluster = {n for members in clusters.values() for n in members}
-    lines += [_node_line(n, annotate.get(n.name)) for n in program.nodes
-              if n.name not in in_cluster]
-    lines += _cluster_lines(program, clusters, annotate)
-    lines += _edge_lines(program)
+    free = [n for n in view.shown if n.name not in in_cluster]
+    if scopes:
+        lines += scope_lines(free, view,
+                             lambda n, ind: _node_line(n, annotate.get(n.name), ind, max_label))
+    else:
+        lines += [_node_line(n, annotate.get(n.name), "  ", max_label) for n in free]
+    lines += _cluster_lines(program, clusters, annotate, view, max_label)
+    lines += _edge_lines(program, view, max_label, edge_labels)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _node_line(node, note: str | None, indent: str = "  ") -> str:
+def _elide(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit - 1] + "…"
+
+
+def _node_line(node, note: str | None, indent: str = "  ", limit: int | None = None) -> str:
     parts = [node.name, type(node).__name__]
     detail = node.describe()
     if detail:
@@ -67,45 +85,71 @@ def _node_line(node, note: str | None, indent: str = "  ") -> str:
     if note:
         parts.append(str(note))
     colour = PALETTE.get(node.group, PALETTE["other"])
-    label = "\\n".join(_escape(p) for p in parts)
+    label = "\\n".join(_escape(_elide(p, limit)) for p in parts)
     return f'{indent}{_quote(node.name)} [label="{label}", fillcolor="{colour}"];'
 
 
-def _tensor_lines(program) -> list[str]:
+def _tensor_lines(program, view: ScopeView, limit: int | None) -> list[str]:
+    used = {id(t) for n in view.shown for t in _tensors_of(n)}
+    hidden = {id(t) for n in view.alias for t in _tensors_of(n)} - used
     lines = []
     for t in program.tensors.values():
-        label = _escape(str(t))
+        if id(t) in hidden:
+            continue
+        label = _escape(_elide(str(t), limit))
         lines.append(f'  {_quote(_tensor_id(t))} [shape=cylinder, style=filled, '
                      f'fillcolor="{TENSOR_COLOUR}", label="{label}"];')
     return lines
 
 
-def _edge_lines(program) -> list[str]:
-    lines = []
+def _edge_lines(program, view: ScopeView, limit: int | None, labels: bool = True) -> list[str]:
+    edges: dict = {}                          # (src, dst, port) -> [attrs, count]
+    grouped = set(view.alias) | set(view.alias.values())
     for node in program.nodes:
+        dst = view.target(node)
         for port, stream in enumerate(node.inputs):
-            attrs = [f'label="{_escape(str(stream.type))}"']
+            merged = node in grouped or stream.node in grouped   # N edges drawn as one
+            key = (view.target(stream.node).name, dst.name, None if merged else port)
+            if key in edges:
+                edges[key][1] += 1
+                continue
+            attrs = [str(stream.type)]
             if isinstance(node, Feedback):
                 attrs += ["style=dashed", "constraint=false"]
-            elif len(node.inputs) > 1:
+            elif len(node.inputs) > 1 and not merged:
                 attrs.append(f'headlabel="{port}"')
-            lines.append(f"  {_quote(stream.node.name)} -> {_quote(node.name)} "
-                         f"[{', '.join(attrs)}];")
+            edges[key] = [attrs, 1]
+        if node in view.alias:
+            continue
         for tensor in _tensors_of(node):
             ends = (node.name, _tensor_id(tensor))
             if not isinstance(node, (LinearOffChipStore, RandomOffChipStore)):
                 ends = ends[::-1]
-            lines.append(f"  {_quote(ends[0])} -> {_quote(ends[1])} [style=bold];")
+            edges[(ends[0], ends[1], "tensor")] = [["", "style=bold"], 1]
+    lines = []
+    for (src, dst, _), (attrs, count) in edges.items():
+        many = f" ×{count}" if count > 1 else ""
+        if labels or not attrs[0]:
+            text = _elide(attrs[0], limit) + many
+            parts = ([f'label="{_escape(text)}"'] if text else []) + attrs[1:]
+        else:
+            parts = ([f'label="{many.strip()}"'] if many else [])
+            parts += [f'tooltip="{_escape(attrs[0] + many)}"'] + attrs[1:]
+        lines.append(f"  {_quote(src)} -> {_quote(dst)} [{', '.join(parts)}];")
     return lines
 
 
-def _cluster_lines(program, clusters: dict, annotate: dict) -> list[str]:
+def _cluster_lines(program, clusters: dict, annotate: dict, view: ScopeView,
+                   limit: int | None) -> list[str]:
     by_name = {n.name: n for n in program.nodes}
     lines = []
     for i, (region, members) in enumerate(clusters.items()):
+        shown = [m for m in members if by_name[m] not in view.alias]
+        if not shown:
+            continue
         lines.append(f"  subgraph {_quote(f'cluster_{i}')} {{")
         lines.append(f'    label="{_escape(region)}"; style="rounded,dashed"; color="#808080";')
-        lines += [_node_line(by_name[m], annotate.get(m), "    ") for m in members]
+        lines += [_node_line(by_name[m], annotate.get(m), "    ", limit) for m in shown]
         lines.append("  }")
     return lines
 
@@ -168,13 +212,20 @@ def text_summary(program) -> str:
 
 
 def mimebundle(program) -> dict:
-    """``{"image/svg+xml", "text/plain"}`` with Graphviz, else ``{"text/plain"}`` + one warning."""
+    """``{"text/html", "image/svg+xml", "text/plain"}`` with Graphviz (repeated scopes collapsed,
+    the HTML zoomable with a legend), else ``{"text/plain"}`` + one warning per process."""
     global _WARNED
-    dot = shutil.which("dot")
-    if dot is not None:
-        svg = _render_svg(dot, to_dot(program))
+    from .render import graph_view_html, legend_html, program_svg
+    if shutil.which("dot") is not None:
+        try:
+            svg = program_svg(program, rankdir=rankdir_for(program))
+        except GraphError as exc:
+            warnings.warn(f"{exc}: showing the program as text", RuntimeWarning, stacklevel=2)
+            svg = None
         if svg is not None:
-            return {"image/svg+xml": svg, "text/plain": repr(program)}
+            view = scope_view(program, "none")
+            page = graph_view_html(svg, legend=legend_html(collapsed=view.collapsed))
+            return {"text/html": page, "image/svg+xml": svg, "text/plain": repr(program)}
     elif not _WARNED:
         _WARNED = True
         warnings.warn("Graphviz 'dot' binary not found: showing the program as text "
@@ -183,13 +234,6 @@ def mimebundle(program) -> dict:
     return {"text/plain": text_summary(program)}
 
 
-def _render_svg(dot: str, source: str) -> str | None:
-    try:
-        done = subprocess.run([dot, "-Tsvg"], input=source.encode(), capture_output=True,
-                              timeout=60, check=True)
-    except (subprocess.SubprocessError, OSError) as e:
-        detail = getattr(e, "stderr", b"") or b""
-        warnings.warn(f"Graphviz 'dot' failed ({e}; {detail.decode(errors='replace')[:200]}): "
-                      "showing the program as text", RuntimeWarning, stacklevel=3)
-        return None
-    return done.stdout.decode()
+def rankdir_for(program) -> str:
+    """"LR" for small programs (as before), "TB" once scopes make them deep and wide."""
+    return "TB" if any(n.scope for n in program.nodes) else "LR"

@@ -62,7 +62,7 @@ from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.dtypes import Buffer
-from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, latex, sum_dims
+from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
 from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
 from . import _formulas as formulas
 
@@ -71,8 +71,8 @@ __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
 PRESETS = ("paper", "artifact")
 POLICIES = ("static", "on_demand")
 METRIC_NAMES = ("offchip_traffic", "onchip_memory", "flops", "allocated_compute")
-_TITLES = {"offchip_traffic": "off-chip traffic [B]", "onchip_memory": "on-chip memory [B]",
-           "flops": "FLOPs", "allocated_compute": "allocated compute [FLOPs/cycle]"}
+_TITLES = {"offchip_traffic": ("off-chip traffic", "B"), "onchip_memory": ("on-chip memory", "B"),
+           "flops": ("FLOPs", ""), "allocated_compute": ("allocated compute", "FLOPs/cycle")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,8 +171,10 @@ class Metrics:
         return row
 
     def to_latex(self) -> str:
-        """The four totals as a LaTeX ``aligned`` block (no surrounding ``$``)."""
-        lines = [rf"\text{{{_TITLES[name]}}} &= {latex(expr)}"
+        """The four totals as a LaTeX ``aligned`` block (no surrounding ``$``): symbols after a
+        product dot, the unit upright (``3328 \\cdot M\\ \\mathrm{B}``, never ``3328M``)."""
+        from ..formatting import latex_quantity
+        lines = [rf"\text{{{_TITLES[name][0]}}} &= {latex_quantity(expr, _TITLES[name][1])}"
                  for name, expr in self.totals.items()]
         return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 

@@ -56,7 +56,7 @@ def _fn_key(fn) -> str:
 
 
 def sweep(fn, grid: dict, *, executor=None, cache=None, progress=True, jobs: int | None = None,
-          key: str | None = None) -> list[dict]:
+          key: str | None = None, desc: str | None = None) -> list[dict]:
     """Run ``fn`` over the grid and return one record per point, in grid order.
 
     ``executor``: None (local processes, ``jobs`` workers; 1 job runs inline), a
@@ -64,6 +64,8 @@ def sweep(fn, grid: dict, *, executor=None, cache=None, progress=True, jobs: int
     points are stored as they complete and reused on the next call (resume after a kill). Failed
     points are not cached, so they are retried. ``key`` names the function in cache keys (default:
     its qualified name) — include anything that changes results, e.g. a program fingerprint.
+    ``progress``: a ``tqdm.auto`` bar labelled ``desc`` (points done, rate, ETA) in a notebook
+    or on a terminal; none when stderr is redirected (``step_lab.progress_bar``).
     """
     if not callable(fn):
         raise ConfigError(f"sweep: fn = {fn!r:.60} (expected a callable taking the grid's "
@@ -87,13 +89,15 @@ def sweep(fn, grid: dict, *, executor=None, cache=None, progress=True, jobs: int
             todo.append(i)
     if store is not None and store.rejected:
         _report_rejected(store)
-    bar = _Progress(len(points), len(points) - len(todo), enabled=progress)
+    from ..progress_bar import progress_bar
+    bar = progress_bar(len(points), desc or "sweep", unit="point", initial=len(points) - len(todo),
+                       enabled=progress and bool(todo))
 
     def finish(i, rec):
         records[i] = rec
         if store is not None and rec.get("error") is None:
             store.put(point_key(fkey, points[i]), rec)
-        bar.update()
+        bar.update(1)
 
     try:
         _execute(fn, points, todo, executor, jobs, finish)
@@ -216,27 +220,3 @@ def watch_own_parent() -> int:
 
 def _is_dask_client(obj) -> bool:
     return type(obj).__name__ == "Client" and type(obj).__module__.startswith("distributed")
-
-
-class _Progress:
-    """A minimal stderr progress bar (tqdm-free): ``[#####.....] 12/40``."""
-
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.total, self.done, self.enabled = total, done, enabled and total > 0
-        self._draw()
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        self._draw()
-
-    def _draw(self) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")

@@ -35,6 +35,7 @@ class Node:
 
     group: ClassVar[str] = "other"        # memory | routing | higher-order | shape | io
     is_offchip: ClassVar[bool] = False    # reads/writes HBM
+    scope: tuple = ()                     # name-scope path (Program.scope), outermost first
 
     def __new__(cls, *args, name: str | None = None, **kwargs):
         node = object.__new__(cls)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..errors import GraphError, ShapeError, did_you_mean
@@ -108,6 +109,41 @@ class Program:
         self._counters: dict[str, int] = defaultdict(int)
         self._names: set[str] = set()
         self._next_addr = 0
+        self._scope: tuple[str, ...] = ()
+
+    # -- name scopes ------------------------------------------------------------------------
+    @contextmanager
+    def scope(self, name: str):
+        """Group the nodes created inside: ``with prog.scope("expert 12"): ...``.
+
+        Scopes nest like a module path in torch.fx; every node created inside gets
+        ``node.scope`` = the tuple of enclosing scope names, outermost first (``()`` outside any
+        scope). Re-entering a scope name later adds to the same group. Scopes only label nodes:
+        they change no behaviour, metric or cycle count.
+        [Choice] Scopes are not part of :meth:`fingerprint`: they cannot change a result, so a
+        cached result stays valid when only the grouping changes.
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise GraphError(f"scope name {name!r} in program {self.name!r} "
+                             "(expected a non-empty string, e.g. 'expert 12')")
+        outer = self._scope
+        self._scope = outer + (name,)
+        try:
+            yield self._scope
+        finally:
+            self._scope = outer
+
+    @property
+    def current_scope(self) -> tuple[str, ...]:
+        """The scope path new nodes get (``()`` outside any ``with prog.scope(...)``)."""
+        return self._scope
+
+    def scopes(self) -> dict:
+        """``{scope path: [nodes whose scope is exactly that path]}`` in node order."""
+        table: dict = {}
+        for n in self.nodes:
+            table.setdefault(n.scope, []).append(n)
+        return table
 
     # -- building --------------------------------------------------------------------------
     def tensor(self, name: str, shape, dtype: str = "bf16", *, role: str = "input",
@@ -188,6 +224,7 @@ class Program:
             raise GraphError(f"node name {name!r} is already used in program {self.name!r} "
                              "(expected a unique name)")
         self._names.add(name)
+        node.scope = self._scope
         self.nodes.append(node)
         return name
 
@@ -247,7 +284,7 @@ class Program:
 
     def fingerprint(self) -> str:
         """A content hash of the program (structure, types, parameters) for result caching."""
-        h = hashlib.sha256(self.to_dot(annotate=False).encode())
+        h = hashlib.sha256(self.to_dot(annotate=False, scopes=False).encode())
         return h.hexdigest()[:16]
 
     def __repr__(self) -> str:

@@ -2,14 +2,15 @@
 
 ``report_fragments(program, result)`` returns ``[(heading, html), …]`` — the pairs
 :func:`step_lab.report.write_report` takes as ``sections``: the graph SVG annotated with busy %,
-and a static bokeh occupancy timeline plus off-chip bandwidth, with BokehJS inlined (once: pass
+a static bokeh occupancy timeline plus off-chip bandwidth, and "why is it slow?" (verdict and
+roofline), with BokehJS inlined (once: pass
 ``include_bokehjs=False`` for further fragments on the same page).
 """
 from __future__ import annotations
 
 from .graph import graph_html
 
-__all__ = ["report_fragments", "bokeh_fragment", "bokehjs_html"]
+__all__ = ["report_fragments", "bokeh_fragment", "bokehjs_html", "why_section"]
 
 
 def report_fragments(program, result, *, title: str = "", include_bokehjs: bool = True,
@@ -23,7 +24,8 @@ def report_fragments(program, result, *, title: str = "", include_bokehjs: bool 
     sections = [(f"{name}: graph", graph_html(program, result, annotate="busy", fit=True))]
     if getattr(result, "trace", None) is None:
         note = "<p class='note'>(simulate with trace=True to include the occupancy timeline)</p>"
-        return sections + [(f"{name}: occupancy", note)]
+        return sections + [(f"{name}: occupancy", note),
+                           why_section(result, name, include_bokehjs=include_bokehjs)]
     from bokeh.layouts import column
 
     from .frames import compute_frames
@@ -40,7 +42,16 @@ def report_fragments(program, result, *, title: str = "", include_bokehjs: bool 
     body = f"<div>{legend_html()}</div>" + bokeh_fragment(layout)
     if include_bokehjs:
         body = bokehjs_html() + body
-    return sections + [(f"{name}: occupancy", body)]
+    return sections + [(f"{name}: occupancy", body),
+                       why_section(result, name, include_bokehjs=False)]
+
+
+def why_section(result, name: str, *, include_bokehjs: bool = True, variants=None) -> tuple:
+    """``(heading, html)``: the "why is it slow?" verdict and the bokeh roofline."""
+    from .roofline import roofline_fragment, why_html
+    why = result.why_slow(variants)
+    return (f"{name}: why is it slow?",
+            why_html(why) + roofline_fragment(why, include_bokehjs=include_bokehjs))
 
 
 def bokeh_fragment(layout) -> str:

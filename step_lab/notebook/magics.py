@@ -109,5 +109,7 @@ def _split_setting(item: str) -> tuple[str, object]:
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext step_lab``: register the magics (idempotent)."""
+    from .solution import SolutionMagics
     ipython.register_magics(StepMagics)
+    ipython.register_magics(SolutionMagics)
 

@@ -85,39 +85,45 @@ def _metrics(program, bindings: dict):
         return m, None
 
 
-_METRIC_TITLES = {"offchip_traffic": "off-chip traffic [B]", "onchip_memory": "on-chip memory [B]",
-                  "flops": "FLOPs", "allocated_compute": "allocated compute [FLOPs/cycle]"}
+_METRIC_TITLES = {"offchip_traffic": ("off-chip traffic", "B"),
+                  "onchip_memory": ("on-chip memory", "B"), "flops": ("FLOPs", ""),
+                  "allocated_compute": ("allocated compute", "FLOPs/cycle")}
 MAX_LATEX_CHARS = 400       # longer symbolic totals are summarised (MathJax chokes on them)
 
 
 def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
-    """LaTeX (``$$…$$``) of the symbolic totals, with the values of (some of) their symbols.
+    """LaTeX (``$$…$$``) of the symbolic totals with units, and their values at the bound
+    symbols: ``off-chip traffic = 3328·M B = 851,968 B`` … ``at M = 256`` (a product dot and
+    an upright unit, so the symbol ``M`` cannot be read as "mega").
 
     A total whose formula is very long (e.g. one term per expert) is shown by its value and
     its number of terms; ``sl.metrics(prog)`` has the full expression.
     """
     if outcome.metrics is None:
         return ""
-    from ..symbolic import latex
+    from ..formatting import latex_quantity
     values = outcome.metric_values or {}
     lines = []
-    for name, title in _METRIC_TITLES.items():
+    for name, (title, unit) in _METRIC_TITLES.items():
         expr = getattr(outcome.metrics, name, None)
         if expr is None:
             continue
-        text = latex(expr)
+        text = latex_quantity(expr, unit)
         if len(text) > MAX_LATEX_CHARS:
             terms = len(expr.args) if hasattr(expr, "args") else 1
-            value = f"{values[name]:,}" if name in values else "?"
-            text = (value.replace(",", "{,}") + r"\quad" +
+            value = latex_quantity(values[name], unit) if name in values else "?"
+            text = (value + r"\quad" +
                     _latex_text(f"(a formula of {terms} terms: see sl.metrics(prog))"))
+        elif name in values and getattr(expr, "free_symbols", None):
+            text += " &&= " + latex_quantity(values[name], unit)
         lines.append(rf"\text{{{title}}} &= {text}")
     body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
     names = {s.name for s in outcome.metrics.symbols}
     shown = sorted((k if isinstance(k, str) else k.name, v) for k, v in outcome.bindings.items()
                    if (k if isinstance(k, str) else getattr(k, "name", "")) in names)
     if values and shown:
-        at = ", ".join(f"{k}={v}" for k, v in shown[:max_bindings])
+        at = ", ".join(f"{k} = {v:,}" if isinstance(v, int) else f"{k} = {v}"
+                       for k, v in shown[:max_bindings])
         at += f", … ({len(shown)} symbols)" if len(shown) > max_bindings else ""
         body += r"\quad\text{at }" + _latex_text(at)
     return f"$${body}$$"

@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
-from .graph import graph_html
+from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
 from .outcome import Options, Outcome, error_html, evaluate, metrics_latex, summary_html
 
@@ -58,11 +58,25 @@ class StepPanel:
         self.summary = w.HTML()
         self.metrics = w.HTMLMath()
         self.graph = w.HTML()
+        self.expand = w.Dropdown(description="graph", options=[("collapsed", "none")],
+                                 layout=w.Layout(width="max-content", display="none"))
+        self.expand.observe(self._on_expand, names="value")
+        self._setting_expand = False
+        self.why = w.HTML()
+        self.roofline_toggle = w.ToggleButton(description="roofline", value=False,
+                                              tooltip="show the roofline of this run and the "
+                                                      "knob settings simulated so far")
+        self.roofline_toggle.observe(self._on_roofline, names="value")
+        self.roofline = w.HTML()
+        self.history: dict = {}                   # knob label -> SimResult (roofline variants)
+        self.bottleneck = None
         self.plots = w.VBox()
         knob_box = w.HBox(list(self.controls.values()),
                           layout=w.Layout(flex_flow="row wrap"))
         children = ([knob_box] if self.controls else []) + [self.status, self.error,
                                                              self.summary, self.metrics,
+                                                             self.why, self.roofline_toggle,
+                                                             self.roofline, self.expand,
                                                              self.graph, self.plots]
         self.widget = w.VBox(children)
         self.widget.add_class("step-lab-panel")
@@ -133,11 +147,21 @@ class StepPanel:
         views["summary"] = summary_html(outcome)
         if self.options.show_metrics:
             views["metrics"] = metrics_latex(outcome)
+        if outcome.result is not None:
+            try:
+                views.update(self._why(outcome))
+            except Exception as exc:  # the verdict must not hide the numbers
+                views["why"] = error_html(f"why is it slow: {exc}")
         if self.options.show_graph:
             try:
+                choices = expand_choices(outcome.program)
+                values = [v for _, v in choices]
+                expand = self.expand.value if self.expand.value in values else "none"
+                views["expand"] = (choices, expand)
                 views["graph"] = graph_html(outcome.program, outcome.result,
                                             annotate=self.options.annotate,
-                                            max_nodes=self.options.max_graph_nodes)
+                                            max_nodes=self.options.max_graph_nodes,
+                                            expand=expand)
             except Exception as exc:  # a drawing problem must not hide the numbers
                 views["graph"] = error_html(f"graph: {exc}")
         return views
@@ -167,6 +191,56 @@ class StepPanel:
         self.summary.value = views.get("summary", "")
         self.metrics.value = views.get("metrics", "")
         self.graph.value = views.get("graph", "")
+        self.why.value = views.get("why", "")
+        self.bottleneck = views.get("bottleneck")
+        if self.roofline_toggle.value:
+            self.roofline.value = views.get("roofline", "")
+        if outcome.result is not None:
+            self.history[_label(outcome.values)] = outcome.result
+            while len(self.history) > 16:
+                self.history.pop(next(iter(self.history)))
+        if "expand" in views:
+            choices, expand = views["expand"]
+            self._setting_expand = True
+            try:
+                self.expand.options = choices
+                self.expand.value = expand
+                self.expand.layout.display = "" if len(choices) > 1 else "none"
+            finally:
+                self._setting_expand = False
+
+    def _why(self, outcome: Outcome) -> dict:
+        """The "why is it slow?" verdict, with the knob settings simulated so far as variants."""
+        from .roofline import roofline_iframe, why_html
+        label = _label(outcome.values)
+        variants = {k: r for k, r in list(self.history.items()) if k != label}
+        b = outcome.result.why_slow(variants, label=label)
+        views = {"why": why_html(b), "bottleneck": b}
+        if self.roofline_toggle.value:
+            views["roofline"] = roofline_iframe(b)
+        return views
+
+    def _on_roofline(self, change) -> None:
+        if not change["new"] or self.bottleneck is None:
+            self.roofline.value = ""
+            return
+        from .roofline import roofline_iframe
+        try:
+            self.roofline.value = roofline_iframe(self.bottleneck)
+        except Exception as exc:  # a drawing problem must not break the panel
+            self.roofline.value = error_html(f"roofline: {exc}")
+
+    def _on_expand(self, _change) -> None:
+        """Redraw only the graph with the chosen collapse/expand setting (no re-simulation)."""
+        if self._setting_expand or self.outcome is None or self.outcome.program is None:
+            return
+        try:
+            self.graph.value = graph_html(self.outcome.program, self.outcome.result,
+                                          annotate=self.options.annotate,
+                                          max_nodes=self.options.max_graph_nodes,
+                                          expand=self.expand.value)
+        except Exception as exc:  # a drawing problem must not break the panel
+            self.graph.value = error_html(f"graph: {exc}")
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the pending background evaluation (if any) has finished."""
@@ -178,6 +252,11 @@ class StepPanel:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         _close_tree(self.widget)
+
+
+def _label(values: dict) -> str:
+    """``"tile=32, M=256"``: a knob setting as a roofline label."""
+    return ", ".join(f"{k}={v}" for k, v in values.items()) or "this run"
 
 
 def _close_tree(widget) -> None:

@@ -116,7 +116,9 @@ class FifoBars:
         fig.add_tools(HoverTool(renderers=[bars], tooltips=[
             ("FIFO", "@name"), ("fill", "@fill_level{0%}"), ("capacity", "@capacity tokens")]))
         fig.xaxis.visible = False
-        fig.yaxis.axis_label = "fill"
+        from bokeh.models import NumeralTickFormatter
+        fig.yaxis.axis_label = "fill [% of capacity]"
+        fig.yaxis.formatter = NumeralTickFormatter(format="0%")
 
     def set_run(self, occ: Occupancy, frames: Frames, title: str) -> None:
         n = len(frames.fifo_pick)
@@ -142,9 +144,10 @@ class BandwidthPlot:
         from bokeh.core.properties import value
         from bokeh.models import ColumnDataSource, Legend, LegendItem, Span
         from bokeh.plotting import figure
+        from ..formatting import label_axes
         self.figure = fig = figure(title="off-chip bandwidth", width=720, height=200,
-                                   toolbar_location=None, x_axis_label="cycle",
-                                   y_axis_label="bytes/cycle", name="bandwidth")
+                                   toolbar_location=None, name="bandwidth")
+        label_axes(fig, x=("time", "cycles"), y=("off-chip bandwidth", "B/cycle"))
         self.sources = [ColumnDataSource({"cycle": [], "bandwidth": []}, name=f"bandwidth_{i}")
                         for i in range(runs)]
         lines = [fig.line("cycle", "bandwidth", source=src, color=RUN_COLOURS[i % 4],
@@ -210,6 +213,9 @@ def timeline_figure(occ: Occupancy, frames: Frames, title: str = ""):
     fig.yaxis.ticker = list(range(n_units))
     fig.yaxis.major_label_overrides = {i: n for i, n in enumerate(names)}
     fig.yaxis.major_label_text_font_size = "7pt"
+    from ..formatting import label_axes
+    label_axes(fig, x=("time", "cycles"))
+    fig.yaxis.axis_label = "unit"
     return fig
 
 

@@ -43,7 +43,12 @@ def show_static(outcome: Outcome, options: Options) -> None:
     from IPython.display import HTML, Latex, display
 
     from .graph import graph_html
-    display(HTML(summary_html(outcome)))
+    why = ""
+    if outcome.result is not None:
+        # the verdict only: the roofline plot (1.3 MB with its BokehJS) is in knob panels
+        from .roofline import why_html
+        why = why_html(outcome.result.why_slow())
+    display(HTML(summary_html(outcome) + why))
     if options.show_metrics and outcome.metrics is not None:
         display(Latex(metrics_latex(outcome)))
     if options.show_graph:

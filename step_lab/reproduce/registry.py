@@ -23,6 +23,8 @@ class RunContext:
     jobs: int | None = None
     cache: Path | None = None
     progress: bool = True
+    allow_standins: bool = False    # under ``traces``: a missing file becomes a stand-in
+    inputs: dict = field(default_factory=dict)   # relative trace -> what was used (per figure)
 
     def sweep(self, fn, grid: dict, key: str | None = None) -> list[dict]:
         from ..dse import sweep
@@ -36,6 +38,7 @@ class FigureResult:
     points: list                    # one dict per simulated/analysed point
     notes: list = field(default_factory=list)   # honest explanations of gaps and choices
     plot: object = None             # a bokeh model (or None)
+    quick: bool = False             # set from the RunContext by the registered run
 
 
 @dataclass
@@ -47,15 +50,30 @@ class Figure:
     tolerance: dict                 # dotted key -> (kind, amount) e.g. ("rel", 0.15)
     run: object                     # callable(RunContext) -> FigureResult
     traces: tuple = ()              # trace files it reads (relative to data/traces)
+    scopes: dict = field(default_factory=dict)   # key prefix -> the traces those keys rest on
+    full_only: frozenset = frozenset()           # criteria --quick cannot decide
 
 
 FIGURES: dict[str, Figure] = {}
 
 
-def figure(id: str, title: str, question: str, paper: dict, tolerance: dict, traces=()):
-    """Decorator registering ``run(ctx)`` as the reproduction of figure ``id``."""
+def figure(id: str, title: str, question: str, paper: dict, tolerance: dict, traces=(),
+           scopes=None, full_only=()):
+    """Decorator registering ``run(ctx)`` as the reproduction of figure ``id``.
+
+    ``scopes``: headline-key prefix (``"mixtral."``) or key -> the trace files those headlines
+    rest on (default: every trace the run used); ``full_only``: criteria a ``--quick`` run cannot
+    decide (its sweep is subsampled), reported as "not assessed in quick mode"."""
     def register(run):
-        FIGURES[id] = Figure(id, title, question, dict(paper), dict(tolerance), run, tuple(traces))
+        def stamped(ctx):
+            result = run(ctx)
+            result.quick = bool(ctx.quick)
+            return result
+        stamped.__doc__, stamped.__wrapped__ = run.__doc__, run
+        FIGURES[id] = Figure(id, title, question, dict(paper), dict(tolerance), stamped,
+                             tuple(traces),
+                             {k: tuple(v) for k, v in (scopes or {}).items()},
+                             frozenset(full_only))
         return run
     return register
 
@@ -72,7 +90,13 @@ def within(value, paper, tol) -> bool | None:
     """Whether ``value`` is within tolerance ``tol`` = (kind, amount) of ``paper``."""
     if value is None or paper is None or tol is None:
         return None
-    kind, amount = tol
+    kind, amount = tol[0], tol[1]
+    if kind == "all":           # every condition holds, e.g. ("all", [("rel", 0.2), ("gt", 1)])
+        return all(within(value, paper, t) for t in amount)
+    if kind == "rel_any":       # within ±amount of any of several published values
+        return any(abs(value - p) <= amount * abs(p) for p in tol[2])
+    if kind == "gt":
+        return value > amount
     if kind == "rel":
         return abs(value - paper) <= amount * abs(paper)
     if kind == "abs":
@@ -81,4 +105,5 @@ def within(value, paper, tol) -> bool | None:
         return value >= amount
     if kind == "max":
         return value <= amount
-    raise ConfigError(f"unknown tolerance kind {kind!r} (expected rel, abs, min or max)")
+    raise ConfigError(f"unknown tolerance kind {kind!r} (expected rel, abs, min, max, gt, "
+                      "rel_any or all)")

@@ -1,12 +1,15 @@
 """Run a registered figure and write ``FIG.json`` and ``FIG.html`` (self-contained)."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import time
 from pathlib import Path
 
+from .inputs import SYNTHETIC
 from .registry import FIGURES, RunContext, get_figure, within
+from .scoring import NOT_IN_QUICK, score
 
 __all__ = ["reproduce", "nest", "figure_ids"]
 
@@ -29,24 +32,45 @@ def nest(flat: dict) -> dict:
 
 
 def reproduce(fig_id: str, out_dir, ctx: RunContext | None = None) -> dict:
-    """Run figure ``fig_id``; write ``out_dir/FIG.json`` and ``FIG.html``; return the record."""
+    """Run figure ``fig_id``; write ``out_dir/FIG.json`` and ``FIG.html``; return the record.
+
+    The record says which traces were real and which synthetic stand-ins (``inputs``,
+    ``standins``) and scores every criterion (``checks``: pass / fail / not assessed in quick
+    mode / reference only, each on real or synthetic inputs). ``within_tolerance`` keeps the
+    plain true/false/null view of the same checks."""
     fig = get_figure(fig_id)
-    ctx = ctx or RunContext()
+    ctx = dataclasses.replace(ctx or RunContext(), inputs={})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = fig.run(ctx)
     elapsed = time.perf_counter() - start
-    checks = {k: within(result.headline.get(k), fig.paper.get(k), fig.tolerance.get(k))
-              for k in fig.paper}
+    checks = score(fig, result.headline, ctx.inputs, ctx.quick)
+    within_tol = {k: within(result.headline.get(k), fig.paper.get(k), fig.tolerance.get(k))
+                  if checks[k]["status"] != NOT_IN_QUICK else None for k in fig.paper}
     record = {"figure": fig.id, "title": fig.title, "quick": ctx.quick,
-              "elapsed_s": round(elapsed, 2), "headline": nest(result.headline),
-              "paper": nest(fig.paper), "within_tolerance": nest(checks),
-              "tolerance": {k: list(v) for k, v in fig.tolerance.items()},
+              "elapsed_s": round(elapsed, 2),
+              "traces": "vendored" if ctx.traces is None else str(ctx.traces),
+              "inputs": dict(sorted(ctx.inputs.items())),
+              "standins": sorted(r for r, v in ctx.inputs.items() if v["source"] == SYNTHETIC),
+              "headline": nest(result.headline), "paper": nest(fig.paper),
+              "within_tolerance": nest({k: None if v is None else bool(v)
+                                        for k, v in within_tol.items()}),
+              "checks": checks,
+              "tolerance": {k: _plain(v) for k, v in fig.tolerance.items()},
+              "failed_points": [n for n in result.notes if _is_failure(n)],
               "notes": result.notes, "points": result.points}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     (out / f"{fig.id}.json").write_text(json.dumps(record, indent=1, default=_json_default))
     (out / f"{fig.id}.html").write_text(_html(fig, record, result.plot), encoding="utf-8")
     return record
+
+
+def _plain(tol):
+    return [_plain(t) if isinstance(t, (tuple, list)) else t for t in tol]
+
+
+def _is_failure(note: str) -> bool:
+    return note.startswith("point ") and " failed: " in note
 
 
 def _json_default(o):
@@ -58,21 +82,46 @@ def _json_default(o):
 
 
 def _html(fig, record, plot) -> str:
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_f(v)}</td><td>{_f(fig.paper.get(k))}</td>"
-                   f"<td>{_ok(record, k)}</td></tr>" for k, v in _flat(record["headline"]).items())
-    table = ("<table><tr><th>headline</th><th>ours</th><th>paper</th><th>within tolerance</th>"
-             f"</tr>{rows}</table>")
+    table = _table(fig, record)
+    standins = record["standins"]
+    inputs = ("<p><b>Inputs:</b> " + (f"{len(standins)} synthetic stand-in(s) — "
+              + ", ".join(html.escape(s) for s in standins)
+              + "; headlines resting on them are reported, not required." if standins
+              else "real traces only" if record["inputs"] else "no trace files") + "</p>")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in record["notes"])
     body = (f"<style>body{{font-family:system-ui,sans-serif;margin:1.5em}}table{{border-collapse:"
-            f"collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}</style><h1>{html.escape(fig.id)}: {html.escape(fig.title)}</h1><p>{html.escape(fig.question)}"
-            f"</p>{table}<ul>{notes}</ul>")
+            f"collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}td.n{{text-align:right}}"
+            f"</style><h1>{html.escape(fig.id)}: {html.escape(fig.title)}</h1><p>"
+            f"{html.escape(fig.question)}</p>{inputs}{table}<ul>{notes}</ul>")
     if plot is not None:
         from bokeh.embed import file_html
         from bokeh.resources import INLINE
-        page = file_html(plot, INLINE, title=f"{fig.id} — {fig.title}")
+        from ..formatting import readable_axes
+        page = file_html(readable_axes(plot), INLINE, title=f"{fig.id} — {fig.title}")
         at = page.rfind("<body>") + len("<body>")   # the inlined BokehJS also contains "<body>"
         return page[:at] + body + page[at:]
     return f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
+
+
+def _table(fig, record) -> str:
+    """Criteria first (one row per paper key, with its check), then the extra headline keys that
+    have a value; a key with neither a value nor a paper value gets no row."""
+    flat = _flat(record["headline"])
+    rows = []
+    for key, check in record["checks"].items():
+        rows.append((key, flat.get(key), fig.paper.get(key), check["tolerance"],
+                     check["status"], check["inputs"]))
+    rows += [(k, v, None, "", "", "") for k, v in flat.items()
+             if k not in record["checks"] and v is not None]
+    cells = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class='n'>{_f(v)}</td><td class='n'>{_f(p)}</td>"
+        f"<td>{html.escape(t)}</td><td>{html.escape(_STATUS.get(s, s))}</td>"
+        f"<td>{html.escape(i)}</td></tr>" for k, v, p, t, s, i in rows)
+    return ("<table><tr><th>headline</th><th>ours</th><th>paper</th><th>tolerance</th>"
+            f"<th>check</th><th>inputs</th></tr>{cells}</table>")
+
+
+_STATUS = {"pass": "yes", "fail": "NO"}
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -87,11 +136,6 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _f(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
-
-
-def _ok(record, key) -> str:
-    node = record["within_tolerance"]
-    for p in key.split("."):
-        node = node.get(p, {}) if isinstance(node, dict) else None
-    return {True: "yes", False: "NO", None: "–"}.get(node if not isinstance(node, dict) else None)
+    """The one number format of the tables (step_lab.formatting.number; absent is a dash)."""
+    from ..formatting import number
+    return html.escape(number(v))

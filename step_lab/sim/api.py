@@ -37,7 +37,8 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     symbol sizing an input raises BindingError before cycle 0). ``trace=True`` records a
     :class:`~step_lab.sim.trace.Trace`. ``progress`` is a callable (called with the fraction of
     the expected data tokens moved, or the current cycle when that is unknown) or a tqdm-like
-    object with ``update(n)`` (n data tokens; its ``total`` is set if it is None). ``placement``
+    object with ``update(n)`` (n data tokens; its ``total`` is set if it is None); ``True`` shows
+    a ``tqdm.auto`` bar (notebook widget or terminal; none when stderr is a log). ``placement``
     overrides unit cells (``step_lab.hw.placement``). ``values=False`` is a timing-only run:
     input tensors without a given array, or given as a zero-stride float placeholder
     (``np.broadcast_to(0, shape)``), become zero-memory ghost tiles (``sim/ghost.py``), so
@@ -88,7 +89,12 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
     hbm = HBM(hw, trace)
     tracker = Progress.wrap(progress, program, ctx)
     engine = Engine(procs, channels, hbm, hw, lockstep=lockstep, progress=tracker)
-    engine.run()
+    try:
+        engine.run()
+    except BaseException:
+        if tracker is not None and tracker.own:
+            tracker.target.close()           # no dangling bar after a deadlock
+        raise
     if tracker is not None:
         tracker.close(engine)
     return _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,
@@ -137,7 +143,8 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     # §6.4: memory binds ragged dims at their maximum, traffic and FLOPs at their mean
     symbols = {**measured, **ctx.bindings, **_ragged_maxima(program, procs)}
     per_node = {p.name: _node_stats(p, cycles, layout) for p in procs}
-    chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch)} for ch in channels}
+    chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch), "stall_get": ch.stall_get,
+                       "stall_put": ch.stall_put} for ch in channels}
     return SimResult(program.name, cycles, sum(p.offchip for p in procs),
                      lambda: _onchip(program, symbols), flops, util, allocated,
                      dict(ctx.outputs), values, arrays, per_node, chans, measured, hw, layout,
@@ -157,7 +164,15 @@ def _node_stats(p, cycles: int, layout) -> dict:
             "stall_out": p.stall_out, "idle": idle,
             "tokens_in": sum(_got(ch) for ch in p.ins),
             "tokens_out": sum(p.tokens_out(j) for j in range(len(p.outs))),
-            "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None}
+            "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None,
+            "stall_in_on": _worst(p.ins, "stall_get"),
+            "stall_out_on": _worst([ch for chs in p.outs for ch in chs], "stall_put")}
+
+
+def _worst(chans, attr: str):
+    """Name of the channel with the most stalled cycles of kind ``attr`` (None: no stall)."""
+    best = max(chans, key=lambda ch: getattr(ch, attr), default=None)
+    return best.name if best is not None and getattr(best, attr) > 0 else None
 
 
 def _trace(procs, channels, hbm, layout, cycles: int) -> Trace:

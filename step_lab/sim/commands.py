@@ -37,7 +37,9 @@ class Commands:
             for ch in chs:
                 c = ch.credits.popleft()
                 if c > t:
-                    p.stall_out += c - (t if t > p.be else p.be if p.be < c else c)
+                    wait = c - (t if t > p.be else p.be if p.be < c else c)
+                    p.stall_out += wait
+                    ch.stall_put += wait
                     t = c
                 if self.tracing:
                     ch.puts.append(t)
@@ -192,7 +194,9 @@ class Commands:
         for port in ports:
             ins[port].w_get = False
         if best_v > clock:
-            p.stall_in += best_v - (clock if clock > p.be else p.be if p.be < best_v else best_v)
+            wait = best_v - (clock if clock > p.be else p.be if p.be < best_v else best_v)
+            p.stall_in += wait
+            ins[best_port].stall_get += wait
             clock = best_v
         if p.last_in is not None and p.last_in != best_port and self.switch_cost:
             p.add_busy(clock, clock + self.switch_cost)

@@ -155,7 +155,9 @@ class Engine(Commands):
                 vis = ch.t.popleft()
                 if vis > clock:
                     # stalled from the end of the last busy cycle (or the clock) until vis
-                    p.stall_in += vis - (clock if clock > p.be else p.be if p.be < vis else vis)
+                    wait = vis - (clock if clock > p.be else p.be if p.be < vis else vis)
+                    p.stall_in += wait
+                    ch.stall_get += wait
                     clock = vis
                 if val is DONE:
                     ch.prev_data = False
@@ -215,7 +217,9 @@ class Engine(Commands):
                             t = self._out_cost(p, j, tok, data, t)
                         c = credits.popleft()
                         if c > t:
-                            p.stall_out += c - (t if t > p.be else p.be if p.be < c else c)
+                            wait = c - (t if t > p.be else p.be if p.be < c else c)
+                            p.stall_out += wait
+                            ch.stall_put += wait
                             t = c
                         if tracing:
                             ch.puts.append(t)

@@ -22,15 +22,24 @@ class Progress:
         if hasattr(target, "update") and getattr(target, "total", 0) is None and expected:
             target.total = expected
 
+    own = False     # True when the bar was made here (progress=True) and is closed here
+
     @classmethod
     def wrap(cls, target, program, ctx):
-        if target is None:
+        if target is None or target is False:
             return None
+        if target is True:                   # a tqdm.auto bar: notebook widget or terminal
+            from ..progress_bar import progress_bar
+            expected = _expected_tokens(program, ctx)
+            tracker = cls(progress_bar(expected, f"simulate {program.name}", unit="token"),
+                          expected)
+            tracker.own = True
+            return tracker
         if isinstance(target, (dict, set, list, tuple, str, bytes, int, float)) or (
                 not callable(target) and not hasattr(target, "update")):
             from ..errors import ConfigError
-            raise ConfigError(f"progress = {target!r:.60} (expected a callable or an object "
-                              "with update(n), e.g. a tqdm bar)")
+            raise ConfigError(f"progress = {target!r:.60} (expected True, a callable or an "
+                              "object with update(n), e.g. a tqdm bar)")
         return cls(target, _expected_tokens(program, ctx))
 
     def tick(self, engine) -> None:
@@ -42,6 +51,8 @@ class Progress:
         if self.expected is not None:
             done = max(done, self.expected)
         self._report(done, engine, final=True)
+        if self.own:
+            self.target.close()
 
     def _report(self, done: int, engine, final: bool = False) -> None:
         target = self.target

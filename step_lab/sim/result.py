@@ -32,13 +32,17 @@ class SimResult:
     * ``tokens`` / ``values`` / ``arrays`` — as the reference interpreter's RunResult;
       ``outputs`` = ``{**values, **arrays}`` (output streams decoded, stored tensors as arrays).
     * ``per_node[name]`` — ``op``, ``busy``, ``stall_in``, ``stall_out``, ``idle`` (cycles),
-      ``tokens_in``, ``tokens_out``, ``flops``, ``offchip_bytes``, ``unit``. ``busy`` of an
-      off-chip node counts cycles with one of its tiles in flight.
-    * ``channels[name]`` — ``capacity`` and ``tokens`` of every FIFO.
+      ``tokens_in``, ``tokens_out``, ``flops``, ``offchip_bytes``, ``unit``, and
+      ``stall_in_on`` / ``stall_out_on``: the channel it waited on longest for a token / for a
+      free slot (None if it never did). ``busy`` of an off-chip node counts cycles with one of
+      its tiles in flight.
+    * ``channels[name]`` — ``capacity`` and ``tokens`` of every FIFO, and ``stall_get`` /
+      ``stall_put``: cycles its consumer waited for a token / its producer for a free slot.
     * ``measured`` — every bare-symbol stream dim observed in the run (outermost: count; inner:
       mean extent, possibly a Fraction); ``notes`` lists measured counts that contradict the
       given bindings (§6.4).
     * ``trace`` — a :class:`~step_lab.sim.trace.Trace` when ``trace=True``, else None.
+    * ``bottleneck`` / ``why_slow(variants)`` — why is it slow? (``sim/bottleneck.py``).
     """
 
     program: str
@@ -96,6 +100,18 @@ class SimResult:
         if trace and self.trace is not None:
             out["trace"] = self.trace.to_dict()
         return out
+
+    @property
+    def bottleneck(self):
+        """Why is it slow? The run's bound, most stalled units and roofline
+        (:class:`~step_lab.sim.bottleneck.Bottleneck`; ``.to_dict()`` for JSON)."""
+        return self.why_slow()
+
+    def why_slow(self, variants: dict | None = None, *, top: int = 5, label: str = "this run"):
+        """:func:`~step_lab.sim.bottleneck.why_slow` of this run; ``variants``
+        ``{label: SimResult}`` already simulated are placed on the roofline and compared."""
+        from .bottleneck import why_slow
+        return why_slow(self, variants, top=top, label=label)
 
     def summary(self) -> str:
         return (f"{self.program}: {self.cycles:,} cycles, {self.offchip_bytes:,} B off-chip "

@@ -28,7 +28,7 @@ class Channel:
     """One bounded FIFO from a producer's output port to one consumer's input port."""
 
     __slots__ = ("stream", "src", "dst", "dst_port", "capacity", "q", "t", "credits",
-                 "prev_data", "w_get", "w_put", "puts", "gets")
+                 "prev_data", "w_get", "w_put", "puts", "gets", "stall_get", "stall_put")
 
     def __init__(self, stream, src, dst, dst_port: int, capacity: int, trace: bool):
         self.stream = stream
@@ -44,6 +44,8 @@ class Channel:
         self.w_put = False               # the producer waits for a slot here
         self.puts = array("q") if trace else None   # put cycle of every slot token
         self.gets = array("q") if trace else None   # get cycle of every slot token
+        self.stall_get = 0               # cycles the consumer waited for a token here
+        self.stall_put = 0               # cycles the producer waited for a free slot here
 
     @property
     def occupancy(self) -> int:

@@ -54,8 +54,10 @@ def distribute(prog, strategy: str, tensors: dict, batch: int, parallel: int):
     """Per-region inputs; returns ``(regions, dispatch stream or None, feedback or None)``."""
     if strategy == "coarse":
         owner = region_of(strategy, batch, parallel)
-        regions = [_coarse_region(prog, tensors, r, int((owner == r).sum()))
-                   for r in range(parallel)]
+        regions = []
+        for r in range(parallel):
+            with prog.scope(f"region {r}"):
+                regions.append(_coarse_region(prog, tensors, r, int((owner == r).sum())))
         return regions, None, None
     streams = _request_streams(prog, tensors)
     if strategy == "interleaved":

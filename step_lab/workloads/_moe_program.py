@@ -37,6 +37,9 @@ in token order for it; shallow FIFOs then block the other experts' pipelines, th
 finally everything (a real deadlock, observed at batch 1024). Staging each expert's X_i rows
 breaks that cycle. Like every FIFO it is not counted as on-chip memory (EXPERIMENTS.md §1.3).
 
+[Choice] Name scopes (``Program.scope``): ``route`` (loads and routing Partitions), ``expert <i>``
+(the expert's packing, its pipeline without time-multiplexing, and its unpacking), ``region <r>``
+(a time-multiplexed region's shared pipeline) and ``combine`` (gather, sum, store).
 [Choice] Node names are ``<scope>_<role>`` (``e3_pack``, ``r1_gate``, ``io_sum``) so per-expert,
 per-region and shared nodes can be told apart in tables and metrics.
 [Choice] Compute bandwidths: ``bw["expert"]`` for gate, up, SiLU, multiply and down;
@@ -86,29 +89,41 @@ def build_moe_program(plan: MoePlan) -> Program:
     B, D, E, k = plan.batch, plan.hidden, plan.experts, plan.top_k
     X = prog.tensor("X", (B, D), "bf16")
     Wr = prog.tensor("Wr", (B, k), "bf16")
-    rows = ops.Flatten(ops.LinearOffChipLoad(X, tile=(1, D), name="io_x_load"), 0, 2)   # [B]
-    wts = ops.Flatten(ops.LinearOffChipLoad(Wr, tile=(1, 1), name="io_wr_load"), 0, 2)  # [B·k]
-    sel = prog.input("sel", Selector(E), (B,))
-    wsel = prog.input("wsel", Selector(E), (B * k,))
-    rsel = prog.input("rsel", Selector(E), (B,))                   # sel again, for Reassemble
-    parts = ops.Partition(rows, sel, E, name="io_route")            # [sel_x<i>] Tile[1, D]
-    wparts = ops.Partition(wts, wsel, E, name="io_route_w")         # [wsel_x<i>] Tile[1, 1]
-    packed = [_pack(plan, i, parts[i]) for i in range(E)]           # (tiles, mask) per expert
+    with prog.scope("route"):
+        rows = ops.Flatten(ops.LinearOffChipLoad(X, tile=(1, D), name="io_x_load"), 0, 2)  # [B]
+        wts = ops.Flatten(ops.LinearOffChipLoad(Wr, tile=(1, 1), name="io_wr_load"), 0, 2)
+        sel = prog.input("sel", Selector(E), (B,))
+        wsel = prog.input("wsel", Selector(E), (B * k,))
+        rsel = prog.input("rsel", Selector(E), (B,))               # sel again, for Reassemble
+        parts = ops.Partition(rows, sel, E, name="io_route")        # [sel_x<i>] Tile[1, D]
+        wparts = ops.Partition(wts, wsel, E, name="io_route_w")     # [wsel_x<i>] Tile[1, 1]
+    packed = []
+    for i in range(E):                                              # (tiles, mask) per expert
+        with prog.scope(f"expert {i}"):
+            packed.append(_pack(plan, i, parts[i]))
     if plan.regions:
         outs = []
         for r in range(plan.regions):
             group = range(r * plan.group, (r + 1) * plan.group)
-            outs += _region(prog, plan, r, [packed[i][0] for i in group])
+            with prog.scope(f"region {r}"):
+                outs += _region(prog, plan, r, [packed[i][0] for i in group])
     else:
-        outs = [_expert(prog, plan, i, packed[i][0]) for i in range(E)]
-    scaled = [_unpack(plan, i, outs[i], packed[i][1], wparts[i]) for i in range(E)]
+        outs = []
+        for i in range(E):
+            with prog.scope(f"expert {i}"):
+                outs.append(_expert(prog, plan, i, packed[i][0]))
+    scaled = []
+    for i in range(E):
+        with prog.scope(f"expert {i}"):
+            scaled.append(_unpack(plan, i, outs[i], packed[i][1], wparts[i]))
     for i, depth in enumerate(plan.staging):
         prog.set_fifo_depth(wparts[i], depth)
         prog.set_fifo_depth(scaled[i], depth)
-    gathered = ops.Reassemble(scaled, rsel, name="io_gather").assume((B, k))   # [B, k]
-    total = ops.Accum(gathered, fn.Add(), fn.Zero((1, D)), 1,
-                      compute_bw=plan.bw["combine"], name="io_sum")           # [B] Tile[1, D]
-    ops.LinearOffChipStore(total, "Y", name="io_store")
+    with prog.scope("combine"):
+        gathered = ops.Reassemble(scaled, rsel, name="io_gather").assume((B, k))   # [B, k]
+        total = ops.Accum(gathered, fn.Add(), fn.Zero((1, D)), 1,
+                          compute_bw=plan.bw["combine"], name="io_sum")       # [B] Tile[1, D]
+        ops.LinearOffChipStore(total, "Y", name="io_store")
     return prog
 
 

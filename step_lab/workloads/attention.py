@@ -24,6 +24,10 @@ metadata broadcasts (16) and the KV write-back path (4), EXPERIMENTS.md §1.1. T
 strategy's per-region counts are decided at run time: its ``bindings`` are empty, and
 :func:`attention_bindings` turns a run's ``values["assignment"]`` into metric bindings.
 
+[Choice] Name scopes (``Program.scope``): ``dispatch`` (request streams, distributor and the
+dynamic feedback cycle), ``region <r>`` (a region's pipeline; with the coarse strategy also its own
+request streams, nested as ``dispatch / region <r>``) and ``store`` (the merged stores).
+
 Outputs: tensor ``O`` ``[B·G, d]`` (request i's tile at index i), the updated caches
 ``K_cache_out``/``V_cache_out`` (the written-back last tiles) and, unless coarse, the program
 output ``assignment`` (the region selector of every request). Results of all regions reach the
@@ -88,38 +92,49 @@ def dynamic_assignment(kv_lengths, parallel: int) -> np.ndarray:
 
 def attention_decode(model, *, kv_lengths, parallel: int = 4, strategy: str = "coarse",
                      seed: int = 0, data: str = "random",
-                     compute_bw: float = COMPUTE_BW) -> Workload:
+                     compute_bw: float = COMPUTE_BW, window: int | None = None) -> Workload:
     """Build the attention-decode workload (EXPERIMENTS.md §1.7) as a real STeP program.
 
     ``kv_lengths``: int array or ``.npy`` path of per-request KV lengths (B = its length).
     ``data``: ``"random"`` (seeded caches and queries) or ``"none"`` (no cache arrays: for
     timing-only runs, ``workload.simulate(values=False)``, which never materialises the caches).
+    ``model``: a paper or gallery name, a config.json path, a config dict or a ModelConfig.
+    ``window``: a sliding-window layer (gpt-oss: ``cfg.sliding_window``): every KV length is
+    capped at ``window`` tokens (the stated approximation); None: full attention.
+    MLA models (DeepSeek) use ``cfg.attention_shape``: one KV head of half the latent cache
+    width serving all query heads (``meta["notes"]`` states it).
     """
     cfg = get_model(model)
-    lengths = _lengths(kv_lengths)
+    lengths = cap_lengths(_lengths(kv_lengths), window)
     strategy = _strategy(strategy)
     batch = len(lengths)
     parallel = _parallel(parallel, strategy, batch)
     if data not in ("random", "none"):
         raise ConfigError(f"data {data!r} (expected 'random' or 'none')"
                           + did_you_mean(data, ["random", "none"]))
-    group, d = cfg.queries_per_kv_head, cfg.head_dim
+    group, d = cfg.attention_shape
     slot = slot_length(lengths)
     prog = Program(f"attention_decode_{strategy}_b{batch}_p{parallel}")
     tensors = _tensors(prog, batch, group, d, slot)
-    inputs_of, dispatch, feedback = distribute(prog, strategy, tensors, batch, parallel)
+    with prog.scope("dispatch"):
+        inputs_of, dispatch, feedback = distribute(prog, strategy, tensors, batch, parallel)
     caches = (tensors["K_cache"], tensors["V_cache"])
-    regions = [build_region(prog, r, x.q, x.k_new, x.v_new, x.meta, caches,
-                            slot_tiles=slot // TILE_ROWS, compute_bw=compute_bw, count=x.count)
-               for r, x in enumerate(inputs_of)]
+    regions = []
+    for r, x in enumerate(inputs_of):
+        with prog.scope(f"region {r}"):
+            regions.append(build_region(prog, r, x.q, x.k_new, x.v_new, x.meta, caches,
+                                        slot_tiles=slot // TILE_ROWS, compute_bw=compute_bw,
+                                        count=x.count))
     if feedback is not None:
-        close_feedback(prog, feedback, [reg.done for reg in regions], batch, parallel)
-    merged_store(prog, [(g.out_addr, g.out) for g in regions], tensors["O"], "out",
-                 FIFO_METADATA)
-    merged_store(prog, [(g.last_addr, g.k_mod) for g in regions], tensors["K_cache_out"],
-                 "k_wb", FIFO_WRITEBACK)
-    merged_store(prog, [(g.last_addr, g.v_mod) for g in regions], tensors["V_cache_out"],
-                 "v_wb", FIFO_WRITEBACK)
+        with prog.scope("dispatch"):
+            close_feedback(prog, feedback, [reg.done for reg in regions], batch, parallel)
+    with prog.scope("store"):
+        merged_store(prog, [(g.out_addr, g.out) for g in regions], tensors["O"], "out",
+                     FIFO_METADATA)
+        merged_store(prog, [(g.last_addr, g.k_mod) for g in regions], tensors["K_cache_out"],
+                     "k_wb", FIFO_WRITEBACK)
+        merged_store(prog, [(g.last_addr, g.v_mod) for g in regions], tensors["V_cache_out"],
+                     "v_wb", FIFO_WRITEBACK)
     if dispatch is not None:
         prog.output("assignment", dispatch)
     symbols = [(x.count.name if hasattr(x.count, "name") else None, reg.tiles_symbol.name)
@@ -128,6 +143,8 @@ def attention_decode(model, *, kv_lengths, parallel: int = 4, strategy: str = "c
                   else dynamic_assignment(lengths, parallel))
     params = {"model": cfg.name, "kv_lengths": lengths, "parallel": parallel,
               "strategy": strategy, "seed": seed, "data": data, "compute_bw": compute_bw}
+    if window is not None:
+        params["window"] = window
     nominal = _bindings(symbols, lengths, assignment)
     return Workload(
         program=prog,
@@ -139,11 +156,36 @@ def attention_decode(model, *, kv_lengths, parallel: int = 4, strategy: str = "c
               "total_kv_tiles": int(kv_tiles(lengths).sum()), "query_tile": (group, d),
               "assignment": assignment, "assignment_is_estimate": feedback is not None,
               "region_symbols": symbols, "nominal_bindings": nominal,
-              "compute_ops": 6 * parallel, "allocated_compute": 6 * parallel * compute_bw})
+              "compute_ops": 6 * parallel, "allocated_compute": 6 * parallel * compute_bw,
+              "notes": attention_notes(cfg, window)})
 
 
 def _rebuild(model, **kwargs) -> Workload:
     return attention_decode(model, **kwargs)
+
+
+# -- approximations of non-GQA attention (issue 17) ---------------------------------------------
+def cap_lengths(lengths: np.ndarray, window) -> np.ndarray:
+    """KV lengths of a sliding-window layer: ``min(L, window)`` (None: unchanged)."""
+    if window is None:
+        return lengths
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ConfigError(f"window = {window!r} (expected None or an int >= 1 of tokens)")
+    return np.minimum(lengths, int(window))
+
+
+def attention_notes(cfg, window) -> str:
+    """The approximations this workload makes for ``cfg`` (empty for plain GQA)."""
+    notes = []
+    if cfg.attention == "mla":
+        notes.append(cfg.notes)
+    if window is not None:
+        notes.append(f"sliding-window layer: KV lengths capped at {window} tokens"
+                     + ("; attention sinks ignored" if cfg.attention == "sliding" else ""))
+    elif cfg.attention == "sliding":
+        notes.append(f"full-attention layer of {cfg.name} (its sliding-window layers: pass "
+                     f"window={cfg.sliding_window})")
+    return "; ".join(n for n in notes if n)
 
 
 # -- argument checks --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from ..ir import Addr, Program
 from .attention import attention_bindings, attention_decode
 from .base import Workload
 from .models import model as get_model
-from .traces import load_kv_lengths, trace_path
+from .traces import check_kv_lengths, load_kv_lengths, trace_path
 
 __all__ = ["end_to_end", "qkv_generation", "EndToEnd", "VARIANTS", "QKV_BW", "MOE_BW",
            "MATCHED_TILES", "MOE_TILE_F", "KV_TRACE", "ROUTING_TRACES"]
@@ -86,20 +86,29 @@ def qkv_generation(model, *, batch: int = 64, parallel: int = 4, rows: int | Non
     inputs = {}
     tiles = block // rows
     for r in range(parallel):
-        addr = prog.input(f"x_tiles{r}", Addr, (tiles,))
-        inputs[f"x_tiles{r}"] = [np.array([[r * tiles + j]], dtype=np.uint64)
-                                 for j in range(tiles)]
-        x = ops.RandomOffChipLoad(addr, x_tensor, (rows, d), name=f"q{r}_x")      # [T]
-        w = ops.LinearOffChipLoad(w_tensor, (d, tile_n), ref=x, name=f"q{r}_w")   # [T,1,N/tn]
-        xe = ops.Expand(ops.Promote(ops.Promote(x, 0), 0), w, 1, name=f"q{r}_expand")
-        y = ops.Map([xe, w], fn.Matmul(), compute_bw=compute_bw, name=f"q{r}_matmul")
-        out = prog.tensor(f"QKV{r}", (block, n), "bf16", role="output")
-        ops.LinearOffChipStore(y, out, name=f"q{r}_store")
+        with prog.scope(f"region {r}"):      # [Choice] one name scope per request block
+            _qkv_region(prog, r, tiles, rows, tile_n, compute_bw, (x_tensor, w_tensor), inputs)
     params = {"batch": batch, "parallel": parallel, "rows": rows, "tile_n": tile_n,
               "compute_bw": compute_bw}
     return Workload(prog, {}, inputs, params=params, hw=PAPER,
                     meta={"qkv_width": n, "weight_traffic": (batch // rows) * d * n * 2,
                           "allocated_compute": parallel * compute_bw})
+
+
+def _qkv_region(prog, r: int, tiles: int, rows: int, tile_n: int, compute_bw: float,
+                tensors: tuple, inputs: dict) -> None:
+    """Region r of the QKV generation: its x tiles times the fused weight, stored to QKV<r>."""
+    x_tensor, w_tensor = tensors
+    d, n = w_tensor.shape
+    block = tiles * rows
+    addr = prog.input(f"x_tiles{r}", Addr, (tiles,))
+    inputs[f"x_tiles{r}"] = [np.array([[r * tiles + j]], dtype=np.uint64) for j in range(tiles)]
+    x = ops.RandomOffChipLoad(addr, x_tensor, (rows, d), name=f"q{r}_x")      # [T]
+    w = ops.LinearOffChipLoad(w_tensor, (d, tile_n), ref=x, name=f"q{r}_w")   # [T,1,N/tn]
+    xe = ops.Expand(ops.Promote(ops.Promote(x, 0), 0), w, 1, name=f"q{r}_expand")
+    y = ops.Map([xe, w], fn.Matmul(), compute_bw=compute_bw, name=f"q{r}_matmul")
+    out = prog.tensor(f"QKV{r}", (block, n), "bf16", role="output")
+    ops.LinearOffChipStore(y, out, name=f"q{r}_store")
 
 
 @dataclass
@@ -183,7 +192,7 @@ def _kv(kv_lengths) -> np.ndarray:
         return load_kv_lengths(trace_path(KV_TRACE))
     if isinstance(kv_lengths, (str, Path)):
         return load_kv_lengths(kv_lengths)
-    return np.asarray(kv_lengths, dtype=np.int64)
+    return check_kv_lengths(kv_lengths, where="end_to_end: kv_lengths")
 
 
 def _placeholders_removed(inputs: dict) -> dict:

@@ -29,11 +29,12 @@ from ..hw.config import PAPER
 from ..symbolic import evaluate
 from .base import Workload
 from ._moe_program import MoePlan, build_moe_program
+from ._moe_shared import dense_routing, ffn_view, layer_meta, with_shared
 from .models import ModelConfig, model as lookup_model
 from .traces import check_routing, expert_counts, load_routing, synthetic_routing
 
 __all__ = ["moe_layer", "moe_analysis", "moe_reference", "moe_bandwidths", "expert_weights",
-           "standin_routing",
+           "standin_routing", "ffn_view",
            "TILINGS", "IDLE_POLICIES"]
 
 TILINGS = ("static", "dynamic")
@@ -77,7 +78,7 @@ def _check_bw(value):
 def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: int | None = None,
               tile_f: int = 64, time_multiplex: bool = False, regions: int | None = None,
               compute_bw=None, seed: int = 0, idle_policy: str | None = None,
-              values: bool | None = None) -> Workload:
+              values: bool | None = None, dense: bool = False) -> Workload:
     """One MoE layer of ``model`` over ``batch`` tokens (EXPERIMENTS.md §1.6).
 
     * ``routing``: an int array ``[batch, k]`` of expert ids, a path to an ``.npz`` trace, or
@@ -94,6 +95,11 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
     * ``values``: materialise random expert weights (needed to check numbers) or serve zero
       tiles from broadcast arrays (timing only). None: values when the weights have at most
       2**24 elements.
+    * ``model``: a name of ``MODELS`` or of the gallery, a path to a Hugging Face config.json,
+      a config dict or a ModelConfig. Shared experts (DeepSeek) are extra experts that every
+      token visits with routing weight 1; ``dense=True`` builds the model's dense FFN layer
+      (DeepSeek's first layers; every layer of a dense model such as Llama, where it is
+      implied) as one expert receiving all tokens (``routing`` must then be None).
 
     Bindings: ``sel_x<i>`` / ``wsel_x<i>`` (the trace's per-expert counts) and, for dynamic
     time-multiplexing, each region's mean merged-tile rows ``r<j>_merge_rows``
@@ -102,29 +108,39 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
     The workload's hardware is ``sl.hw.PAPER`` (EXPERIMENTS.md §1.1: 1024 B/cycle HBM, 64 B/cycle
     memory units, FIFO depth 2 for the MoE experiments).
     """
-    cfg = lookup_model(model)
+    base = lookup_model(model)
+    cfg, shared, kind = ffn_view(base, dense)
     plan = _plan(cfg, batch, tiling, tile, tile_f, time_multiplex, regions, compute_bw)
-    routes = _routing(routing, cfg, batch, seed)
+    if cfg is base:
+        routes = _routing(routing, cfg, batch, seed)
+    else:
+        routes = with_shared(dense_routing(routing, base, batch) if kind == "dense"
+                             else _routing(routing, base, batch, seed), cfg, shared)
     policy = _idle_policy(idle_policy, tiling, time_multiplex)
     counts = expert_counts(routes, cfg.experts)
     program = build_moe_program(replace(plan, staging=tuple(max(2, int(c)) for c in counts)))
     want_values = values if values is not None else _weight_elements(cfg) <= VALUES_LIMIT
-    params = dict(model=cfg.name if cfg.name in _known() else cfg, batch=batch,
+    params = dict(model=_param_model(base), batch=batch,
                   routing=routing if routing is None or isinstance(routing, (str, Path))
                   else routes, tiling=tiling, tile=plan.tile, tile_f=tile_f,
                   time_multiplex=time_multiplex, regions=regions, compute_bw=compute_bw,
                   seed=seed, idle_policy=idle_policy, values=values)
+    if dense:
+        params["dense"] = True
     return Workload(program=program, bindings={**_bindings(cfg, counts),
                                                **_region_rows(plan, counts, peak=False)},
-                    inputs=_inputs(plan, cfg, routes, seed, want_values),
+                    inputs=_inputs(plan, cfg, routes, seed, want_values, shared),
                     knobs=_knobs(cfg, batch), params=params, builder=moe_layer, hw=PAPER,
-                    meta=_meta(plan, cfg, routes, counts, policy))
+                    meta={**_meta(plan, cfg, routes, counts, policy),
+                          **layer_meta(base, shared, kind)})
 
 
 # -- validation ----------------------------------------------------------------------------------
-def _known() -> set:
-    from .models import MODELS
-    return set(MODELS)
+def _param_model(cfg: ModelConfig):
+    """The model as recorded in ``params``: its name when that name resolves to it, else the
+    ModelConfig (a config file or dict whose name matches another model's)."""
+    from .models import model_names
+    return cfg.name if cfg.name in model_names() and lookup_model(cfg.name) == cfg else cfg
 
 
 def _int_arg(what: str, value, lo: int, hi: int, extra: str = "") -> int:
@@ -243,17 +259,20 @@ def expert_weights(cfg: ModelConfig, seed: int = 0) -> list:
              rng.standard_normal((F, D), np.float32) / np.sqrt(F)) for _ in range(cfg.experts)]
 
 
-def _token_inputs(cfg: ModelConfig, routes: np.ndarray, seed: int) -> tuple:
+def _token_inputs(cfg: ModelConfig, routes: np.ndarray, seed: int, shared: int = 0) -> tuple:
+    """Token rows and routing weights (softmax over the routed experts; shared ones get 1)."""
     rng = np.random.default_rng([seed, 0])
     x = rng.standard_normal((routes.shape[0], cfg.hidden)).astype(np.float32)
-    logits = rng.standard_normal(routes.shape)
+    logits = rng.standard_normal((routes.shape[0], routes.shape[1] - shared))
     weights = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    if shared:
+        weights = np.hstack([weights, np.ones((routes.shape[0], shared))])
     return x, weights.astype(np.float32)
 
 
 def _inputs(plan: MoePlan, cfg: ModelConfig, routes: np.ndarray, seed: int,
-            values: bool) -> dict:
-    x, weights = _token_inputs(cfg, routes, seed)
+            values: bool, shared: int = 0) -> dict:
+    x, weights = _token_inputs(cfg, routes, seed, shared)
     multi_hot = [frozenset(int(e) for e in row) for row in routes]
     inputs = {"X": x, "Wr": weights, "sel": multi_hot, "rsel": list(multi_hot),
               "wsel": [int(e) for e in routes.ravel()]}
@@ -358,7 +377,7 @@ def _active(node, env: dict) -> bool:
 
 def moe_reference(wl: Workload) -> np.ndarray:
     """The layer's output ``Y[B, D]`` computed directly with numpy (needs ``values``)."""
-    cfg = lookup_model(wl.params["model"])
+    cfg = ffn_view(lookup_model(wl.params["model"]), wl.params.get("dense", False))[0]
     x, w = wl.inputs["X"], wl.inputs["Wr"]
     experts = expert_weights(cfg, wl.params["seed"])
     wsel = np.asarray(wl.inputs["wsel"]).reshape(x.shape[0], -1)     # experts in routing order

@@ -58,17 +58,23 @@ def swiglu(*, batch: int = 64, hidden: int = 256, intermediate: int = 512, tile_
     Wg, Wu = prog.tensor("Wg", (d, f), elem), prog.tensor("Wu", (d, f), elem)
     Wd = prog.tensor("Wd", (f, d), elem)
     grid = (b // m, f // n, d // k)
-    x = ops.LinearOffChipLoad(X, (m, k), stride=(d // k, 0, 1), tiled_out_shape=grid,
-                              name="load_x")
-    gate = _projection(x, Wg, (k, n), grid, compute_bw, "gate")
-    up = _projection(x, Wu, (k, n), grid, compute_bw, "up")
-    act = ops.Map(gate, fn.SiLU(), compute_bw=compute_bw, name="silu")
-    h = ops.Map([act, up], fn.Mul(), compute_bw=compute_bw, name="mul")        # [1, B/m, F/n]
-    wd = ops.LinearOffChipLoad(Wd, (n, d), stride=(0, 1), tiled_out_shape=grid[:2],
-                               name="load_wd")
-    y = ops.Accum([h, wd], fn.MatmulAccumulate(), fn.Zero((m, d)), 1, compute_bw=compute_bw,
-                  name="down")                                                  # [1, B/m]
-    ops.LinearOffChipStore(y, prog.tensor("Y", (b, d), elem, role="output"), name="store_y")
+    with prog.scope("load x"):
+        x = ops.LinearOffChipLoad(X, (m, k), stride=(d // k, 0, 1), tiled_out_shape=grid,
+                                  name="load_x")
+    with prog.scope("gate"):
+        gate = _projection(x, Wg, (k, n), grid, compute_bw, "gate")
+    with prog.scope("up"):
+        up = _projection(x, Wu, (k, n), grid, compute_bw, "up")
+    with prog.scope("activation"):
+        act = ops.Map(gate, fn.SiLU(), compute_bw=compute_bw, name="silu")
+        h = ops.Map([act, up], fn.Mul(), compute_bw=compute_bw, name="mul")    # [1, B/m, F/n]
+    with prog.scope("down"):
+        wd = ops.LinearOffChipLoad(Wd, (n, d), stride=(0, 1), tiled_out_shape=grid[:2],
+                                   name="load_wd")
+        y = ops.Accum([h, wd], fn.MatmulAccumulate(), fn.Zero((m, d)), 1,
+                      compute_bw=compute_bw, name="down")                        # [1, B/m]
+        ops.LinearOffChipStore(y, prog.tensor("Y", (b, d), elem, role="output"),
+                               name="store_y")
     rng = np.random.default_rng(seed)
     inputs = {"X": rng.standard_normal((b, d)).astype(np.float32),
               "Wg": (rng.standard_normal((d, f)) / np.sqrt(d)).astype(np.float32),

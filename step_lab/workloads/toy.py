@@ -41,8 +41,11 @@ def simplified_moe(*, tokens: int = 10, width: int = 64, out_width: int = 256, e
     # paper's deep broadcast FIFOs, STEP.md §7.1); with depth 2 the program deadlocks.
     prog.set_fifo_depth(sel, tokens + 1)
     parts = ops.Partition(xin, sel, experts)                                  # [D_i, 1] each
-    rows = [_expert(prog, i, parts[i], width, out_width, chunk, col_tile, tiling, compute_bw)
-            for i in range(experts)]
+    rows = []
+    for i in range(experts):                      # one name scope per expert (Program.scope)
+        with prog.scope(f"expert {i}"):
+            rows.append(_expert(prog, i, parts[i], width, out_width, chunk, col_tile, tiling,
+                                compute_bw))
     out = ops.Reassemble(rows, sel).assume((tokens, 1))                       # [T, G] -> [T, 1]
     ops.LinearOffChipStore(out, "Y")
     rng = np.random.default_rng(seed)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import StepError
+from ..errors import StepError, TraceError
 
 __all__ = ["load_routing", "load_kv_lengths", "expert_counts", "synthetic_routing",
-           "synthetic_kv_lengths", "trace_path", "TRACES_ROOT"]
+           "synthetic_kv_lengths", "trace_path", "TRACES_ROOT", "check_routing",
+           "check_kv_lengths", "MAX_KV_LENGTH"]
 
 TRACES_ROOT = "data/traces"
 
@@ -26,61 +27,115 @@ def trace_path(relative: str, root=None) -> Path:
     return Path(str(resources.files("step_lab").joinpath(TRACES_ROOT, relative)))
 
 
+MAX_KV_LENGTH = 1 << 20      # longest KV cache a trace may hold (see check_kv_lengths)
+
+
 def _open(path, suffix: str):
+    """``np.load`` of a trace file; every failure is a :class:`TraceError` naming the file."""
     p = Path(path)
+    expected = ("an .npz archive with key 'data'" if suffix == ".npz"
+                else "an .npy integer vector")
+    if not p.exists():
+        raise TraceError(f"trace file {str(p)!r} does not exist (expected {expected})")
     if not p.is_file():
-        raise StepError(f"trace file {str(p)!r} does not exist (expected a {suffix} file)")
+        raise TraceError(f"trace file {str(p)!r} is not a regular file (expected {expected})")
     try:
         return np.load(p, allow_pickle=False)
-    except Exception as e:  # numpy raises several types for corrupt files
-        raise StepError(f"trace file {str(p)!r} is not a readable {suffix} file ({e})") from None
+    except Exception as e:  # numpy raises several types for corrupt / text / pickled files
+        raise TraceError(f"trace file {str(p)!r} is not a readable {suffix} file: "
+                         f"{type(e).__name__}: {e} (expected {expected})") from None
 
 
-def load_routing(path, *, experts: int | None = None) -> np.ndarray:
-    """Load an expert-routing trace: int64 ``[B, k]``; checks shape and expert id range."""
+def load_routing(path, *, experts: int | None = None, batch: int | None = None,
+                 top_k: int | None = None) -> np.ndarray:
+    """Load an expert-routing trace: int64 ``[B, k]``; checks dtype, shape and id range.
+
+    ``batch`` / ``top_k`` (optional) are the expected number of tokens and experts per token.
+    """
+    where = f"routing trace {str(path)!r}"
     data = _open(path, ".npz")
-    if not hasattr(data, "files") or "data" not in data.files:
-        raise StepError(f"routing trace {str(path)!r} has no array 'data' "
-                        "(expected an .npz with key 'data' holding [B, k] expert ids)")
-    arr = np.asarray(data["data"])
-    return check_routing(arr, experts=experts, where=f"routing trace {str(path)!r}")
+    if not hasattr(data, "files"):
+        raise TraceError(f"{where} is a single .npy array (expected an .npz archive with key "
+                         "'data' holding [tokens, k] expert ids)")
+    with data:
+        if "data" not in data.files:
+            raise TraceError(f"{where} has no array 'data' (has {sorted(data.files)}; expected "
+                             "an .npz with key 'data' holding [tokens, k] expert ids)")
+        try:
+            arr = np.asarray(data["data"])
+        except Exception as e:   # object arrays (pickles), truncated members
+            raise TraceError(f"{where}: array 'data' is unreadable: {type(e).__name__}: {e} "
+                             "(expected an integer array [tokens, k] of expert ids)") from None
+    arr = check_routing(arr, experts=experts, where=where)
+    expected = (batch if batch is not None else arr.shape[0],
+                top_k if top_k is not None else arr.shape[1])
+    if arr.shape != expected:
+        raise TraceError(f"{where} has shape {list(arr.shape)} (expected [tokens, k] = "
+                         f"{list(expected)})")
+    return arr
 
 
 def check_routing(arr, *, experts: int | None = None, where: str = "routing") -> np.ndarray:
+    """Check an in-memory routing ``[tokens, k]``: integer dtype, ids in range, distinct."""
     arr = np.asarray(arr)
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
-        raise StepError(f"{where} has shape {arr.shape} and dtype {arr.dtype} "
-                        "(expected an integer array [tokens, k] of expert ids)")
-    if arr.size and arr.min() < 0:
-        raise StepError(f"{where} holds negative expert id {int(arr.min())} (expected >= 0)")
-    if experts is not None and arr.size and arr.max() >= experts:
-        raise StepError(f"{where} holds expert id {int(arr.max())} (expected ids < {experts})")
+    if arr.ndim != 2 or not _is_int(arr):
+        raise TraceError(f"{where} has shape {list(arr.shape)} and dtype {arr.dtype} "
+                         "(expected an integer array [tokens, k] of expert ids)")
+    if arr.size == 0:
+        raise TraceError(f"{where} is empty, shape {list(arr.shape)} (expected at least one "
+                         "token with at least one expert id)")
+    if arr.min() < 0:
+        raise TraceError(f"{where} holds negative expert id {int(arr.min())} (expected >= 0)")
+    if experts is not None and arr.max() >= experts:
+        raise TraceError(f"{where} holds expert id {int(arr.max())} (expected ids < {experts})")
     for t, row in enumerate(arr):
         if len(set(row.tolist())) != len(row):
-            raise StepError(f"{where}: token {t} lists an expert twice {row.tolist()} "
-                            "(expected k distinct experts per token)")
+            raise TraceError(f"{where}: token {t} lists an expert twice {row.tolist()} "
+                             "(expected k distinct experts per token)")
     return arr.astype(np.int64)
 
 
-def load_kv_lengths(path) -> np.ndarray:
-    """Load a KV-length trace: int64 vector of non-negative lengths."""
+def load_kv_lengths(path, *, batch: int | None = None) -> np.ndarray:
+    """Load a KV-length trace: int64 vector of lengths in [0, MAX_KV_LENGTH]; ``batch`` (optional)
+    is the expected number of requests."""
+    where = f"KV-length trace {str(path)!r}"
     arr = _open(path, ".npy")
     if hasattr(arr, "files"):
-        raise StepError(f"KV-length trace {str(path)!r} is an .npz archive (expected an .npy "
-                        "vector)")
-    return check_kv_lengths(arr, where=f"KV-length trace {str(path)!r}")
+        arr.close()
+        raise TraceError(f"{where} is an .npz archive (expected an .npy integer vector)")
+    arr = check_kv_lengths(arr, where=where)
+    if batch is not None and arr.shape != (batch,):
+        raise TraceError(f"{where} holds {arr.shape[0]} lengths (expected {batch}, one per "
+                         "request of the batch)")
+    return arr
 
 
 def check_kv_lengths(arr, where: str = "kv_lengths") -> np.ndarray:
+    """Check an in-memory KV-length vector: 1-D, integer dtype, 0 <= length <= MAX_KV_LENGTH.
+
+    [Choice] A KV length above 2^20 tokens is rejected as malformed: the paper's traces stay below
+    8,000 and no model of EXPERIMENTS.md has a context near 10^6, while such a value would make
+    the attention program enumerate millions of KV tiles.
+    """
     arr = np.asarray(arr)
-    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
-        raise StepError(f"{where} has shape {arr.shape} and dtype {arr.dtype} "
-                        "(expected an integer vector of per-request KV lengths)")
-    if arr.size and arr.min() < 0:
-        raise StepError(f"{where} holds negative KV length {int(arr.min())} (expected >= 0)")
+    if arr.ndim != 1 or not _is_int(arr):
+        raise TraceError(f"{where} has shape {list(arr.shape)} and dtype {arr.dtype} "
+                         "(expected an integer vector of per-request KV lengths)")
+    if arr.size == 0:
+        raise TraceError(f"{where} is empty (expected one KV length per request)")
+    if arr.min() < 0:
+        raise TraceError(f"{where} holds negative KV length {int(arr.min())} (expected >= 0)")
+    if arr.max() > MAX_KV_LENGTH:
+        raise TraceError(f"{where} holds KV length {int(arr.max())} (expected <= "
+                         f"{MAX_KV_LENGTH})")
     return arr.astype(np.int64)
+
+
+def _is_int(arr: np.ndarray) -> bool:
+    """Integer dtype (bool is not: a mask is no list of ids or lengths)."""
+    return np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_
 
 
 def expert_counts(routing, experts: int) -> np.ndarray:

@@ -19,6 +19,7 @@
 # Everything here is exact and untimed; timing comes in notebook 05.
 
 # %%
+#%load_ext step_lab
 import ast
 
 import ipywidgets as widgets

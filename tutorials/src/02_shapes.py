@@ -15,6 +15,7 @@
 #    **absorbing rule** that keeps their formulas honest.
 
 # %%
+#%load_ext step_lab
 import ipywidgets as widgets
 import step_lab as sl
 from step_lab import fn, ops

@@ -18,6 +18,7 @@
 # simplified MoE program, which uses all the groups, drawn as a graph.
 
 # %%
+#%load_ext step_lab
 import ipywidgets as widgets
 import numpy as np
 import step_lab as sl

@@ -17,6 +17,7 @@
 # policy mean.
 
 # %%
+#%load_ext step_lab
 import ipywidgets as widgets
 import numpy as np
 import step_lab as sl

@@ -16,6 +16,7 @@
 # 4. read the occupancy animation.
 
 # %%
+#%load_ext step_lab
 import math
 
 import numpy as np
@@ -159,13 +160,14 @@ check("05.fifo", depth)
 
 # %% [markdown]
 # Once it runs, deeper FIFOs still help: the producer can run ahead while the Accum finishes. The
-# `stall_out` column of the input node is the back-pressure it suffers:
+# `stall_out` column of the input node is the back-pressure it suffers, here with room for two,
+# three and four rows of `x`:
 
 # %%
 rows = []
-for extra in [0, 2, 4, 8]:
-    run = sl.simulate(normalise(3, 8, depth + extra), inputs={"x": values})
-    rows.append({"depth of x": depth + extra, "cycles": run.cycles,
+for depth in [16, 24, 32]:
+    run = sl.simulate(normalise(3, 8, depth), inputs={"x": values})
+    rows.append({"depth of x": depth, "cycles": run.cycles,
                  "x stall_out": run.per_node["x"]["stall_out"]})
 say(table(rows))
 

@@ -17,6 +17,7 @@
 # 3. how to read the trade-off as a Pareto frontier.
 
 # %%
+#%load_ext step_lab
 import dataclasses
 
 import step_lab as sl

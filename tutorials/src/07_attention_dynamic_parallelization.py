@@ -16,6 +16,7 @@
 # 3. how much it gains on real KV-length traces, and when.
 
 # %%
+#%load_ext step_lab
 import numpy as np
 from step_lab.notebook import explore
 from step_lab.tutor import check, say, table

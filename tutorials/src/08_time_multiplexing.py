@@ -15,6 +15,7 @@
 # 3. how to find how few regions are enough, by simulation on a real routing trace.
 
 # %%
+#%load_ext step_lab
 import dataclasses
 
 import ipywidgets as widgets

@@ -15,6 +15,7 @@
 # Then you extend it yourself: the exercise asks for `Y = SiLU(X @ W)` within a traffic budget.
 
 # %%
+#%load_ext step_lab
 import numpy as np
 import step_lab as sl
 from step_lab import fn, ops

@@ -3,8 +3,8 @@
 KV traces (EXPERIMENTS.md §1.5, §3 Figs 14/21): ``kv_lengths/b<B>/conv_stdev<σ>_<a>_<b>.npy``
 under ``ctx.traces`` (else the vendored copy). The batch-80 traces are withheld: when a b80 file is
 missing, the documented stand-in — the class's batch-64 file followed by its batch-16 file — is
-used and a note says so. A sweep point carries the KV vector itself, so stand-ins and subsets
-need no files in the worker processes.
+used, recorded as synthetic in ``ctx.inputs`` and a note says so. A sweep point carries the KV
+vector itself, so stand-ins and subsets need no files in the worker processes.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...workloads.traces import load_kv_lengths, trace_path
+from ..inputs import resolve, synthetic_kv
 
 __all__ = ["MODEL", "CLASSES", "TRACES", "kv_trace", "run_points", "geomean", "bar_plot",
            "CLASS_LABEL", "source_digest"]
@@ -43,24 +43,30 @@ def _relative(batch: int, spec: tuple) -> str:
 
 
 def kv_trace(ctx, batch: int, cls: str, i: int, notes: list) -> tuple:
-    """``(lengths, label)`` of trace ``i`` of a class; b80 falls back to the b64+b16 stand-in."""
+    """``(lengths, label)`` of trace ``i`` of a class, checked; a missing file becomes its
+    labelled stand-in (b80: the class's b64 file followed by its b16 file; others: seeded
+    synthetic lengths with the file's σ, see :mod:`step_lab.reproduce.inputs`) with a note."""
     spec = TRACES[batch][cls][i]
-    path = trace_path(_relative(batch, spec), ctx.traces)
-    if path.is_file():
-        return load_kv_lengths(path), f"b{batch}.{cls}.{spec[0]}_{spec[1]}"
-    if batch != 80:
-        raise FileNotFoundError(f"KV trace {path} not found")
-    parts = [load_kv_lengths(trace_path(_relative(b, TRACES[b][cls][i]), ctx.traces))
-             for b in (64, 16)]
-    lengths = np.concatenate(parts)
-    b64, b16 = TRACES[64][cls][i], TRACES[16][cls][i]
-    note = (f"b80 {cls} #{i + 1}: {_relative(80, spec)} is withheld; used the documented "
-            f"stand-in b64 σ{b64[0]} ({b64[1]}–{b64[2]}) followed by b16 σ{b16[0]} "
-            f"({b16[1]}–{b16[2]}) (σ of the stand-in {np.std(lengths, ddof=1):.0f}, paper's "
-            f"file σ{spec[0]})")
+    relative = _relative(batch, spec)
+    if batch == 80:
+        b64, b16 = TRACES[64][cls][i], TRACES[16][cls][i]
+        how = (f"b64 σ{b64[0]} ({b64[1]}–{b64[2]}) followed by b16 σ{b16[0]} "
+               f"({b16[1]}–{b16[2]}), the documented stand-in (EXPERIMENTS.md §1.5)")
+    else:
+        how = f"seeded synthetic KV lengths (gamma, mean 1000, σ {spec[0]})"
+    path, lengths = resolve(ctx, relative, how)
+    if path is not None:
+        return lengths, f"b{batch}.{cls}.{spec[0]}_{spec[1]}"
+    if batch == 80:
+        lengths = np.concatenate([kv_trace(ctx, b, cls, i, notes)[0] for b in (64, 16)])
+    else:
+        lengths = synthetic_kv(relative)
+    reason = ctx.inputs.get(relative, {}).get("reason", "missing")
+    note = (f"SYNTHETIC INPUT: b{batch} {cls} #{i + 1}: {relative} {reason}; used {how} (σ of "
+            f"the stand-in {np.std(lengths, ddof=1):.0f}, paper's file σ{spec[0]})")
     if note not in notes:
         notes.append(note)
-    return lengths, f"b80.{cls}.standin{i + 1}"
+    return lengths, f"b{batch}.{cls}.standin{i + 1}"
 
 
 def simulate_point(lengths: list, strategy: str, parallel: int = 4, model: str = MODEL,

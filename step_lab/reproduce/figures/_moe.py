@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...workloads.traces import trace_path
+from ..inputs import resolve
 
 __all__ = ["ROUTING_TRACES", "routing_for", "run_points", "by_label", "ratio", "tiling_plot",
            "REQUEST_GRANULARITY_NOTE"]
@@ -33,18 +33,20 @@ _SOURCES = ("sim", "workloads", "ops", "hw", "interpret", "analysis")
 
 def routing_for(ctx, model: str, batch: int, notes: list) -> str:
     """The routing trace path for (model, batch) under ``ctx.traces`` (else the vendored copy),
-    or ``"standin"`` (a seeded synthetic routing, EXPERIMENTS.md §1.5) with a note if absent."""
+    checked (:func:`~step_lab.reproduce.inputs.resolve`), or ``"standin"`` (a seeded synthetic
+    routing, EXPERIMENTS.md §1.5) with a note when the file is missing."""
     relative = ROUTING_TRACES[(model, batch)]
-    path = trace_path(relative, ctx.traces)
-    if path.is_file():
+    path, _ = resolve(ctx, relative, f"standin_routing({model!r}, {batch}): seeded skewed "
+                      "routing (EXPERIMENTS.md §1.5)")
+    if path is not None:
         return str(path)
-    where = f"under {ctx.traces}" if ctx.traces else "in the vendored traces"
-    notes.append(f"{model} batch {batch}: trace {relative} not found {where} (withheld "
-                 "acceptance data); used the seeded synthetic stand-in "
-                 "step_lab.workloads.moe.standin_routing (EXPERIMENTS.md §1.5: skewed routing) "
-                 "— "
-                 "its numbers show the mechanism, not the paper's values; rerun with "
-                 "--traces DIR holding the real file")
+    reason = ctx.inputs.get(relative, {}).get("reason", "missing")
+    note = (f"SYNTHETIC INPUT: {model} batch {batch}: trace {relative} {reason}; used the "
+            "seeded synthetic stand-in step_lab.workloads.moe.standin_routing (EXPERIMENTS.md "
+            "§1.5: skewed routing) — its numbers show the mechanism, not the paper's values; "
+            "rerun with --traces DIR holding the real file")
+    if note not in notes:
+        notes.append(note)
     return "standin"
 
 
@@ -92,8 +94,18 @@ def run_points(ctx, points: list) -> list:
     out = []
     for rec in records:
         flat = {k: v for k, v in rec.items() if k != "point"}
-        out.append({**rec["point"], **flat})
+        out.append({**rec["point"], **flat, "routing": _portable(rec["point"]["routing"])})
     return out
+
+
+def _portable(routing: str) -> str:
+    """A trace path as the relative name of its trace (no machine-specific folder)."""
+    if routing == "standin":
+        return "synthetic stand-in"
+    for relative in ROUTING_TRACES.values():
+        if routing.endswith(relative):
+            return relative
+    return Path(routing).name
 
 
 def by_label(records: list, notes: list) -> dict:

@@ -46,7 +46,8 @@ def _monotone(table: dict, regions):
 
 @figure("fig13", "Configuration time-multiplexing: resources",
         "How much on-chip memory and compute is freed, and why does performance eventually "
-        "drop?", paper=PAPER, tolerance=TOLERANCE, traces=(ROUTING_TRACES[(QWEN, 64)],))
+        "drop?", paper=PAPER, tolerance=TOLERANCE, traces=(ROUTING_TRACES[(QWEN, 64)],),
+        full_only=("bandwidth_drop_monotone_below_r32", "memory_kb.r64", "memory_kb.r16"))
 def run(ctx) -> FigureResult:
     notes: list = [REQUEST_GRANULARITY_NOTE]
     regions = QUICK_REGIONS if ctx.quick else REGIONS
@@ -67,7 +68,8 @@ def run(ctx) -> FigureResult:
                  "padding mask per active expert (1.9 KB), which the paper's KB values leave out "
                  "(+0.02% at R = 128, +0.09% at R = 4).")
     if ctx.quick:
-        notes.append(f"--quick: R ∈ {list(QUICK_REGIONS)} only")
+        notes.append(f"--quick: R ∈ {list(QUICK_REGIONS)} only; R = 64 and 16 and the "
+                     "monotone bandwidth drop for R <= 32 are not assessed in quick mode")
     return FigureResult(headline=h, points=records, notes=notes, plot=_plot(table, regions))
 
 
@@ -95,10 +97,10 @@ def _plot(table: dict, regions):
     a.line(labels, comp, color="#2ca02c", line_width=2,
            legend_label="allocated compute [KFLOPs/cycle]")
     b = figure(x_range=labels, title="Fig 13(b): HBM bandwidth", width=440, height=340,
-               x_axis_label="regions R", y_axis_label="bandwidth utilization [%] / cycles [1e5]",
+               x_axis_label="regions R", y_axis_label="bandwidth utilization [%] / cycles [100,000s]",
                tools="hover,save,reset")
     b.vbar(x=labels, top=bw, width=0.6, color="#ff7f0e", alpha=0.7,
            legend_label="off-chip BW utilization [%]")
     b.line(labels, [10 * c for c in cyc], color="black", line_width=2,
-           legend_label="cycles [1e5]")
+           legend_label="cycles [100,000s]")
     return row(a, b)

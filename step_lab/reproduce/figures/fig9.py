@@ -73,7 +73,11 @@ def model_pid(table: dict, key: str, tiles) -> float | None:
 @figure("fig9", "Dynamic vs static tiling, batch 64 (with Fig 19)",
         "Does dynamic token tiling reach points beyond the static-tiling Pareto frontier of "
         "cycles vs on-chip memory?", paper=PAPER, tolerance=TOLERANCE,
-        traces=(ROUTING_TRACES[(MIXTRAL, 64)], ROUTING_TRACES[(QWEN, 64)]))
+        traces=(ROUTING_TRACES[(MIXTRAL, 64)], ROUTING_TRACES[(QWEN, 64)]),
+        scopes={"mixtral.": (ROUTING_TRACES[(MIXTRAL, 64)],),
+                "fig19.mixtral.": (ROUTING_TRACES[(MIXTRAL, 64)],),
+                "qwen.": (ROUTING_TRACES[(QWEN, 64)],),
+                "fig19.qwen.": (ROUTING_TRACES[(QWEN, 64)],)})
 def run(ctx) -> FigureResult:
     notes: list = []
     records = run_points(ctx, sweep_points(ctx, notes))
