@@ -192,6 +192,10 @@ def _cmd_simulate(args) -> int:
     if args.report is not None and not args.report.endswith((".html", ".htm")):
         raise UsageError(f"--report {args.report!r} is not an .html file name (expected e.g. "
                          "--report out/run.html)")
+    if args.report is not None:
+        if Path(args.report).is_dir():
+            raise UsageError(f"--report {args.report!r} is a folder (expected an .html file name)")
+        _prepare_out_dir(str(Path(args.report).parent), "--report folder")
     hw = _hardware(args.hw)
     scope = _run_script(path)
     prog, inputs, bindings = _program_from(scope, path)

@@ -246,12 +246,14 @@ def _children(pid: int) -> list:
 
 
 def _wait_for_progress(proc) -> str:
-    seen = ""
-    while "1/" not in seen:
-        ch = proc.stderr.read(1)
-        assert ch, f"reproduce ended early: {seen}"
-        seen += ch
-    return seen
+    """Wait until the two dask workers (and the resource tracker) run, then a little more."""
+    deadline = time.monotonic() + 120
+    while len(_children(proc.pid)) < 3:
+        assert proc.poll() is None, "reproduce ended early"
+        assert time.monotonic() < deadline, "the dask workers never started"
+        time.sleep(0.2)
+    time.sleep(3)
+    return ""
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")

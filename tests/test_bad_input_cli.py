@@ -165,3 +165,14 @@ def test_an_unexpected_internal_error_is_one_line_without_traceback(monkeypatch,
     assert main(["demo"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "internal RuntimeError: unexpected | second line" in err[0]
+
+
+@pytest.mark.parametrize("report, word", [("afile/r.html", "regular file"),
+                                          ("/proc/x/r.html", "not writable"),
+                                          ("r.txt", "not an .html file")])
+def test_a_bad_simulate_report_path_fails_before_simulating(tmp_path, report, word):
+    _tree(tmp_path)
+    (tmp_path / "prog.py").write_text(PROGRAM + "bindings = {'B': 2}\n")
+    done = cli("simulate", "prog.py", "--report", report, cwd=tmp_path)
+    one_line(done, 2, "--report", word)
+    assert done.stdout == ""
