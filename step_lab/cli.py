@@ -376,14 +376,17 @@ def _executor(address, jobs):
         return
     _quiet_dask()
 
-    def start():
+    previous = _block_sigint()
+    try:
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
-        client.wait_for_workers(jobs, timeout=120)     # every worker spawned in the window
-        return cluster, client
-    cluster, client = _start_ignoring_sigint(start)
+        client.wait_for_workers(jobs, timeout=120)     # every worker spawned while blocked
+    except BaseException:
+        _restore_sigmask(previous)
+        raise
     with cluster, client:
+        _restore_sigmask(previous)             # a Ctrl-C during the start is raised here
         from .dse.sweep import watch_own_parent
         client.run(watch_own_parent)           # workers end if this process is killed
         yield client, None
@@ -399,16 +402,19 @@ def _quiet_dask() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _start_ignoring_sigint(start):
-    """Run ``start()`` with SIGINT ignored, so the worker processes it spawns inherit the
-    ignored disposition: Ctrl-C interrupts only this process, which shuts them down (no
-    worker traceback)."""
+def _block_sigint():
+    """Ignore SIGINT while the cluster starts, so the worker processes spawned now inherit the
+    ignored disposition (it survives exec; a blocked mask did not reach dask's workers): Ctrl-C
+    then interrupts only this process, which shuts them down without a worker traceback.
+    [Choice] A Ctrl-C during those few seconds of start-up is ignored (press it again).
+    Returns the previous handler."""
     import signal
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return start()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _restore_sigmask(previous) -> None:
+    import signal
+    signal.signal(signal.SIGINT, previous)
 
 
 def _cmd_reproduction(args) -> int:

@@ -167,7 +167,7 @@ def test_an_unexpected_internal_error_is_one_line_without_traceback(monkeypatch,
     assert len(err) == 1 and "internal RuntimeError: unexpected | second line" in err[0]
 
 
-@pytest.mark.parametrize("report, word", [("afile/r.html", "regular file"),
+@pytest.mark.parametrize("report, word", [("afile/r.html", "is a file"),
                                           ("/proc/x/r.html", "not writable"),
                                           ("r.txt", "not an .html file")])
 def test_a_bad_simulate_report_path_fails_before_simulating(tmp_path, report, word):

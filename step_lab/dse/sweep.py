@@ -211,10 +211,16 @@ def watch_parent(parent: int) -> None:
 
 
 def watch_own_parent() -> int:
-    """:func:`watch_parent` on this process's current parent (for dask workers, via
-    ``client.run``); returns the watched pid."""
+    """For dask workers, via ``client.run``: :func:`watch_parent` on this process's current
+    parent, and Ctrl-C left to the parent (which shuts the workers down without a worker
+    traceback). Returns the watched pid."""
+    import signal
     parent = os.getppid()
     watch_parent(parent)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:                   # not the worker's main thread: the mask must do
+        pass
     return parent
 
 
