@@ -181,7 +181,7 @@ class Program:
     def feedback(self, dtype: DType, shape, *, ragged=(), depth: int = 1,
                  name: str | None = None) -> Stream:
         """A stream usable before its producer exists; close it with :meth:`connect`."""
-        if not isinstance(depth, int) or depth < 1:
+        if not _valid_depth(depth):
             raise GraphError(f"feedback depth {depth!r}: a cycle needs a FIFO buffer of depth "
                              ">= 1 on its back edge (expected an int >= 1)")
         return Feedback(self, StreamType(dtype, tuple(shape), frozenset(ragged)), depth,
@@ -206,8 +206,9 @@ class Program:
         self.fifo_depth[source] = node.params["depth"]
 
     def set_fifo_depth(self, stream: Stream, depth: int) -> None:
-        if not isinstance(depth, int) or depth < 1:
-            raise GraphError(f"FIFO depth {depth!r} for {stream.name!r} (expected an int >= 1)")
+        if not _valid_depth(depth):
+            raise GraphError(f"FIFO depth {depth!r:.40} for {stream.name!r} (expected an int "
+                             f"from 1 to {_max_depth()})")
         self.fifo_depth[stream] = depth
 
     # -- registry (called by Node) ------------------------------------------------------------
@@ -304,3 +305,13 @@ def _dtype_symbols(dtype) -> set:
         else:
             out |= free_symbols(v)
     return out
+
+
+def _max_depth() -> int:
+    from ..hw.config import MAX_FIFO_DEPTH      # ir sits below hw; imported lazily
+    return MAX_FIFO_DEPTH
+
+
+def _valid_depth(depth) -> bool:
+    return (isinstance(depth, int) and not isinstance(depth, bool)
+            and 1 <= depth <= _max_depth())

@@ -255,6 +255,8 @@ class Engine(Commands):
                         p.counts[j][tok.level] += 1
                     except IndexError:
                         p.count_stop(j, tok.level)
+                    if p.track[j]:
+                        p.track_stop(j, tok.level)
                 val = None
             elif op == COMPUTE:
                 flops = cmd[1]
