@@ -18,7 +18,7 @@ if "numpy" not in _sys.modules:
 
 from . import fn, hw, ops
 from .errors import (BindingError, ConfigError, DeadlockError, GraphError, InputError, ShapeError,
-                     StepError)
+                     StepError, TraceError)
 from .interpret import RunResult, interpret
 from .ir import (DONE, Addr, Bool, Buffer, Program, S, Scalar, Selector, Stream, StreamType, Tensor,
                  Tile, Tuple, decode, encode)
@@ -31,8 +31,8 @@ __version__ = "0.1.0"
 __all__ = ["fn", "ops", "dim", "ceil_div", "Program", "Stream", "StreamType", "Tensor", "Tile",
            "Scalar", "Selector", "Buffer", "Tuple", "Bool", "Addr", "DONE", "S", "encode",
            "decode", "interpret", "RunResult", "StepError", "ShapeError", "GraphError",
-           "BindingError", "DeadlockError", "ConfigError", "InputError", "metrics", "Metrics", "hw",
-           "HardwareConfig", "simulate", "SimResult",
+           "BindingError", "DeadlockError", "ConfigError", "InputError", "TraceError", "metrics",
+           "Metrics", "hw", "HardwareConfig", "simulate", "SimResult",
            "load_ipython_extension"]
 
 
