@@ -45,9 +45,10 @@ def show_static(outcome: Outcome, options: Options) -> None:
     from .graph import graph_html
     why = ""
     if outcome.result is not None:
-        # the verdict only: the roofline plot (1.3 MB with its BokehJS) is in knob panels
-        from .roofline import why_html
-        why = why_html(outcome.result.why_slow())
+        # the verdict and a static SVG roofline (the interactive bokeh one is in knob panels)
+        from .roofline import roofline_svg, why_html
+        bottleneck = outcome.result.why_slow()
+        why = why_html(bottleneck) + roofline_svg(bottleneck)
     display(HTML(summary_html(outcome) + why))
     if options.show_metrics and outcome.metrics is not None:
         display(Latex(metrics_latex(outcome)))
