@@ -195,7 +195,7 @@ def test_static_step_outputs_get_a_small_svg_roofline_with_labelled_axes_and_roo
     assert "achieved compute [FLOPs per cycle]" in svg
     assert "roof: off-chip bandwidth 1,024 B/cycle" in svg
     assert "roof: allocated compute 8,192 FLOPs/cycle" in svg
-    assert svg.count("<circle") == 3 and svg.count("fill='#d62728'") == 1   # the run, in red
+    assert svg.count("<circle") == 3 and svg.count("r='6' fill='#d62728'") == 1   # the run
     assert "e+" not in svg
 
 
