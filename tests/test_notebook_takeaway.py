@@ -128,10 +128,12 @@ def test_copy_as_code_of_a_step_cell_with_knobs_reproduces_its_cycles():
 
 
 def test_copy_as_code_of_explore_workload_reproduces_its_cycles():
-    wl = moe_layer("mixtral-8x7b", batch=16, values=False)
-    panel = explore(wl, batch=[8, 16], background=False, animate=False, show_graph=False,
-                    values=False).panel
-    panel.set(batch=8)
+    from step_lab.workloads import synthetic_routing
+    routing = synthetic_routing(32, 8, 2, skew=1.0, seed=3)
+    wl = moe_layer("mixtral-8x7b", batch=32, routing=routing, values=False)
+    panel = explore(wl, tiling=["static", "dynamic"], background=False, animate=False,
+                    show_graph=False, values=False).panel
+    panel.set(tiling="dynamic")
     code = panel.code()
     assert "from step_lab.workloads.moe import moe_layer" in code
     assert "np.array(" in code                  # the routing trace, written out
@@ -143,9 +145,29 @@ def test_copy_as_code_of_explore_function_reproduces_its_cycles():
     panel = explorer()
     panel.set(tiling="static", tile=32, batch=64)
     code = panel.code()
-    assert "# copy_design: the function defined in this notebook" in code
-    result = _run(code, {"copy_design": copy_design})
-    assert result.cycles == panel.outcome.result.cycles
+    assert "from test_notebook_takeaway import copy_design" in code   # importable: imported
+    assert "copy_design(batch=64, trace='real', tiling='static', tile=32)" in code
+    assert _run(code).cycles == panel.outcome.result.cycles
+
+
+NOTEBOOK_CELL = """
+def nb_design(rows=32):
+    prog = sl.Program(f"nb{rows}")
+    sl.ops.LinearOffChipStore(sl.ops.LinearOffChipLoad(prog.tensor("X", (rows, 64)),
+                                                       tile=(16, 64)), "Y")
+    return prog
+"""
+
+
+def test_copy_as_code_of_a_function_defined_in_the_notebook_runs_in_the_notebook():
+    notebook = {"__name__": "__main__", "sl": sl}
+    exec(NOTEBOOK_CELL, notebook)  # noqa: S102 - a function as a notebook defines it
+    panel = explore(notebook["nb_design"], rows=[32, 128], background=False, animate=False,
+                    show_graph=False).panel
+    panel.set(rows=128)
+    code = panel.code()
+    assert "# nb_design: the function defined in this notebook" in code
+    assert _run(code, notebook).cycles == panel.outcome.result.cycles
 
 
 def test_save_report_writes_a_self_contained_html_with_the_player(tmp_path):
@@ -158,7 +180,9 @@ def test_save_report_writes_a_self_contained_html_with_the_player(tmp_path):
     assert "data-step-player" in text                   # the occupancy player
     assert "<svg" in text                               # the graph
     assert "Reproduce it (Python)" in text and "KNOBS = {&#x27;rows&#x27;: 32" in text
-    assert "http://" not in text.replace("http://www.w3.org", "") and "cdn." not in text
+    import re
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=[\"']?https?:", text)  # offline
+    assert "Bokeh" in text                              # BokehJS inlined
     assert "knob rows" in text
     with pytest.raises(sl.ConfigError, match="not an .html file name"):
         panel.save_report(tmp_path / "panel.txt")
