@@ -8,7 +8,8 @@ knob change, before the simulation. A rule is
 * a string: the knob does not apply to the current setting and is disabled, the string is its
   tooltip (e.g. "dynamic tiling sizes tiles at run time");
 
-knobs the function does not mention are offered in full and enabled.
+knobs the function does not mention are offered in full and enabled. A knob left with a single
+offered value is disabled too (its tooltip says why).
 
 [Choice] When a restriction removes the current value, the knob moves to the largest offered
 value below it (else the smallest offered) and the panel's status line says so; setting a value

@@ -153,7 +153,8 @@ class StepPanel:
 
     def _restrict(self, name: str, rule, moved: list) -> bool:
         control, knob = self.controls[name], self.knobs[name]
-        control.disabled = bool(rule.disabled)
+        single = rule.choices is not None and len(rule.choices) == 1   # nothing to choose
+        control.disabled = bool(rule.disabled) or single
         control.tooltip = rule.disabled or rule.why or knob.description or None
         if knob.choices is None:
             return False
