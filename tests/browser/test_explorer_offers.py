@@ -16,7 +16,8 @@ import urllib.request
 
 import pytest
 
-from test_jupyterlab import SHOTS, _poll, _run_all, _tall_shot, browser, lab  # noqa: F401
+from test_jupyterlab import (SHOTS, _poll, _start_kernel_session, _tall_shot,  # noqa: F401
+                             _wait_kernel_idle, browser, lab)
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +27,8 @@ NOTEBOOK = "explorer.ipynb"
 @pytest.fixture(scope="module")
 def page(lab, browser):
     base, token = lab
+    _no_windowing(base, token)             # every cell rendered: the MoE panel is mid-notebook
+    _start_kernel_session(base, token, NOTEBOOK)
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
@@ -33,6 +36,24 @@ def page(lab, browser):
     page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
     yield page
     context.close()
+
+
+def _no_windowing(base: str, token: str) -> None:
+    body = json.dumps({"raw": json.dumps({"windowingMode": "none"})}).encode()
+    request = urllib.request.Request(
+        f"{base}/lab/api/settings/@jupyterlab/notebook-extension:tracker?token={token}",
+        data=body, method="PUT", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        assert r.status in (200, 204)
+
+
+def _run_all_once(page) -> None:
+    """Run > Run All Cells, once (the notebook simulates for a while: never twice)."""
+    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for()
+    page.locator(".jp-Toolbar-kernelName", has_text="Python 3").first.wait_for()
+    _wait_kernel_idle(page)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
 
 
 def _summary(panel) -> str:
@@ -81,12 +102,13 @@ def test_every_offered_batch_simulates_and_the_panel_travels(page, lab):
 
 
 def _drive(page, lab) -> None:
-    _run_all(page)
+    _run_all_once(page)
     panel = page.locator(".step-lab-panel").first
-    panel.wait_for(timeout=180_000)
+    panel.wait_for(timeout=300_000)
     page.wait_for_function(                      # the whole notebook has run: kernel idle
         "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
         " return s && s.getAttribute('data-status') === 'idle'; }", timeout=600_000)
+    panel.scroll_into_view_if_needed()
     _settled(page, panel, "trace='real'")
     real = _step_through_batches(page, panel)
     assert real == [16, 32, 64], real            # the real trace has 64 tokens: no 128/256
@@ -104,7 +126,9 @@ def _drive(page, lab) -> None:
         "dynamic")
     _settled(page, panel, "tiling='dynamic'")
     assert tile.evaluate("e => e.querySelector('[disabled]') !== null"), "tile not disabled"
-    assert "dynamic tiling" in (tile.get_attribute("title") or "")
+    titles = tile.evaluate("e => [e, ...e.querySelectorAll('[title]')].map(x => x.title)"
+                           ".join(' | ')")
+    assert "dynamic tiling" in titles, titles          # the tooltip says why
     _tall_shot(page, panel, "explorer-2-synthetic-dynamic")
 
     code_box = panel.locator("details.step-lab-code").first
