@@ -4,8 +4,8 @@ import pytest
 
 import step_lab as sl
 from step_lab.notebook import explore
-from step_lab.notebook.run import run_step_cell
 from step_lab.notebook.outcome import Options
+from step_lab.notebook.run import run_step_cell
 from step_lab.workloads import moe_layer
 
 TOKENS = 64          # the length of the "real" trace in these tests

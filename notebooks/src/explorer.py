@@ -138,13 +138,12 @@ def moe_offers(values):
                                        f"groupings that divide the {experts} experts")
         real = real_trace(values["model"])
         if real is None:
-            rules["trace"] = (MOE_TRACES[1:], f"no routing trace was recorded from "
-                                              f"{values['model']}")
+            rules["trace"] = (MOE_TRACES[1:],
+                              f"no routing trace was recorded from {values['model']}")
         elif values["trace"] == "real":
             tokens = len(load_routing(real))
-            rules["batch"] = ([b for b in MOE_BATCHES if b <= tokens],
-                              f"the real trace has {tokens} tokens; pick a synthetic trace "
-                              "for larger batches")
+            why = f"the real trace has {tokens} tokens; pick a synthetic trace for more"
+            rules["batch"] = ([b for b in MOE_BATCHES if b <= tokens], why)
     if values["tiling"] == "dynamic":
         rules["tile"] = "dynamic tiling sizes each tile at run time: the tile does not apply"
     else:

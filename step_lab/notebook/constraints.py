@@ -17,12 +17,12 @@ that is not offered from code (``panel.set``) is a ConfigError naming the reason
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import ConfigError
 
-__all__ = ["Rule", "rules_for", "closest"]
+__all__ = ["Rule", "closest", "rules_for"]
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,15 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["CellSource", "FunctionSource", "WorkloadSource", "code_box_html", "save_report",
-           "literal", "report_name"]
+__all__ = [
+    "CellSource",
+    "FunctionSource",
+    "WorkloadSource",
+    "code_box_html",
+    "literal",
+    "report_name",
+    "save_report",
+]
 
 
 def literal(value) -> str:
@@ -35,7 +42,9 @@ def literal(value) -> str:
         return f"np.array({value.tolist()!r}, dtype={str(value.dtype)!r})"
     if isinstance(value, (list, tuple)):
         items = ", ".join(literal(v) for v in value)
-        return f"[{items}]" if isinstance(value, list) else f"({items}{',' if len(value) == 1 else ''})"
+        if isinstance(value, list):
+            return f"[{items}]"
+        return f"({items},)" if len(value) == 1 else f"({items})"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     text = repr(value)
