@@ -195,3 +195,67 @@ def test_the_save_button_writes_next_to_the_notebook_and_says_where(tmp_path, mo
     written = tmp_path / "step_lab_report_copy_real_32.html"
     assert written.exists()
     assert "saved to" in panel.saved.value and str(written) in panel.saved.value
+
+
+# -- the what-if explorer notebook's own rules (notebooks/src/explorer.py) ----------------------
+@pytest.fixture(scope="module")
+def explorer_nb():
+    """The explorer source's code cells up to ``moe_offers`` run as a namespace (no widgets)."""
+    import sys
+    from pathlib import Path
+    pytest.importorskip("IPython")
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    text = (root / "src" / "explorer.py").read_text()
+    cells = [c for c in text.split("\n# %%") if not c.lstrip().startswith("[markdown]")]
+    upto = next(i for i, c in enumerate(cells) if "def moe_offers" in c)
+    sys.path.insert(0, str(root))
+    try:
+        ns: dict = {"__name__": "explorer_nb"}
+        exec(compile("\n".join(cells[1:upto + 1]), "explorer.py", "exec"), ns)  # noqa: S102
+        yield ns
+    finally:
+        sys.path.remove(str(root))
+
+
+def test_the_explorer_offers_only_the_batches_its_real_trace_holds(explorer_nb):
+    offers, design = explorer_nb["moe_offers"], explorer_nb["moe_design"]
+    base = {"model": "mixtral-8x7b", "batch": 64, "trace": "real", "tiling": "dynamic",
+            "tile": 32, "experts_per_region": 1}
+    batches, why = offers(base)["batch"]
+    assert batches == [16, 32, 64] and "64 tokens" in why
+    assert "batch" not in offers({**base, "trace": "synthetic: fitted"})  # all five offered
+    for batch in batches:                                                 # each one builds
+        assert design(**{**base, "batch": batch}).program is not None
+    wl = design(**{**base, "batch": 256, "trace": "synthetic: uniform"})
+    assert "synthetic: uniform routing, not a recorded trace" in wl.meta["notes"]
+    assert "dynamic tiling" in offers(base)["tile"]                       # disabled: why
+    assert offers({**base, "tiling": "static", "batch": 16})["tile"][0] == [8, 16]
+
+
+def test_the_explorer_hides_what_a_model_cannot_do(explorer_nb):
+    offers = explorer_nb["moe_offers"]
+    base = {"batch": 64, "trace": "synthetic: uniform", "tiling": "dynamic", "tile": 32,
+            "experts_per_region": 1}
+    gallery = offers({**base, "model": "gpt-oss-20b"})
+    assert gallery["trace"][0] == ["synthetic: uniform", "synthetic: skewed",
+                                   "synthetic: fitted"]          # no recorded trace: no "real"
+    assert offers({**base, "model": "deepseek-v3"})["experts_per_region"][0] == [1]  # 257
+    dense = offers({**base, "model": "llama-3.1-8b"})
+    assert "dense FFN" in dense["trace"] and dense["experts_per_region"][0] == [1]
+
+
+def test_a_knob_left_with_one_value_is_disabled_and_a_bad_rule_is_explained():
+    def only_16(values):
+        return {"batch": ([16], "one batch only")} if values["trace"] == "real" else {}
+    panel = explore(copy_design, batch=[16, 32], trace=["real", "synthetic: uniform"],
+                    constraints=only_16, background=False, animate=False,
+                    show_graph=False).panel
+    assert panel.controls["batch"].disabled and panel.controls["batch"].tooltip == "one batch only"
+    panel.set(trace="synthetic: uniform")
+    assert not panel.controls["batch"].disabled
+    with pytest.raises(sl.ConfigError, match="constraints: knob 'batch' offers none of"):
+        explore(copy_design, batch=[16, 32], constraints=lambda v: {"batch": [7]},
+                background=False, animate=False)
+    with pytest.raises(sl.ConfigError, match="constraints: unknown knob 'bacth'"):
+        explore(copy_design, batch=[16, 32], constraints=lambda v: {"bacth": "no"},
+                background=False, animate=False)

@@ -126,7 +126,11 @@ class StepPanel:
     def _on_knob(self, _change) -> None:
         if self._constraining:
             return
-        moved = self._constrain()
+        try:
+            moved = self._constrain()
+        except Exception as exc:  # a broken rule is shown; the widgets stay alive
+            self.error.value = error_html(f"constraints: {exc}")
+            return
         self.request(self.values())
         if moved:
             self.status.value += f"<span style='color:#8a5a00'> {moved}</span>"
