@@ -30,8 +30,9 @@ def run_step_cell(body: str, name: str, user_ns: dict, options: Options, *,
             show_static(outcome, options)
         return outcome
     from .panel import StepPanel
+    from .takeaway import CellSource
     panel = StepPanel(cell.build, cell.knobs, options, first=outcome, background=background,
-                      on_result=bind)
+                      on_result=bind, source=CellSource(body, name))
     if display:
         from IPython.display import display as show
         show(panel.widget)
