@@ -145,7 +145,7 @@ def _program_from(scope: dict, path: Path):
 
 
 def _cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .report.demo import run_demo
     hw = _hardware(args.hw)
     start = time.perf_counter()
     html_path, _ = run_demo(args.out, hw=hw)

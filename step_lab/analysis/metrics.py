@@ -33,7 +33,7 @@ overriding ``bindings``. Non-integer (mean) bindings are allowed; the results ar
 nearest integer (half up).
 
 Allocated compute (§6.4, §7.4, EXPERIMENTS.md §1.3) = Σ C over the *compute operators*:
-[Choice] the higher-order nodes whose function performs FLOPs (``_formulas.performs_flops``).
+[Choice] the higher-order nodes whose function performs FLOPs (``formulas.performs_flops``).
 Data-movement functions (RetileRow/Col packing, RetileStreamify, address generation, Identity;
 0 FLOPs, §7.2) are not compute operators even with a ``compute_bw`` (the artifact does not count
 its row-packing Accum). A node without ``compute_bw`` counts 0 (no hardware default here);
@@ -63,7 +63,7 @@ from typing import Mapping
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.dtypes import Buffer
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
-from . import _formulas as formulas
+from . import formulas
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
 

@@ -1,6 +1,6 @@
 """Higher-order operators Map, Accum, Scan and FlatMap (STEP.md §4.4).
 
-Each applies a hardware function of ``sl.fn`` (``step_lab/ops/functions.py``) per element. Common
+Each applies a hardware function of ``sl.fn`` (``step_lab/fn/``) per element. Common
 parameters, stored in ``node.params`` for the metrics and the simulator:
 
 * ``fn``: the function object (Accum/Scan: the update; ``init`` and ``rank`` beside it);
@@ -23,7 +23,7 @@ from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
 from ..symbolic import Dim, dim, product
 from ._common import check_rank_arg, is_data
-from .functions import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
+from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 
 __all__ = ["Map", "Accum", "Scan", "FlatMap"]
 

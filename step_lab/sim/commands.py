@@ -134,7 +134,6 @@ class Commands:
         if unit.last is not p:
             if unit.last is not None:
                 start += self.reconfig
-                unit.switches += 1
             unit.last = p
         return start
 

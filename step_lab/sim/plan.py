@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..analysis import _formulas as formulas
+from ..analysis import formulas
 from ..errors import BindingError
 from ..ir.dtypes import ELEMENT_BYTES, Scalar, Selector, Tile
 from ..ir.dtypes import Tuple as TupleType

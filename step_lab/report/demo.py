@@ -8,11 +8,11 @@ static Pareto frontier (on-chip memory vs cycles) and the dynamic point's PID, a
 """
 from __future__ import annotations
 
-from .dse import pareto, pid
-from .report import graph_fragment, write_report
-from .report_svg import scatter_svg
-from .workloads import expert_counts, load_routing, moe_layer, trace_path
-from .workloads.moe import moe_analysis
+from ..dse import pareto, pid
+from .html import graph_fragment, write_report
+from .svg import scatter_svg
+from ..workloads import expert_counts, load_routing, moe_layer, trace_path
+from ..workloads.moe import moe_analysis
 
 __all__ = ["run_demo", "TRACE"]
 
@@ -79,7 +79,7 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
 
 def _why_section(why) -> str:
     """The verdict and the bokeh roofline (BokehJS inlined: the report works offline)."""
-    from .notebook.roofline import roofline_fragment, why_html
+    from ..notebook.roofline import roofline_fragment, why_html
     try:
         plot = roofline_fragment(why)
     except ImportError:                   # bokeh is an optional dependency
