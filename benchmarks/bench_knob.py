@@ -2,7 +2,7 @@
 
 A knob change in a ``%%step`` cell or ``explore(...)`` runs, in the kernel: the builder, the
 symbolic metrics, the simulation (with a trace when animating), the graph SVG (Graphviz) and the
-animation frames + bokeh document. This benchmark times exactly that path —
+browser player (its compact data, bokeh document and HTML). This benchmark times exactly that path —
 ``StepPanel.set(knob=value)`` with background evaluation off — and each stage on its own.
 Browser-side rendering is not included (it is asynchronous and measured by eye in the browser
 test's screenshots).
@@ -15,8 +15,8 @@ Workloads:
   experts, ~2,600 nodes), knob ``tile_n`` 16 ↔ 32, timing-only simulation (``values=False``),
   animation on, graph skipped above ``max_graph_nodes`` (Graphviz needs ~30 s for it).
 
-The animation is updated in place (``Animation.set_runs``: new frames, data patches), as a knob
-change does; the first display builds the bokeh document once (not measured here).
+The player output is rebuilt (``player_for(...).html()``), as a knob change does; its playback
+runs in the browser (see ``bench_player.py`` for its data size and build time).
 
 Run: ``python benchmarks/bench_knob.py [--only toy,qwen] [--repeat 3] [--json FILE]``.
 Reported: wall-clock seconds (what a user waits) and CPU seconds of the process
@@ -34,12 +34,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
 import step_lab as sl                                          # noqa: E402
-from step_lab.notebook.animation import Animation              # noqa: E402
 from step_lab.notebook.explorer import builder_for             # noqa: E402
 from step_lab.notebook.graph import graph_html                 # noqa: E402
-from step_lab.notebook.occupancy import occupancy_from_result  # noqa: E402
 from step_lab.notebook.outcome import Options                  # noqa: E402
 from step_lab.notebook.panel import StepPanel                  # noqa: E402
+from step_lab.notebook.player import player_for                # noqa: E402
 from step_lab.workloads import simplified_moe                  # noqa: E402
 
 TARGET_SECONDS = 0.5
@@ -66,8 +65,8 @@ CASES = {
 }
 
 
-def stages(builder, values: dict, options: Options, animation: Animation) -> dict:
-    """CPU seconds per stage of one evaluation + redraw (``animation`` is updated in place)."""
+def stages(builder, values: dict, options: Options) -> dict:
+    """CPU seconds per stage of one evaluation + redraw (the player output is rebuilt)."""
     out, t = {}, time.process_time()
     prog, inputs, bindings = builder(values)
     out["build"], t = time.process_time() - t, time.process_time()
@@ -79,7 +78,7 @@ def stages(builder, values: dict, options: Options, animation: Animation) -> dic
     out["simulate"], t = time.process_time() - t, time.process_time()
     graph_html(prog, result, max_nodes=options.max_graph_nodes)
     out["graph"], t = time.process_time() - t, time.process_time()
-    animation.set_runs([occupancy_from_result(result, prog)])
+    player_for([result], [prog]).html()
     out["animation"] = time.process_time() - t
     out["nodes"], out["cycles"] = len(prog.nodes), result.cycles
     return out
@@ -103,7 +102,7 @@ def run_case(name: str, repeat: int) -> dict:
             wall.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
             assert panel.error.value == "", panel.error.value
-    breakdown = stages(builder, panel.values(), options, panel.animation)
+    breakdown = stages(builder, panel.values(), options)
     return {"workload": name, "changes": len(wall), "target_s": TARGET_SECONDS,
             "wall_best_s": min(wall), "wall_median_s": sorted(wall)[len(wall) // 2],
             "cpu_best_s": min(cpu), "cpu_median_s": sorted(cpu)[len(cpu) // 2],

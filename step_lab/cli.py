@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a .py file defining `prog` (or `program`, or build())")
     s.add_argument("--hw", default="paper", help="hardware preset (default: paper)")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
+    s.add_argument("--report", metavar="OUT.html", default=None,
+                   help="also write a self-contained HTML report with the occupancy player")
     _workload_cli().add_workload_arguments(s)
     _workload_cli().add_traces_command(sub)
     r = sub.add_parser("reproduce", help="reproduce a figure of the paper's evaluation")
@@ -114,17 +116,37 @@ def _cmd_simulate(args) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
+    if args.report is not None and not args.report.endswith((".html", ".htm")):
+        raise UsageError(f"--report {args.report!r} is not an .html file name (expected e.g. "
+                         "--report out/run.html)")
     hw = _hardware(args.hw)
     scope = runpy.run_path(str(path))
     prog, inputs, bindings = _program_from(scope, path)
-    result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings)
-    summary = result.summary()
+    result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings,
+                      trace=args.report is not None)
     if args.json:
         print(json.dumps(result.to_dict(), default=str))
     else:
-        for k, v in summary.items():
-            print(f"{k:>22}: {v}")
+        print(result.summary())
+    if args.report is not None:
+        written = _simulate_report(Path(args.report), path, prog, result)
+        print(f"step-lab: wrote {written}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _simulate_report(out: Path, source: Path, prog, result) -> Path:
+    """The report of ``simulate --report``: summary, graph (small programs) and the player."""
+    from .report import write_html
+    try:
+        from .notebook.export import player_fragment
+        from .notebook.graph import graph_html
+    except ImportError as e:                   # the notebook extra (bokeh) is not installed
+        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')")
+    rows = [{"metric": k, "value": v} for k, v in result.to_dict().items()
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    sections = [("Graph", graph_html(prog, result, annotate="busy", fit=True, max_nodes=400)),
+                ("Occupancy (press play)", player_fragment(prog, result, label=prog.name))]
+    return write_html(out, f"step-lab simulate {source.name}: {prog.name}", rows, sections)
 
 
 def _program_from(scope: dict, path: Path):

@@ -21,6 +21,33 @@ def test_demo_writes_a_self_contained_report_and_json(tmp_path):
     external = r"""<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?//"""
     assert not re.search(external, html)               # nothing loaded from the network
     assert "step-lab-why" in html and "roofline" in html and "×128" in html
+    assert html.count("data-step-player") == 1 and "aria-label='play'" in html
+    assert "class='step-lab-bokehjs'" in html         # the player's BokehJS, INLINE
+    assert "static tile 32" in html and "dynamic tiling" in html
+
+
+def test_simulate_report_writes_a_page_with_the_player(tmp_path, capsys):
+    src = tmp_path / "moe.py"
+    src.write_text("from step_lab.workloads import simplified_moe\n"
+                   "prog = simplified_moe(tokens=16, experts=4, tiling='dynamic')\n")
+    out = tmp_path / "sub" / "moe.html"
+    assert main(["simulate", str(src), "--report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "cycles" in printed and f"wrote {out}" in printed
+    page = out.read_text()
+    assert "data-step-player" in page and "data-frame='1'" in page
+    assert "aria-label='play'" in page and "class='step-lab-bokehjs'" in page
+    assert "<td>cycles</td>" in page
+    external = r"""<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?//"""
+    assert not re.search(external, page)
+
+
+def test_simulate_prints_the_summary(tmp_path, capsys):
+    src = tmp_path / "moe.py"
+    src.write_text("from step_lab.workloads import simplified_moe\n"
+                   "prog = simplified_moe(tokens=16, experts=4, tiling='dynamic')\n")
+    assert main(["simulate", str(src)]) == 0
+    assert "cycles" in capsys.readouterr().out
 
 
 def test_simulate_runs_a_program_file_and_prints_json(tmp_path, capsys):
@@ -40,6 +67,7 @@ def test_simulate_runs_a_program_file_and_prints_json(tmp_path, capsys):
     (["reproduce", "fig99"], "unknown figure 'fig99'"),
     (["demo", "--hw", "papr"], "did you mean 'paper'"),
     (["simulate", "/nonexistent.py"], "does not exist"),
+    (["simulate", __file__, "--report", "out.txt"], "not an .html file name"),
     (["reproduce", "fig9", "--jobs", "0"], "--jobs 0"),
     (["frobnicate"], "invalid choice"),
 ])

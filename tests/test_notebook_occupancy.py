@@ -93,3 +93,69 @@ def test_hbm_accesses_spread_their_bytes_over_their_span():
     result = fake_result({"map0": [0, 1]}, {"map0": (0, 0)}, {})
     frames = compute_frames(occupancy_from_result(result))
     assert frames.bandwidth[2:6].tolist() == [100.0] * 4 and frames.bandwidth.sum() == 400
+
+
+# -- the vectorised conversion equals a per-node reference ----------------------------------------
+def _ref_levels(f):
+    puts, gets = np.asarray(f.puts, np.int64), np.asarray(f.gets, np.int64)
+    times = np.unique(np.concatenate([puts, gets]))
+    return times, (np.searchsorted(puts, times, side="right")
+                   - np.searchsorted(gets, times, side="right"))
+
+
+def _ref_node_states(trace, name, outs):
+    busy = np.asarray(trace.busy.get(name, ()), dtype=np.int64)
+    if len(busy) == 0:
+        return np.zeros(1, np.int64), np.array([IDLE])
+    start, end = int(busy[0]), int(busy[-1])
+    points = np.unique(np.concatenate([busy, [0, start, end]] + [lv[0] for lv, _ in outs]))
+    is_busy = np.searchsorted(busy, points, side="right") % 2 == 1
+    full = np.zeros(len(points), bool)
+    for (t, lv), capacity in outs:
+        at = np.searchsorted(t, points, side="right") - 1
+        full |= (at >= 0) & (lv[np.clip(at, 0, None)] >= capacity)
+    active = (points >= start) & (points < end)
+    return points, np.where(is_busy, BUSY, np.where(full, STALLED_OUT,
+                                                    np.where(active, STALLED_IN, IDLE)))
+
+
+def _reference_unit_events(trace, units):
+    """Per node, then per unit (max of the priority ranks), one unit at a time."""
+    rank = np.array([0, 3, 1, 2])                  # by state: idle, busy, stall in, stall out
+    by_rank = np.array([IDLE, STALLED_IN, STALLED_OUT, BUSY])
+    outputs = {}
+    for f in trace.fifos.values():
+        outputs.setdefault(f.producer, []).append((_ref_levels(f), f.capacity))
+    rows = []
+    for index, unit in enumerate(units):
+        per_node = [_ref_node_states(trace, n, outputs.get(n, [])) for n in unit.name.split(" + ")]
+        times = np.unique(np.concatenate([t for t, _ in per_node] + [np.zeros(1, np.int64)]))
+        best = np.zeros(len(times), int)
+        for t, s in per_node:
+            at = np.clip(np.searchsorted(t, times, side="right") - 1, 0, None)
+            best = np.maximum(best, np.where(times >= t[0], rank[s[at]], 0))
+        states = by_rank[best]
+        keep = np.concatenate([[True], states[1:] != states[:-1]])
+        rows += [(t, index, s) for t, s in zip(times[keep], states[keep])]
+    return np.array(rows, dtype=np.int64)
+
+
+@pytest.mark.parametrize("tiling", ["static", "dynamic"])
+def test_the_vectorised_conversion_equals_the_per_node_reference(tiling):
+    from step_lab.workloads import simplified_moe
+    prog, inputs, bindings = simplified_moe(tokens=64, experts=8, tiling=tiling)
+    result = sl.simulate(prog, bindings=bindings, inputs=inputs, trace=True)
+    occ = occupancy_from_result(result, prog)
+    assert np.array_equal(occ.unit_events, _reference_unit_events(result.trace, occ.units))
+    expected = [np.column_stack([t, np.full(len(t), q), lv]) for q, (t, lv) in
+                enumerate(_ref_levels(result.trace.fifos[f.name]) for f in occ.fifos)]
+    assert np.array_equal(occ.fifo_events, np.vstack([e for e in expected if len(e)]))
+
+
+def test_a_shared_unit_takes_the_highest_priority_state_of_its_nodes():
+    busy = {"a": [0, 4], "b": [2, 3, 8, 10]}
+    result = fake_result(busy, {"a": (0, 0), "b": (0, 0)}, {})
+    occ = occupancy_from_result(result)
+    assert [u.name for u in occ.units] == ["a + b"]
+    assert occ.unit_events[:, [0, 2]].tolist() == [[0, BUSY], [4, STALLED_IN], [8, BUSY],
+                                                   [10, IDLE]]

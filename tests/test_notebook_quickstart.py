@@ -36,12 +36,15 @@ def test_the_notebook_runs_top_to_bottom(path):
             assert not errors, f"{path.name}: {cell.source[:60]!r} raised {errors[0].ename}"
 
 
-def test_the_quickstart_shows_widgets_loads_bokehjs_and_reports_errors_briefly():
+def test_the_quickstart_shows_widgets_a_self_contained_player_and_brief_errors():
     nb = execute(ROOT / "notebooks" / "quickstart.ipynb")
     step = next(c for c in nb.cells if c.source.startswith("%%step gemm"))
     mimes = {m for o in step.outputs for m in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mimes
-    assert "application/vnd.bokehjs_load.v0+json" in mimes
+    compare = next(c for c in nb.cells if "compare(" in c.source)
+    html = "".join(o.get("data", {}).get("text/html", "") for o in compare.outputs)
+    assert "data-step-player" in html                  # the player, saved in the notebook ...
+    assert "class='step-lab-bokehjs'" in html           # ... with its own BokehJS (INLINE)
     summary = next(c for c in nb.cells if "gemm_result.summary()" in c.source)
     assert "851,968 B off-chip" in "".join(o.get("text", "") for o in summary.outputs)
     broken = next(c for c in nb.cells if c.source.startswith("%%step broken"))

@@ -21,34 +21,19 @@ from .occupancy import BUSY, IDLE, STALLED_IN, STALLED_OUT, Fifo, Occupancy, Uni
 
 __all__ = ["convert"]
 
-# Combination rank of states on a shared unit: busy > stalled out > stalled in > idle.
-_RANK = np.zeros(4, np.int8)
-_RANK[[IDLE, STALLED_IN, STALLED_OUT, BUSY]] = [0, 1, 2, 3]
-_BY_RANK = np.array([IDLE, STALLED_IN, STALLED_OUT, BUSY], np.int8)
-
-
 def convert(result, trace, program=None, label: str = "") -> Occupancy:
     fifo_names = list(trace.fifos)
     fifos = [Fifo(name, int(trace.fifos[name].capacity)) for name in fifo_names]
-    levels = {name: _levels(trace.fifos[name]) for name in fifo_names}
+    fifo_events = _all_levels([trace.fifos[n] for n in fifo_names])
     cells = _cells(trace)
-    outputs: dict = {}
-    for name in fifo_names:
-        fifo = trace.fifos[name]
-        outputs.setdefault(fifo.producer, []).append((levels[name], fifo.capacity))
     nodes = {n.name: n for n in program.nodes} if program is not None else {}
-    units, unit_events = [], []
-    for index, (cell, names) in enumerate(sorted(cells.items())):
-        units.append(_unit(cell, names, result, nodes))
-        times, states = _unit_states(trace, names, outputs)
-        unit_events.append(np.column_stack([times, np.full(len(times), index), states]))
-    fifo_events = [np.column_stack([t, np.full(len(t), q), lv])
-                   for q, (t, lv) in enumerate(levels[n] for n in fifo_names)]
+    units = [_unit(cell, names, result, nodes) for cell, names in sorted(cells.items())]
+    unit_events = _unit_events(trace, [names for _, names in sorted(cells.items())],
+                               [trace.fifos[n] for n in fifo_names], fifo_events)
     hbm = _hbm_transfers(trace, result)
     placement = getattr(result, "placement", None)
-    return Occupancy(cycles=int(trace.cycles), units=units,
-                     unit_events=_stack(unit_events, 3), fifos=fifos,
-                     fifo_events=_stack(fifo_events, 3), hbm_events=hbm,
+    return Occupancy(cycles=int(trace.cycles), units=units, unit_events=unit_events, fifos=fifos,
+                     fifo_events=fifo_events, hbm_events=hbm,
                      offchip_bytes_per_cycle=float(result.hw.offchip_bytes_per_cycle),
                      label=label or getattr(result, "program", ""),
                      grid=tuple(placement.grid) if placement is not None else None)
@@ -61,11 +46,6 @@ def _hbm_transfers(trace, result) -> np.ndarray:
     latency = int(getattr(getattr(result, "hw", None), "hbm_latency_cycles", 0) or 0)
     hbm[:, 1] = np.maximum(hbm[:, 1] - latency, hbm[:, 0] + 1)
     return hbm
-
-
-def _stack(parts: list, width: int) -> np.ndarray:
-    parts = [p for p in parts if len(p)]
-    return np.vstack(parts).astype(np.int64) if parts else np.zeros((0, width), np.int64)
 
 
 def _cells(trace) -> dict:
@@ -98,44 +78,122 @@ def _group_of(name: str, nodes: dict, cell: tuple) -> str:
     return "higher-order" if cell_kind(*cell) == "compute" else "memory"
 
 
-def _levels(fifo) -> tuple[np.ndarray, np.ndarray]:
-    """``(cycles, levels)`` at every change of a FIFO's occupancy."""
-    puts = np.asarray(fifo.puts, dtype=np.int64)
-    gets = np.asarray(fifo.gets, dtype=np.int64)
-    times = np.unique(np.concatenate([puts, gets]))
-    level = (np.searchsorted(puts, times, side="right")
-             - np.searchsorted(gets, times, side="right"))
-    return times, level
+def _i64(values) -> np.ndarray:
+    """An int64 view of an ``array('q')`` (no copy), or a converted copy of anything else."""
+    if getattr(values, "typecode", None) == "q" and len(values):
+        return np.frombuffer(values, dtype=np.int64)
+    return np.asarray(values, dtype=np.int64).reshape(-1)
 
 
-def _unit_states(trace, names: list, outputs: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Change events of the combined state of the nodes on one unit."""
-    per_node = [_node_states(trace, n, outputs.get(n, [])) for n in names]
-    times = np.unique(np.concatenate([t for t, _ in per_node] + [np.zeros(1, np.int64)]))
-    rank = np.zeros(len(times), np.int8)
-    for t, s in per_node:
-        at = np.clip(np.searchsorted(t, times, side="right") - 1, 0, None)
-        here = np.where(times >= t[0], _RANK[s[at]], 0) if len(t) else 0
-        rank = np.maximum(rank, here)
-    states = _BY_RANK[rank]
-    keep = np.concatenate([[True], states[1:] != states[:-1]])
-    return times[keep], states[keep]
+def _grouped(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """``(concatenated values, owner index per value)`` of a list of arrays."""
+    lengths = np.array([len(p) for p in parts], dtype=np.int64)
+    if lengths.sum() == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(parts), np.repeat(np.arange(len(parts)), lengths)
 
 
-def _node_states(trace, name: str, outs: list) -> tuple[np.ndarray, np.ndarray]:
-    """State change events of one node; ``outs`` = ``[((cycles, levels), capacity), …]`` of its
-    output FIFOs."""
-    busy = np.asarray(trace.busy.get(name, ()), dtype=np.int64)
-    if len(busy) == 0:
-        return np.zeros(1, np.int64), np.array([IDLE], np.int8)
-    start, end = int(busy[0]), int(busy[-1])
-    points = np.unique(np.concatenate([busy, [0, start, end]] + [lv[0] for lv, _ in outs]))
-    is_busy = np.searchsorted(busy, points, side="right") % 2 == 1
-    full = np.zeros(len(points), bool)
-    for (t, lv), capacity in outs:
-        at = np.searchsorted(t, points, side="right") - 1
-        full |= (at >= 0) & (lv[np.clip(at, 0, None)] >= capacity)
-    active = (points >= start) & (points < end)
-    states = np.where(is_busy, BUSY, np.where(full, STALLED_OUT,
-                                              np.where(active, STALLED_IN, IDLE)))
-    return points, states.astype(np.int8)
+def _last_of_runs(*keys: np.ndarray) -> np.ndarray:
+    """Mask of the last element of every run of equal keys (arrays sorted by those keys)."""
+    last = np.ones(len(keys[0]), bool)
+    if len(last) > 1:
+        same = np.ones(len(last) - 1, bool)
+        for k in keys:
+            same &= k[1:] == k[:-1]
+        last[:-1] = ~same
+    return last
+
+
+def _cumsum_within(values: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Running sums of ``values`` restarting at every owner (``owner`` sorted)."""
+    total = np.cumsum(values)
+    if len(total) == 0:
+        return total
+    first = np.searchsorted(owner, owner, side="left")
+    return total - total[first] + values[first]
+
+
+def _all_levels(fifos: list) -> np.ndarray:
+    """``(cycle, fifo index, level)`` at every change of every FIFO's occupancy, sorted by
+    FIFO then cycle (a put and a get in one cycle give one event with the net level)."""
+    puts, put_q = _grouped([_i64(f.puts) for f in fifos])
+    gets, get_q = _grouped([_i64(f.gets) for f in fifos])
+    t = np.concatenate([puts, gets])
+    q = np.concatenate([put_q, get_q])
+    delta = np.concatenate([np.ones(len(puts), np.int64), -np.ones(len(gets), np.int64)])
+    order = np.lexsort((t, q))
+    t, q, delta = t[order], q[order], delta[order]
+    level = _cumsum_within(delta, q)
+    keep = _last_of_runs(q, t)
+    return np.column_stack([t[keep], q[keep], level[keep]]).astype(np.int64)
+
+
+def _unit_events(trace, cells: list, fifos: list, fifo_events: np.ndarray) -> np.ndarray:
+    """``(cycle, unit index, state)`` change events of every unit (see the module docstring).
+
+    One sweep over counters per unit: busy intervals of its nodes, full output FIFOs of its
+    nodes that work at all, and nodes between their first and last busy cycle. A unit is busy
+    if any node is busy, else stalled on output if any output FIFO is full, else stalled on
+    input if any node is active, else idle (the priority of a shared unit's nodes).
+    """
+    unit_of = {name: u for u, names in enumerate(cells) for name in names}
+    times, owners, kinds, deltas = [], [], [], []
+
+    def add(t, u, kind, delta):
+        times.append(t)
+        owners.append(np.full(len(t), u, np.int64))
+        kinds.append(np.full(len(t), kind, np.int8))
+        deltas.append(delta)
+    working = set()
+    for name, u in unit_of.items():
+        busy = _i64(trace.busy.get(name, ()))
+        if len(busy) == 0:
+            continue
+        working.add(name)
+        add(busy, u, 0, np.tile(np.array([1, -1], np.int64), len(busy) // 2))
+        add(np.array([busy[0], busy[-1]], np.int64), u, 2, np.array([1, -1], np.int64))
+    full = _full_changes(fifos, fifo_events)
+    for q, fifo in enumerate(fifos):
+        u = unit_of.get(fifo.producer)
+        if u is not None and fifo.producer in working and q in full:
+            add(full[q][0], u, 1, full[q][1])
+    times.append(np.zeros(len(cells), np.int64))              # every unit's state at cycle 0
+    owners.append(np.arange(len(cells), dtype=np.int64))
+    kinds.append(np.zeros(len(cells), np.int8))
+    deltas.append(np.zeros(len(cells), np.int64))
+    t, u = np.concatenate(times), np.concatenate(owners)
+    kind, delta = np.concatenate(kinds), np.concatenate(deltas)
+    order = np.lexsort((t, u))
+    t, u, kind, delta = t[order], u[order], kind[order], delta[order]
+    counts = [_cumsum_within(np.where(kind == k, delta, 0), u) for k in range(3)]
+    keep = _last_of_runs(u, t)
+    busy, fullc, active = (c[keep] for c in counts)
+    state = np.where(busy > 0, BUSY, np.where(fullc > 0, STALLED_OUT,
+                                              np.where(active > 0, STALLED_IN, IDLE)))
+    t, u = t[keep], u[keep]
+    changed = np.ones(len(t), bool)
+    changed[1:] = (u[1:] != u[:-1]) | (state[1:] != state[:-1])
+    return np.column_stack([t[changed], u[changed], state[changed]]).astype(np.int64)
+
+
+def _full_changes(fifos: list, events: np.ndarray) -> dict:
+    """``{fifo index: (cycles, ±1)}`` where a FIFO becomes full (+1) or stops being full (−1)."""
+    if len(events) == 0:
+        return {}
+    capacity = np.array([f.capacity for f in fifos], dtype=np.int64)
+    q = events[:, 1]
+    is_full = (events[:, 2] >= capacity[q]).astype(np.int64)
+    before = np.zeros(len(q), np.int64)
+    same = np.zeros(len(q), bool)
+    same[1:] = q[1:] == q[:-1]
+    before[1:] = np.where(same[1:], is_full[:-1], 0)
+    change = is_full - before
+    at = np.flatnonzero(change != 0)
+    out: dict = {}
+    if len(at) == 0:
+        return out
+    bounds = np.searchsorted(q[at], np.arange(len(fifos) + 1), side="left")
+    for index in np.flatnonzero(np.diff(bounds)):
+        sel = at[bounds[index]:bounds[index + 1]]
+        out[int(index)] = (events[sel, 0], change[sel])
+    return out

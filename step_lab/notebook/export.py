@@ -2,48 +2,43 @@
 
 ``report_fragments(program, result)`` returns ``[(heading, html), …]`` — the pairs
 :func:`step_lab.report.write_report` takes as ``sections``: the graph SVG annotated with busy %,
-a static bokeh occupancy timeline plus off-chip bandwidth, and "why is it slow?" (verdict and
-roofline), with BokehJS inlined (once: pass
-``include_bokehjs=False`` for further fragments on the same page).
+and the occupancy player (:mod:`.player`: it plays in the browser, from ``file://`` too), and
+"why is it slow?" (verdict and roofline), with BokehJS inlined (pass ``include_bokehjs=False``
+for further fragments on the same page: the first one's BokehJS serves them all).
 """
 from __future__ import annotations
 
+from .frames import MAX_FRAMES
 from .graph import graph_html
 
-__all__ = ["report_fragments", "bokeh_fragment", "bokehjs_html", "why_section"]
+__all__ = ["report_fragments", "player_fragment", "bokeh_fragment", "bokehjs_html",
+           "why_section"]
 
 
 def report_fragments(program, result, *, title: str = "", include_bokehjs: bool = True,
-                     max_frames: int = 600) -> list[tuple[str, str]]:
+                     max_frames: int = MAX_FRAMES) -> list[tuple[str, str]]:
     """``[(heading, html fragment), …]`` for ``program`` simulated as ``result``.
 
     The occupancy fragment needs a result simulated with ``trace=True``; without a trace it is
-    replaced by a one-line note. ``max_frames`` bounds the timeline's resolution (and size).
+    replaced by a one-line note.
     """
     name = title or program.name
     sections = [(f"{name}: graph", graph_html(program, result, annotate="busy", fit=True))]
-    if getattr(result, "trace", None) is None:
-        note = "<p class='note'>(simulate with trace=True to include the occupancy timeline)</p>"
-        return sections + [(f"{name}: occupancy", note),
-                           why_section(result, name, include_bokehjs=include_bokehjs)]
-    from bokeh.layouts import column
+    traced = getattr(result, "trace", None) is not None      # else the roofline brings BokehJS
+    player = player_fragment(program, result, label=name, max_frames=max_frames,
+                             include_bokehjs=include_bokehjs and traced)
+    return sections + [(f"{name}: occupancy", player),
+                       why_section(result, name, include_bokehjs=include_bokehjs and not traced)]
 
-    from .frames import compute_frames
-    from .occupancy import occupancy_from_result
-    from .plots import BandwidthPlot, legend_html, timeline_figure
-    occ = occupancy_from_result(result, program, name)
-    frames = compute_frames(occ, max_frames=max_frames)
-    bandwidth = BandwidthPlot(1)
-    bandwidth.set_runs([occ], [frames])
-    bandwidth.figure.width = 900
-    bandwidth.cursor.visible = False
-    layout = column(timeline_figure(occ, frames, f"{name}: unit state over time"),
-                    bandwidth.figure)
-    body = f"<div>{legend_html()}</div>" + bokeh_fragment(layout)
-    if include_bokehjs:
-        body = bokehjs_html() + body
-    return sections + [(f"{name}: occupancy", body),
-                       why_section(result, name, include_bokehjs=False)]
+
+def player_fragment(program, result, *, label: str = "", include_bokehjs: bool = True,
+                    max_frames: int = MAX_FRAMES) -> str:
+    """The player of one traced run as an HTML fragment (or a note when there is no trace)."""
+    if getattr(result, "trace", None) is None:
+        return "<p class='note'>(simulate with trace=True to include the occupancy player)</p>"
+    from .player import player_for
+    player = player_for([result], [program], [label or program.name], max_frames=max_frames)
+    return player.html(include_bokehjs=include_bokehjs)
 
 
 def why_section(result, name: str, *, include_bokehjs: bool = True, variants=None) -> tuple:
@@ -62,8 +57,6 @@ def bokeh_fragment(layout) -> str:
 
 
 def bokehjs_html() -> str:
-    """BokehJS (core only) inlined as ``<script>`` tags: the page works offline."""
-    from bokeh.resources import Resources
-    resources = Resources(mode="inline", components=["bokeh"])
-    return resources.render_js() + resources.render_css()
-
+    """BokehJS (core) inlined: the page works offline; evaluated only once per page."""
+    from .player import bokehjs_loader
+    return bokehjs_loader()

@@ -21,19 +21,18 @@ __all__ = ["setup", "say", "header", "show_plot", "headline_table", "show_notes"
            "points_table", "models_table", "routing_table", "kv_table", "moe_points_table",
            "moe_workload", "attention_setup", "settings_table", "fmt"]
 
-_LOADED = False
 _CELL = "padding:2px 10px;text-align:right"
 _LEFT = "padding:2px 10px;text-align:left"
 
 
 def setup() -> None:
-    """Load BokehJS into the page once, from the installed bokeh (INLINE: works offline)."""
-    global _LOADED
-    if not _LOADED:
-        from bokeh.io import output_notebook
-        from bokeh.resources import INLINE
-        output_notebook(resources=INLINE, hide_banner=True)
-        _LOADED = True
+    """Load BokehJS into the page, from the installed bokeh (INLINE: works offline).
+
+    Displayed on every call (the page may have been reloaded since the last one); the page
+    evaluates it only when it has no BokehJS of this version yet.
+    """
+    from .player import bokehjs_loader
+    display(HTML(bokehjs_loader()))
 
 
 def say(markdown: str) -> None:
@@ -47,14 +46,20 @@ def header(fig) -> None:
 
 
 def show_plot(plot) -> None:
-    """Show a figure's bokeh plot inline (or say why there is none)."""
+    """Show a figure's bokeh plot inline (or say why there is none).
+
+    The output is self-sufficient HTML — BokehJS (INLINE, evaluated only if the page lacks it),
+    then the plot — so it renders after a page reload and in exported HTML too.
+    """
     if plot is None:
         say("*No plot: bokeh is not installed (`pip install step-lab[notebook]`).*")
         return
-    from bokeh.io import show
+    from bokeh.embed import components
+
     from ..formatting import readable_axes
-    setup()
-    show(readable_axes(plot))
+    from .player import bokehjs_loader
+    script, div = components(readable_axes(plot))
+    display(HTML(bokehjs_loader() + script + div))
 
 
 # -- formatting ----------------------------------------------------------------------------------

@@ -33,14 +33,11 @@ class StepPanel:
         self.generation = 0
         self.applied_generation = -1
         self.outcome: Outcome | None = None
-        self.animation = None                     # the Animation, once there is a trace
+        self.animation = None                     # the Player, once there is a trace
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._build_widgets()
-        if options.animate:
-            from .animation import ensure_bokehjs
-            ensure_bokehjs()                       # on the main thread, before any animation
         if first is None:
             first = evaluate(builder, self.values(), options)
         if not first.values:                      # the first run used the knobs' defaults
@@ -167,16 +164,18 @@ class StepPanel:
         return views
 
     def _show_animation(self, outcome: Outcome) -> None:
-        """Update the animation in place (patches), or create it the first time."""
-        from .occupancy import occupancy_from_result
+        """Show the browser player of the new run (a self-contained HTML output)."""
+        from .player import player_for
         try:
-            occ = occupancy_from_result(outcome.result, outcome.program, outcome.program.name)
-            if self.animation is not None:
-                self.animation.set_runs([occ])
-                return
-            from .animation import Animation
-            self.animation = Animation([occ], load_bokehjs=False)
-            self.plots.children = [self.animation.widget]
+            player = player_for([outcome.result], [outcome.program], [outcome.program.name])
+            output = player.html()
+            if not self.plots.children:
+                import ipywidgets as w
+                self.plots.children = [w.Output()]
+            self.animation = player
+            self.plots.children[0].outputs = ({"output_type": "display_data", "metadata": {},
+                                               "data": {"text/html": output,
+                                                        "text/plain": "<step_lab player>"}},)
         except Exception as exc:  # shown instead of the animation; the numbers stay
             self.error.value += error_html(f"animation: {exc}")
 

@@ -4,7 +4,7 @@
 stdlib SVG scatter plots, ``demo`` builds the ``step-lab demo`` report. Graphs are drawn by the
 one DOT-to-SVG renderer, :mod:`step_lab.analysis.render`.
 """
-from .html import graph_fragment, render_svg, write_report
+from .html import graph_fragment, render_svg, write_html, write_report
 from .svg import scatter_svg
 
-__all__ = ["render_svg", "graph_fragment", "write_report", "scatter_svg"]
+__all__ = ["render_svg", "graph_fragment", "write_report", "write_html", "scatter_svg"]

@@ -3,10 +3,12 @@
 Simulates the MoE layer of EXPERIMENTS.md §1.6 at batch 64 with the vendored Qwen3 routing trace
 (60 of 128 experts active), static tiling at tile sizes 8…64 and dynamic tiling, computes the
 static Pareto frontier (on-chip memory vs cycles) and the dynamic point's PID, and writes
-``report.html`` (numbers, the Pareto plot, the program's graph with its 128 expert pipelines collapsed) and
-``report.json``.
+``report.html`` (numbers, the Pareto plot, the occupancy player of static tile 32 vs dynamic
+tiling, the program's graph with its 128 expert pipelines collapsed) and ``report.json``.
 """
 from __future__ import annotations
+
+import html
 
 from ..dse import pareto, pid
 from .html import graph_fragment, write_report
@@ -20,24 +22,52 @@ TRACE = "expert_routing/qwen_b64/032_012.npz"
 MODEL = "qwen3-30b-a3b"
 
 
-def _point(tiling: str, tile, routing, hw, results: dict | None = None) -> dict:
+PLAYER_TILE = 32       # the static run played next to the dynamic one in the report
+
+
+def _point(tiling: str, tile, routing, hw, results: dict | None = None,
+           runs: dict | None = None) -> dict:
+    """One design point; its result goes to ``results``; the runs the report plays are
+    simulated with a trace and kept as ``(program, result)`` in ``runs``."""
+    name = f"tile {tile}" if tile else "dynamic"
+    traced = runs is not None and (tiling == "dynamic" or tile == PLAYER_TILE)
     wl = moe_layer(MODEL, batch=64, routing=routing, tiling=tiling, tile=tile)
-    res = wl.simulate(hw=hw, values=False)
+    res = wl.simulate(hw=hw, values=False, trace=traced)
     if results is not None:
-        results[f"tile {tile}" if tile else "dynamic"] = res
+        results[name] = res
+    if traced:
+        runs[name] = (wl.program, res)
     analysis = moe_analysis(wl)
-    return {"name": f"tile {tile}" if tile else "dynamic", "tiling": tiling, "tile_N": tile,
+    return {"name": name, "tiling": tiling, "tile_N": tile,
             "cycles": res.cycles, "onchip_memory": analysis["onchip_memory"],
             "offchip_bytes": res.offchip_bytes,
             "offchip_bw_utilization": round(res.offchip_bandwidth_utilization, 4),
             "nodes": len(wl.program.nodes)}
 
 
+def _player_section(runs: dict) -> tuple[str, str]:
+    """The occupancy player of static tile PLAYER_TILE vs dynamic tiling (needs bokeh)."""
+    heading = f"Occupancy: static tile {PLAYER_TILE} vs dynamic tiling (press play)"
+    try:
+        from ..notebook.animation import animate, compare
+    except ImportError as e:
+        return heading, (f"<p class='note'>(the occupancy player needs bokeh: {html.escape(str(e))}"
+                         "; pip install 'step-lab[notebook]')</p>")
+    static, dynamic = runs.get(f"tile {PLAYER_TILE}"), runs["dynamic"]
+    if static is None:                       # PLAYER_TILE is not among the tiles simulated
+        player = animate(dynamic[1], dynamic[0], label="dynamic tiling")
+    else:
+        player = compare(static[1], dynamic[1], programs=(static[0], dynamic[0]),
+                         labels=(f"static tile {PLAYER_TILE}", "dynamic tiling"))
+    return heading, player.html()
+
+
 def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
     routing = load_routing(trace_path(TRACE), experts=128)
     results: dict = {}
-    points = [_point("static", t, routing, hw, results) for t in tiles]
-    dynamic = _point("dynamic", None, routing, hw, results)
+    runs: dict = {}
+    points = [_point("static", t, routing, hw, results, runs) for t in tiles]
+    dynamic = _point("dynamic", None, routing, hw, results, runs)
     why = results["dynamic"].why_slow(results, label="dynamic (this run)")
     front = pareto(points)
     optimal = pareto(points + [dynamic])        # the Pareto-optimal column: among all designs
@@ -58,6 +88,7 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
     plot = scatter_svg(points + [dynamic], x="onchip_memory", y="cycles", label="name",
                        frontier=front, highlight=dynamic, xlabel="on-chip memory [B]",
                        ylabel="time [cycles]")
+    player = _player_section(runs)          # inlines BokehJS once for the whole page
     graph = graph_fragment(moe_layer(MODEL, batch=64, routing=routing, tiling="dynamic").program)
     sections = [
         ("What this is", f"<p class='note'>One MoE layer of Qwen3-30B-A3B (128 experts, top-8, "
@@ -68,8 +99,9 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
          f"Dynamic tiling's Pareto Improvement Distance over the static frontier is "
          f"<b>{score:.2f}</b> (the paper reports 2.11).</p>"),
         ("Cycles vs on-chip memory (static frontier dashed)", plot),
+        player,
         ("Why is the dynamic run slow? (roofline: static tiles placed from the runs above)",
-         _why_section(why)),
+         _why_section(why, include_bokehjs="data-step-player" not in player[1])),
         ("The program (dynamic tiling; the 128 identical expert pipelines are drawn once, "
          "×128)", graph),
     ]
@@ -77,11 +109,12 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
                         rows, sections, data)
 
 
-def _why_section(why) -> str:
-    """The verdict and the bokeh roofline (BokehJS inlined: the report works offline)."""
+def _why_section(why, *, include_bokehjs: bool = True) -> str:
+    """The verdict and the bokeh roofline (BokehJS inlined unless the page already has it, so
+    the report works offline)."""
     from ..notebook.roofline import roofline_fragment, why_html
     try:
-        plot = roofline_fragment(why)
+        plot = roofline_fragment(why, include_bokehjs=include_bokehjs)
     except ImportError:                   # bokeh is an optional dependency
         plot = "<p class='note'>(install bokeh to see the roofline plot)</p>"
     return why_html(why) + plot

@@ -5,7 +5,7 @@ import html
 import json
 from pathlib import Path
 
-__all__ = ["render_svg", "graph_fragment", "write_report"]
+__all__ = ["render_svg", "graph_fragment", "write_report", "write_html"]
 
 
 def render_svg(program, *, rankdir: str = "TB", expand="none", annotate=None) -> str | None:
@@ -63,13 +63,21 @@ def write_report(out_dir, title: str, summary_rows: list[dict], sections: list[t
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    html_path, json_path = out / "report.html", out / "report.json"
+    write_html(html_path, title, summary_rows, sections)
+    json_path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    return html_path, json_path
+
+
+def write_html(path, title: str, summary_rows: list[dict], sections: list[tuple]) -> Path:
+    """Write one self-contained HTML page (title, summary table, sections) to ``path``."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
              _table(summary_rows)]
     for heading, fragment in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>{fragment}")
     parts.append("</body></html>")
-    html_path, json_path = out / "report.html", out / "report.json"
-    html_path.write_text("".join(parts), encoding="utf-8")
-    json_path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    return html_path, json_path
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(parts), encoding="utf-8")
+    return path

@@ -3,7 +3,7 @@
 Starts JupyterLab from this interpreter's environment on 127.0.0.1 with a random token and a
 temporary copy of ``notebooks/``, opens ``quickstart.ipynb``, runs all cells, and checks what a
 person would see: the SVG graph and the knob widgets appear, moving the tile slider changes the
-summary, pressing play advances the occupancy animation. Screenshots go to
+summary, pressing play advances the occupancy player. Screenshots go to
 ``test-output/browser/``. Skipped only when chromium is missing outside CI; in CI (``$CI`` set)
 a missing browser fails.
 """
@@ -188,7 +188,7 @@ def _summary_text(page) -> str:
 
 
 def _clock_text(page) -> str:
-    return page.locator(".step-lab-animation .step-lab-clock").first.inner_text()
+    return page.locator(".step-lab-panel [data-step-player] .sp-readout").first.inner_text()
 
 
 def test_a_person_can_run_a_step_cell_drag_a_knob_and_play_the_animation(page):
@@ -207,14 +207,16 @@ def _drive(page) -> None:
     graph.first.wait_for()
     assert graph.locator("g.node").count() >= 5                 # operators drawn by Graphviz
     sliders = panel.locator(".widget-slider")
-    assert sliders.count() >= 3                                 # tile, col_tile, M (+ frame)
-    page.locator(".step-lab-animation").first.scroll_into_view_if_needed()
-    page.locator(".step-lab-animation .step-lab-clock").first.wait_for()
+    assert sliders.count() >= 3                                 # tile, col_tile, M
+    player = panel.locator("[data-step-player][data-ready='1']").first
+    player.wait_for(timeout=60_000)
+    player.scroll_into_view_if_needed()
     panel.scroll_into_view_if_needed()
     _shot(page, "1-after-run")
     _tall_shot(page, panel, "1-panel")                          # the whole output, knobs to plots
     before = _summary_text(page)
     assert "tile=64" in before and "cycles" in before
+    first_player = player.get_attribute("id")
     assert _cell(page, "off-chip-bytes") == "851,968"
 
     tile = panel.locator(".widget-slider", has_text="tile").first
@@ -228,25 +230,31 @@ def _drive(page) -> None:
     assert _cell(page, "off-chip-bytes") == "1,376,256"          # was 851,968 at tile=64
     _shot(page, "2-after-slider")
 
-    animation = page.locator(".step-lab-animation").first
+    page.wait_for_function(                                      # the new run's player
+        "(old) => { const p = document.querySelector('.step-lab-panel [data-step-player]');"
+        " return p && p.id !== old && p.getAttribute('data-ready') === '1'; }",
+        arg=first_player, timeout=60_000)
+    animation = panel.locator("[data-step-player][data-ready='1']").first
     animation.scroll_into_view_if_needed()
     start_clock, start_frame = _clock_text(page), _frame(animation)
-    animation.locator(".widget-play button").first.click()       # ▶ play
-    _poll(lambda: _frame(animation) > start_frame + 3, "the animation's frame to advance")
-    _poll(lambda: _clock_text(page) != start_clock, "the bokeh clock to follow the frame")
+    animation.locator("[aria-label=play]").first.click()        # ▶ play
+    _poll(lambda: _frame(animation) > start_frame + 3, "the player's frame to advance")
+    _poll(lambda: _clock_text(page) != start_clock, "the readout to follow the frame")
     _shot(page, "3-playing")
     _tall_shot(page, animation, "3-animation")
 
-    compare = page.locator(".step-lab-animation").nth(1)        # static vs dynamic tiling
+    compare = page.locator("[data-step-player]").nth(1)         # static vs dynamic tiling
     compare.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('[data-step-player]')[1]"
+                           ".getAttribute('data-ready') === '1'", timeout=60_000)
     assert compare.locator("canvas").count() >= 1
-    compare.locator(".widget-play button").first.click()
+    compare.locator("[aria-label=play]").first.click()
     _poll(lambda: _frame(compare) > 10, "the comparison to play")
     _tall_shot(page, compare, "4-compare")
 
 
-def _frame(animation) -> int:
-    return int(animation.locator(".widget-readout").first.inner_text().replace(",", ""))
+def _frame(player) -> int:
+    return int(player.get_attribute("data-frame"))
 
 
 def _poll(condition, what: str, timeout: float = 30) -> None:
@@ -280,6 +288,10 @@ def test_the_exported_report_fragments_render_offline(browser, tmp_path):
         page.goto(page_path.as_uri())
         page.locator("svg").first.wait_for()                        # the Graphviz graph
         page.locator("canvas").first.wait_for(timeout=30_000)       # bokeh drew its plot
+        player = page.locator("[data-step-player][data-ready='1']").first
+        player.wait_for(timeout=30_000)
+        player.locator("[aria-label=play]").click()
+        _poll(lambda: int(player.get_attribute("data-frame")) > 5, "the report's player to play")
         page.screenshot(path=str(SHOTS / "5-report-offline.png"), full_page=True)
     finally:
         context.close()

@@ -175,11 +175,14 @@ say(table(rows))
 # ## 5 · The occupancy animation
 #
 # With `trace=True` the simulator records every unit's state and every FIFO's fill level per
-# cycle; `animate(result)` plays them back. Below: the paper's simplified MoE with 32 tokens and 4
-# experts. In the unit grid, the inner square shows the state — **green** busy, **orange** waiting
-# for input, **red** blocked on a full output (back-pressure), grey idle — and the frame colour
-# the operator group (as in the graph). The bars show FIFO fill levels, the curve the off-chip
-# bandwidth. Press ▶, or drag the slider to a cycle.
+# cycle; `animate(result)` plays them back, in the browser (the kernel stays free). Below: the
+# paper's simplified MoE with 32 tokens and 4 experts. Units are grouped (by their name scope, e.g.
+# `expert 3`, or else by operator family); each group is a cell whose bar shows the share of its
+# units' time that is **green** busy, **orange** waiting for input, **red** blocked on a full
+# output (back-pressure) and grey idle. Under it, the units of the selected group (click another
+# cell to drill into it), coloured by the state they spent most of the frame in (paler: only part
+# of it). The heatmap shows the whole run at once; the bars show FIFO fill, the curve the
+# off-chip bandwidth. Press ▶, step one frame with the arrow buttons, or drag the slider.
 
 # %%
 moe, moe_inputs, moe_bindings = simplified_moe(tokens=32, experts=4)
