@@ -15,7 +15,6 @@ from collections import defaultdict
 
 from ..errors import GraphError, did_you_mean
 from ..ir.program import Feedback, Tensor
-from ..ops.offchip import LinearOffChipStore, RandomOffChipStore
 from .dot_scopes import ScopeView, scope_lines, scope_view
 
 __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
@@ -123,7 +122,7 @@ def _edge_lines(program, view: ScopeView, limit: int | None, labels: bool = True
             continue
         for tensor in _tensors_of(node):
             ends = (node.name, _tensor_id(tensor))
-            if not isinstance(node, (LinearOffChipStore, RandomOffChipStore)):
+            if not node.writes_tensor:
                 ends = ends[::-1]
             edges[(ends[0], ends[1], "tensor")] = [["", "style=bold"], 1]
     lines = []

@@ -40,6 +40,8 @@ class Input(Node):
     """A program input stream whose tokens are supplied at run time (selectors, metadata)."""
 
     group = "io"
+    forwards_residency = "first_output"
+    introduces_symbols = True
 
     def _build(self, program, stype: StreamType):
         self.params = {"program": program}
@@ -57,6 +59,7 @@ class Output(Node):
     """A named program output: collects the tokens of a stream."""
 
     group = "io"
+    forwards_residency = "first_output"
 
     def _build(self, stream, label: str):
         self.inputs = (self._stream_arg(stream, "stream"),)
@@ -79,6 +82,8 @@ class Feedback(Node):
     """Placeholder for a back edge: consumers use it now, :meth:`Program.connect` closes it."""
 
     group = "io"
+    forwards_residency = "first_output"
+    introduces_symbols = True
 
     def _build(self, program, stype: StreamType, depth: int):
         self.params = {"program": program, "depth": depth}

@@ -44,6 +44,7 @@ def fresh_symbol(stream: Stream, suffix: str):
 
 class _HigherOrder(Node):
     group = "higher-order"
+    cost_role = "compute"
 
     def _input(self, value) -> Stream:
         if isinstance(value, (list, tuple)):
@@ -102,6 +103,8 @@ class Map(_HigherOrder):
     A list of streams is zipped first (``ops.Zip``) and the tuple is passed to ``fn``.
     """
 
+    stages_matmul = True
+
     def _build(self, stream_or_list, fn, *, compute_bw=None, write_back: bool = False):
         stream = self._input(stream_or_list)
         fn = self._function("fn", fn, MapFunction, "sl.fn.Matmul()")
@@ -146,6 +149,9 @@ class Accum(_Reduce):
     kept as its own symbol (no equation is formed). On ``S_k`` with k >= b: emit acc, then
     ``S_{k-b}`` if k-b >= 1, reset; tokens with k < b are absorbed; an empty group emits init().
     """
+
+    stages_matmul = True
+    holds_accumulator = True
 
     def _build(self, stream, update, init, rank, *, compute_bw=None, write_back: bool = False):
         stream, update, init = self._build_reduce(stream, update, init, rank, compute_bw,
@@ -193,6 +199,8 @@ class Scan(_Reduce):
     """As Accum but emits the accumulator after every element (§4.4): output shape = input shape,
     dtype ``update.scan_type(A, init type)``, tokens copied, accumulator reset after each token
     of level >= rank."""
+
+    holds_accumulator = True
 
     def _build(self, stream, update, init, rank, *, compute_bw=None, write_back: bool = False):
         stream, update, init = self._build_reduce(stream, update, init, rank, compute_bw,

@@ -53,6 +53,7 @@ class Flatten(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, min_rank, max_rank):
         stream = self._stream_arg(stream, "stream")
@@ -105,6 +106,7 @@ class Reshape(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, rank, chunk_size, pad=None):
         stream = self._stream_arg(stream, "stream")
@@ -279,6 +281,7 @@ class Promote(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, rank=None):
         stream = self._stream_arg(stream, "stream")
@@ -358,6 +361,8 @@ class Expand(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
+    holds_accumulator = True
 
     def _build(self, stream, ref=None, rank=None, *, sizes=None):
         stream = self._stream_arg(stream, "stream")
@@ -482,6 +487,7 @@ class Zip(Node):
     """
 
     group = "shape"
+    forwards_residency = "per_component"
 
     def _build(self, *streams):
         if len(streams) < 2:
@@ -533,6 +539,7 @@ class Assume(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, shape):
         stream = self._stream_arg(stream, "stream")
