@@ -51,6 +51,7 @@ class Node:
     stages_matmul: ClassVar[bool] = False    # a matmul function stages T rows + weight (§6.2)
     holds_accumulator: ClassVar[bool] = False  # keeps its output element on chip (§6.2)
     introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
+    back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
     scope: tuple = ()                     # name-scope path (Program.scope), outermost first
 
     def __new__(cls, *args, name: str | None = None, **kwargs):

@@ -4,36 +4,17 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from ..errors import GraphError, ShapeError, did_you_mean
-from ..symbolic import Shape, as_dim, fmt, free_symbols
+from ..symbolic import as_dim, free_symbols
 from .dtypes import DType, element
+from .dot import mimebundle, to_dot
 from .node import GET, PUT, Node
 from .stream import Stream, StreamType
+from .tensor import Tensor
 from .tokens import DONE
 
 __all__ = ["Program", "Tensor", "Input", "Output", "Feedback"]
-
-
-@dataclass(frozen=True, eq=False)
-class Tensor:
-    """An off-chip (HBM) tensor: ``shape`` in elements (symbolic allowed), element ``dtype``."""
-
-    program: "Program"
-    name: str
-    shape: Shape
-    dtype: str
-    base_addr: int
-    role: str = "input"          # "input" (read by loads) or "output" (written by stores)
-    ragged: frozenset = field(default=frozenset())
-
-    @property
-    def rank(self) -> int:
-        return len(self.shape)
-
-    def __str__(self) -> str:
-        return f"{self.name}[{', '.join(fmt(d) for d in self.shape)}] {self.dtype}"
 
 
 class Input(Node):
@@ -84,6 +65,7 @@ class Feedback(Node):
     group = "io"
     forwards_residency = "first_output"
     introduces_symbols = True
+    back_edge = True
 
     def _build(self, program, stype: StreamType, depth: int):
         self.params = {"program": program, "depth": depth}
@@ -275,21 +257,32 @@ class Program:
                                  "(call prog.connect(placeholder, stream))")
 
     def lint(self) -> list[str]:
+        # The one upward import of the IR (allowed by design): lint is an analysis, and
+        # Program.lint() is a convenience facade over step_lab.analysis.lint.lint.
         from ..analysis.lint import lint
         return lint(self)
 
     def to_dot(self, **kwargs) -> str:
-        from ..analysis.dot import to_dot
         return to_dot(self, **kwargs)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from ..analysis.dot import mimebundle
         return mimebundle(self)
 
     def fingerprint(self) -> str:
-        """A content hash of the program (structure, types, parameters) for result caching."""
-        h = hashlib.sha256(self.to_dot(annotate=False, scopes=False).encode())
-        return h.hexdigest()[:16]
+        """A content hash of the program (structure, types, parameters) for result caching.
+
+        [Choice] The hash covers the structure, not the drawing: each node's operator class,
+        name, parameters (``describe()``), input streams (producer, port, type) and output
+        types, plus every tensor. Name scopes are left out, so regrouping a program keeps its
+        cached results valid.
+        """
+        return hashlib.sha256(repr(self._structure()).encode()).hexdigest()[:16]
+
+    def _structure(self) -> tuple:
+        nodes = tuple((type(n).__qualname__, n.name, n.describe(),
+                       tuple((s.node.name, s.port, str(s.type)) for s in n.inputs),
+                       tuple(str(s.type) for s in n.outputs)) for n in self.nodes)
+        return nodes, tuple((name, str(t)) for name, t in self.tensors.items())
 
     def __repr__(self) -> str:
         return f"<Program {self.name!r}: {len(self.nodes)} nodes, {len(self.streams)} streams>"

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ShapeError, StepError
 from ..ir.dtypes import Bool, DType, Scalar, Selector, Tile, Tuple, numpy_dtype
 from ..ir.node import Node
-from ..ir.stream import Stream, StreamType
+from ..ir.stream import Stream, StreamType, register_operator
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import as_dim, ceil_div, dim, dims_equal, fmt, nonempty, product, try_int
 from ._common import GET, PUT, check_int, check_rank_arg, is_data
@@ -527,6 +527,7 @@ class Zip(Node):
             pos += 1
 
 
+@register_operator
 class Assume(Node):
     """Replace a stream's dims by known-equivalent ones (STEP.md §2.6); tokens pass through.
 
