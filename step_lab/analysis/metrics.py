@@ -62,6 +62,7 @@ from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.dtypes import Buffer
+from ..ir.run import as_run
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
 from . import formulas
 
@@ -103,8 +104,11 @@ class Metrics:
         """Integer totals at ``bindings`` (symbol names or Symbols -> values).
 
         ``peak`` (optional) overrides bindings for ``onchip_memory`` only (ragged maxima).
-        Raises :class:`BindingError` listing every unbound symbol.
+        Raises :class:`BindingError` listing every unbound symbol. ``bindings`` may also be a
+        :class:`~step_lab.ir.run.Run` or a Workload (its bindings are used).
         """
+        if not isinstance(bindings, Mapping) and bindings is not None:
+            bindings = as_run(bindings).bindings
         values = _by_name(bindings or {})
         peak_values = {**values, **_by_name(peak or {})}
         self._check_bound(values, peak_values)

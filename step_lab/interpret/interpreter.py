@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from ..errors import DeadlockError, StepError
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
+from ..ir.program import Program
+from ..ir.run import as_run
 from ..ir.tokens import DONE, Stop, decode
 from .context import RunContext
 
@@ -44,7 +46,14 @@ class _Proc:
 
 
 def interpret(program, *, inputs=None, bindings=None, seed: int = 0) -> RunResult:
-    """Run ``program`` on numpy ``inputs`` with symbol ``bindings``; return all tokens and values."""
+    """Run ``program`` on numpy ``inputs`` with symbol ``bindings``; return all tokens and values.
+
+    ``program`` may also be a :class:`~step_lab.ir.run.Run` or a Workload (its bindings and
+    inputs are used unless given here).
+    """
+    if not isinstance(program, Program):
+        run = as_run(program, bindings=bindings, inputs=inputs)
+        program, bindings, inputs = run.program, dict(run.bindings), dict(run.inputs)
     program.validate()
     ctx = RunContext(program, inputs, bindings, seed)
     queues = {}              # (node, port) -> deque of input tokens

@@ -10,6 +10,8 @@ from ..errors import BindingError, ConfigError, StepError
 from ..hw.config import PAPER, HardwareConfig, preset
 from ..hw.placement import place
 from ..interpret.context import RunContext
+from ..ir.program import Program
+from ..ir.run import as_run
 from ..ir.tokens import decode
 from .engine import Engine
 from .ghost import attach_ghosts, ghost_inputs
@@ -28,6 +30,9 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
              values: bool = True, lockstep: bool = False) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
+    ``program`` is a Program, or a :class:`~step_lab.ir.run.Run` / Workload carrying its own
+    bindings and inputs (explicit ``bindings``/``inputs`` override theirs).
+
     ``inputs`` maps tensor names to numpy arrays and input-stream names to token lists or nested
     lists (missing tensors are drawn from ``seed``); ``bindings`` binds symbols (an unbound
     symbol sizing an input raises BindingError before cycle 0). ``trace=True`` records a
@@ -43,6 +48,9 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     ``lockstep=True`` runs every command as its own event in global time order (slow reference
     path; results are identical).
     """
+    if not isinstance(program, Program):    # a Run or a Workload: the one runnable unit
+        run = as_run(program, bindings=bindings, inputs=inputs)
+        program, bindings, inputs = run.program, dict(run.bindings), dict(run.inputs)
     enabled = gc.isenabled()
     gc.disable()            # NOTE: the run allocates many short-lived tuples; no cycles to collect
     try:
