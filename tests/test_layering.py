@@ -103,7 +103,6 @@ def test_the_ir_imports_nothing_above_it():
 # Lazy (function-level) circles outside the core that remain to be untangled, each named so that
 # any NEW circle fails the test; remove an entry when its circle is broken.
 KNOWN_CIRCLES = [
-    ["step_lab.notebook._simtrace", "step_lab.notebook.occupancy"],   # occupancy_from_result
     ["step_lab.notebook._player_figures", "step_lab.notebook.player"],   # colour constants
     ["step_lab.notebook.export", "step_lab.notebook.roofline"],       # bokeh fragment helpers
     ["step_lab.workloads.hf_config", "step_lab.workloads.models"],    # ModelConfig
