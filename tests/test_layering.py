@@ -104,7 +104,6 @@ def test_the_ir_imports_nothing_above_it():
 # any NEW circle fails the test; remove an entry when its circle is broken.
 KNOWN_CIRCLES = [
     ["step_lab.notebook._player_figures", "step_lab.notebook.player"],   # colour constants
-    ["step_lab.notebook.export", "step_lab.notebook.roofline"],       # bokeh fragment helpers
     ["step_lab.workloads.hf_config", "step_lab.workloads.models"],    # ModelConfig
     ["step_lab.cli", "step_lab.cli_workload"],                        # UsageError
 ]

@@ -153,7 +153,7 @@ def _apart(a, b) -> bool:
 
 def roofline_fragment(b, *, include_bokehjs: bool = True) -> str:
     """``<script>`` + ``<div>`` of the roofline for an offline report page."""
-    from .export import bokeh_fragment, bokehjs_html
+    from .bokeh_html import bokeh_fragment, bokehjs_html
     body = bokeh_fragment(roofline_figure(b))
     return (bokehjs_html() + body) if include_bokehjs else body
 
