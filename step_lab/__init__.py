@@ -17,7 +17,8 @@ if "numpy" not in _sys.modules:
     del _var
 
 from . import fn, hw, ops
-from .errors import BindingError, ConfigError, DeadlockError, GraphError, ShapeError, StepError
+from .errors import (BindingError, ConfigError, DeadlockError, GraphError, InputError, ShapeError,
+                     StepError, TraceError)
 from .interpret import RunResult, interpret
 from .ir import (DONE, Addr, Bool, Buffer, Program, S, Scalar, Selector, Stream, StreamType, Tensor,
                  Tile, Tuple, decode, encode)
@@ -30,9 +31,14 @@ __version__ = "0.1.0"
 __all__ = ["fn", "ops", "dim", "ceil_div", "Program", "Stream", "StreamType", "Tensor", "Tile",
            "Scalar", "Selector", "Buffer", "Tuple", "Bool", "Addr", "DONE", "S", "encode",
            "decode", "interpret", "RunResult", "StepError", "ShapeError", "GraphError",
-           "BindingError", "DeadlockError", "ConfigError", "metrics", "Metrics", "hw",
-           "HardwareConfig", "simulate", "SimResult",
+           "BindingError", "DeadlockError", "ConfigError", "InputError", "TraceError", "metrics",
+           "Metrics", "hw", "HardwareConfig", "simulate", "SimResult",
            "load_ipython_extension"]
+
+
+# Subpackages loaded on first attribute access (`sl.workloads`, `sl.dse`, ...), so that
+# `import step_lab` stays light while the README's spelling works.
+_LAZY_MODULES = ("workloads", "dse", "analysis", "reproduce", "validate", "tutor")
 
 
 def __getattr__(name):
@@ -40,7 +46,18 @@ def __getattr__(name):
     if name in ("metrics", "Metrics"):
         from .analysis.metrics import Metrics, metrics
         return metrics if name == "metrics" else Metrics
-    raise AttributeError(f"module 'step_lab' has no attribute {name!r}")
+    if name in _LAZY_MODULES:
+        import importlib
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    from .errors import did_you_mean
+    raise AttributeError(f"module 'step_lab' has no attribute {name!r}"
+                         + did_you_mean(name, __all__ + list(_LAZY_MODULES)))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_LAZY_MODULES))
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised by notebook tests

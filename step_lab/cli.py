@@ -1,7 +1,11 @@
 """The ``step-lab`` command line: ``demo`` and ``simulate``.
 
-User mistakes end with exit code 2 and one line on stderr; failures inside a run end with exit
-code 1 and a clear message, never a raw traceback (set STEP_LAB_DEBUG=1 to see one).
+Every failure is one line ``step-lab: error: …`` on stderr, never a raw traceback (set
+STEP_LAB_DEBUG=1 to see one). User mistakes — arguments, paths (``--out``, ``--cache``,
+``--output``: checked before any computation; output folders are created and probed), a malformed
+``--scheduler`` address, a script with a syntax or run-time error, an output that cannot be
+written — exit 2; a StepError raised by a run (bad bindings or inputs, deadlock, work limit)
+exits 1 naming its class; Ctrl-C exits 130 with ``step-lab: interrupted``.
 
 [Choice] ``reproduce`` checks every trace file the requested figures read before anything runs (a
 malformed or, under ``--traces`` without ``--allow-standins``, missing file is exit 2 naming it),
@@ -88,8 +92,77 @@ def main(argv=None) -> int:
     except StepError as e:
         if os.environ.get("STEP_LAB_DEBUG"):
             raise
-        print(f"step-lab: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"step-lab: error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
         return 1
+    except OSError as e:          # an output that cannot be written (disk full, permissions)
+        if os.environ.get("STEP_LAB_DEBUG"):
+            raise
+        where = f" {e.filename!r}" if getattr(e, "filename", None) else ""
+        print(f"step-lab: error: cannot access{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - last resort: one line, never a traceback
+        if os.environ.get("STEP_LAB_DEBUG"):
+            raise
+        print(f"step-lab: error: internal {type(e).__name__}: {_one_line(e)} (set "
+              "STEP_LAB_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (multi-line messages joined with ' | ')."""
+    return " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def _check_out_dir(path: str, option: str) -> Path:
+    """An output folder: usable as is, or creatable (no regular file on the way, writable).
+
+    Checked before any computation so a bad path fails in a second, not after a sweep.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {path!r} is a file, not a folder (expected a folder to "
+                         "write into)")
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(f"{option} {path!r} lies under {str(probe)!r}, which is a regular "
+                         "file (expected a folder path)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path!r} is not writable (no write permission on "
+                         f"{str(probe)!r})")
+    return folder
+
+
+def _prepare_out_dir(path: str, option: str) -> Path:
+    """Create a checked output folder now and probe it with a temporary file (root ignores
+    permission bits, and /proc or a read-only mount only fail on an actual write)."""
+    folder = _check_out_dir(path, option)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        import tempfile
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise UsageError(f"{option} {path!r} is not writable ({e.strerror or e})") from None
+    return folder
+
+
+_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def _check_scheduler(address: str) -> None:
+    """``--scheduler``: ``[tcp://]host:port`` (a dask scheduler address)."""
+    import re
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    match = re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(\d{1,5})", rest)
+    if scheme not in _SCHEMES or match is None or not 0 < int(match.group(2)) < 65536:
+        raise UsageError(f"--scheduler {address!r} is not a dask scheduler address (expected "
+                         "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786)")
 
 
 def _hardware(name: str):
@@ -119,8 +192,12 @@ def _cmd_simulate(args) -> int:
     if args.report is not None and not args.report.endswith((".html", ".htm")):
         raise UsageError(f"--report {args.report!r} is not an .html file name (expected e.g. "
                          "--report out/run.html)")
+    if args.report is not None:
+        if Path(args.report).is_dir():
+            raise UsageError(f"--report {args.report!r} is a folder (expected an .html file name)")
+        _prepare_out_dir(str(Path(args.report).parent), "--report folder")
     hw = _hardware(args.hw)
-    scope = runpy.run_path(str(path))
+    scope = _run_script(path)
     prog, inputs, bindings = _program_from(scope, path)
     result = simulate(prog, hw=hw, inputs=inputs, bindings=bindings,
                       trace=args.report is not None)
@@ -132,6 +209,31 @@ def _cmd_simulate(args) -> int:
         written = _simulate_report(Path(args.report), path, prog, result)
         print(f"step-lab: wrote {written}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _run_script(path: Path) -> dict:
+    """Run a user's program file; its own mistakes are one-line usage errors (exit 2)."""
+    if path.suffix != ".py":
+        raise UsageError(f"file {str(path)!r} is not a .py file (expected a Python script "
+                         "defining `prog`)")
+    try:
+        return runpy.run_path(str(path))
+    except SyntaxError as e:
+        raise UsageError(f"{str(path)!r} line {e.lineno}: {type(e).__name__}: {e.msg}") \
+            from None
+    except (StepError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - the user's script failed while building
+        line = _script_line(e, path)
+        raise UsageError(f"{str(path)!r}{line} raised {type(e).__name__}: {_one_line(e)}") \
+            from None
+
+
+def _script_line(error: BaseException, path: Path) -> str:
+    import traceback
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve() == path.resolve()]
+    return f" line {frames[-1].lineno}" if frames else ""
 
 
 def _simulate_report(out: Path, source: Path, prog, result) -> Path:
@@ -153,7 +255,13 @@ def _program_from(scope: dict, path: Path):
     from .ir import Program, Run
     obj = scope.get("prog") or scope.get("program")
     if obj is None and callable(scope.get("build")):
-        obj = scope["build"]()
+        try:
+            obj = scope["build"]()
+        except StepError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the user's build() failed
+            raise UsageError(f"{str(path)!r}{_script_line(e, path)}: build() raised "
+                             f"{type(e).__name__}: {_one_line(e)}") from None
     if isinstance(obj, tuple):
         obj, inputs, bindings = (tuple(obj) + (None, None))[:3]
     else:
@@ -169,6 +277,7 @@ def _program_from(scope: dict, path: Path):
 
 def _cmd_demo(args) -> int:
     from .report.demo import run_demo
+    _prepare_out_dir(args.out, "--out")
     hw = _hardware(args.hw)
     start = time.perf_counter()
     html_path, _ = run_demo(args.out, hw=hw)
@@ -183,6 +292,11 @@ def _cmd_reproduce(args) -> int:
     if args.allow_standins and args.traces is None:
         raise UsageError("--allow-standins needs --traces DIR (without it, only the withheld "
                          "traces are replaced by stand-ins, always)")
+    _check_out_dir(args.out, "--out")
+    if args.cache is not None:
+        _check_out_dir(args.cache, "--cache")
+    if args.scheduler is not None:
+        _check_scheduler(args.scheduler)
     ids = figure_ids() if args.figure == "all" else [args.figure]
     for f in ids:
         try:
@@ -192,6 +306,9 @@ def _cmd_reproduce(args) -> int:
     plain = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
                        allow_standins=args.allow_standins)
     notes = _check_traces([get_figure(f) for f in ids], plain)
+    _prepare_out_dir(args.out, "--out")
+    if args.cache is not None:
+        _prepare_out_dir(args.cache, "--cache")
     failed = []
     with _executor(args.scheduler, args.jobs) as (executor, jobs):
         ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
@@ -252,14 +369,53 @@ def _executor(address, jobs):
     if address is not None:
         try:
             client = Client(address, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise UsageError(f"--scheduler {address!r} is unreachable ({e})") from None
+        except (OSError, TimeoutError, ValueError) as e:
+            raise UsageError(f"--scheduler {address!r} is unreachable ({_one_line(e)})") \
+                from None
         with client:
             yield client, None
         return
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    _quiet_dask()
+
+    previous = _block_sigint()
+    try:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+        client.wait_for_workers(jobs, timeout=120)     # every worker spawned while blocked
+    except BaseException:
+        _restore_sigmask(previous)
+        raise
+    with cluster, client:
+        _restore_sigmask(previous)             # a Ctrl-C during the start is raised here
+        from .dse.sweep import watch_own_parent
+        client.run(watch_own_parent)           # workers end if this process is killed
         yield client, None
+
+
+def _quiet_dask() -> None:
+    """No ``distributed`` warnings on stderr, here (for the rest of this command: a shutdown
+    after Ctrl-C logs from background threads) and in the worker processes (which read
+    ``DASK_LOGGING__DISTRIBUTED``): an interrupt ends with our one line."""
+    import logging
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _block_sigint():
+    """Ignore SIGINT while the cluster starts, so the worker processes spawned now inherit the
+    ignored disposition (it survives exec; a blocked mask did not reach dask's workers): Ctrl-C
+    then interrupts only this process, which shuts them down without a worker traceback.
+    [Choice] A Ctrl-C during those few seconds of start-up is ignored (press it again).
+    Returns the previous handler."""
+    import signal
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _restore_sigmask(previous) -> None:
+    import signal
+    signal.signal(signal.SIGINT, previous)
 
 
 def _cmd_reproduction(args) -> int:

@@ -24,6 +24,14 @@ class BindingError(StepError):
     """A symbol needed for evaluation or simulation has no value, or a value is inconsistent."""
 
 
+class InputError(BindingError, ShapeError):
+    """An input value (array, stream tokens) does not match its declaration at these bindings.
+
+    Both a BindingError (the value disagrees with the bound shape) and a ShapeError (the value
+    has the wrong shape or element type).
+    """
+
+
 class DeadlockError(StepError):
     """The simulation cannot make progress although work remains."""
 
@@ -59,7 +67,9 @@ class TraceError(StepError):
 
 def did_you_mean(value: str, allowed) -> str:
     """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
-    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+    names = [str(a) for a in allowed]
+    folded = [a for a in names if a.lower() == str(value).lower()]
+    close = folded or difflib.get_close_matches(str(value), names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -21,11 +21,16 @@ __all__ = ["Dim", "Shape", "dim", "ceil_div", "nonempty", "is_static", "as_dim",
            "try_int", "latex", "fmt"]
 
 
-@lru_cache(maxsize=None)
 def dim(name: str) -> sympy.Symbol:
     """A symbolic, non-negative integer dimension. Equal names give the same symbol."""
     if not isinstance(name, str) or not name.isidentifier():
-        raise ShapeError(f"dim name {name!r} is not a valid identifier (expected e.g. 'B' or 'X_0')")
+        raise ShapeError(f"dim name {name!r:.40} is not a valid identifier (expected e.g. 'B' "
+                         "or 'X_0')")
+    return _symbol(name)
+
+
+@lru_cache(maxsize=None)
+def _symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, nonnegative=True)
 
 

@@ -83,7 +83,7 @@ def fig4_program():
     prog.output("out", out)
     values = {f"in{i}": [] for i in range(8)}
     values.update(in0=[[W, W, W], [Z, Z]], in1=[[X]], in7=[[Y, Y]], sel=sets({0, 1}, {0, 7}))
-    bindings = {"D0": 3, **{f"N{i}": 1 for i in range(8)}}
+    bindings = {"D0": 3, **{f"N{i}": len(values[f"in{i}"]) for i in range(8)}}
     return prog, out, values, bindings
 
 
@@ -277,7 +277,7 @@ def test_partition_raises_when_a_selector_stop_does_not_match_the_closed_level()
     sel = prog.input("sel", sl.Selector(1), (2, R), ragged=[R])
     prog.output("o", ops.Partition(x, sel, 1)[0])
     with pytest.raises(StepError, match="data element where S1 was expected"):
-        sl.interpret(prog, inputs={"x": [1, S(2), 2, S(2), DONE], "sel": [{0}, {0}, S(1), DONE]},
+        sl.interpret(prog, inputs={"x": [1, S(2), 2, S(2), DONE], "sel": Unchecked([{0}, {0}, S(1), DONE])},
                      bindings={"R": 1})
 
 

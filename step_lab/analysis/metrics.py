@@ -61,9 +61,10 @@ from fractions import Fraction
 from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
-from ..ir.dtypes import Buffer
-from ..ir.run import as_run
+from ..ir.program import ragged_symbols
+from ..ir.run import as_run, carries_run
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
+from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
 from . import formulas
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
@@ -89,6 +90,8 @@ class Metrics:
     by_node: dict = field(repr=False)       # node name -> {metric name -> Dim}
     ops: dict = field(repr=False)           # node name -> operator type name
     ragged: tuple = ()                      # ragged symbols of the program, sorted by name
+    known: frozenset | None = field(default=None, repr=False)   # every symbol name of the program
+    fractional: frozenset = field(default=frozenset(), repr=False)  # may bind to a mean (§6.4)
 
     # -- symbols and evaluation ------------------------------------------------------------------
     @property
@@ -104,21 +107,27 @@ class Metrics:
         """Integer totals at ``bindings`` (symbol names or Symbols -> values).
 
         ``peak`` (optional) overrides bindings for ``onchip_memory`` only (ragged maxima).
-        Raises :class:`BindingError` listing every unbound symbol. ``bindings`` may also be a
-        :class:`~step_lab.ir.run.Run` or a Workload (its bindings are used).
+        Values are non-negative integers; a ragged symbol may be bound to a non-negative
+        ``Fraction`` (its mean, §6.4), a peak only to an integer. Raises :class:`BindingError`
+        listing every unbound symbol, or naming a bad value or an unknown symbol. ``bindings``
+        may also be a :class:`~step_lab.ir.run.Run` or a Workload (its bindings are used).
         """
-        if not isinstance(bindings, Mapping) and bindings is not None:
-            bindings = as_run(bindings).bindings
-        values = _by_name(bindings or {})
-        peak_values = {**values, **_by_name(peak or {})}
-        self._check_bound(values, peak_values)
+        if carries_run(bindings):
+            bindings = dict(as_run(bindings).bindings)
+        values = self._validated(bindings, "bindings")
+        peak_values = {**values, **self._validated(peak, "peak")}
+        self._check_bound(values, peak_values, unknown_hint(peak_values, self.known))
         out = {}
         for name, expr in self.totals.items():
             env = peak_values if name == "onchip_memory" else values
             out[name] = _evaluate(expr, env, where=f"{self.program_name!r} {name}")
         return out
 
-    def _check_bound(self, values: dict, peak_values: dict) -> None:
+    def _validated(self, bindings, what: str) -> dict:
+        return metric_bindings(bindings, f"metrics of {self.program_name!r}: {what}",
+                               ragged=set(self.ragged) | self.fractional, peak=what == "peak")
+
+    def _check_bound(self, values: dict, peak_values: dict, hint: str = "") -> None:
         missing = set()
         for name, expr in self.totals.items():
             env = peak_values if name == "onchip_memory" else values
@@ -127,7 +136,7 @@ class Metrics:
             names = sorted(missing)
             raise BindingError(
                 f"metrics of {self.program_name!r}: unbound symbols {names} "
-                f"(pass bindings={{{', '.join(repr(m) + ': …' for m in names)}}})")
+                f"(pass bindings={{{', '.join(repr(m) + ': …' for m in names)}}}){hint}")
 
     def operational_intensity(self, bindings: Mapping | None = None):
         """FLOPs per off-chip byte: a sympy expression, or a float when ``bindings`` are given.
@@ -147,7 +156,7 @@ class Metrics:
         Values are ints when known (always, with ``bindings``), else readable strings
         (``⌈D1/4⌉``). ``nonzero`` drops nodes whose four metrics are all 0.
         """
-        env = _by_name(bindings or {}) if bindings is not None else None
+        env = self._validated(bindings, "bindings") if bindings is not None else None
         rows = []
         for node, cells in self.by_node.items():
             if nonzero and all(v == 0 for v in cells.values()):
@@ -202,6 +211,7 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
     under "paper", 4 under "artifact"); ``store_buffer_depth`` the artifact's RandomOffChipStore
     staging depth.
     """
+    check_program(program, "metrics")
     key = (len(program.nodes), preset, policy, compute_tile, double_buffer, compute_elem_bytes,
            store_buffer_depth)
     cached = _CACHE.get(program)
@@ -235,8 +245,10 @@ def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_
     # NOTE: one n-ary sympy.Add per total; summing term by term re-canonicalises the growing
     # sum on every step, which is quadratic on programs with thousands of nodes.
     totals = {name: sum_dims(values) for name, values in terms.items()}
+    symbols = program_symbols(program)
     return Metrics(program.name, preset, policy, by_node=by_node, ops=ops,
-                   ragged=ragged_symbols(program), **totals)
+                   ragged=ragged_symbols(program), known=frozenset(symbols),
+                   fractional=frozenset(k for k, v in symbols.items() if v), **totals)
 
 
 def _node_metrics(node, acc: formulas.Accounting, policy: str) -> dict:
@@ -263,18 +275,6 @@ def _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                                store_buffer_depth)
 
 
-def ragged_symbols(program) -> tuple:
-    """Ragged symbols of every stream, buffer type and tensor of ``program``, sorted by name."""
-    found = set()
-    for stream in program.streams:
-        found |= stream.type.ragged
-        if isinstance(stream.dtype, Buffer):
-            found |= set(stream.dtype.ragged)
-    for tensor in program.tensors.values():
-        found |= set(tensor.ragged)
-    return tuple(sorted(found, key=lambda s: s.name))
-
-
 def _check_choice(what: str, value, allowed: tuple) -> str:
     if value not in allowed:
         raise ConfigError(f"metrics: {what} {value!r} is unknown (expected one of "
@@ -283,8 +283,8 @@ def _check_choice(what: str, value, allowed: tuple) -> str:
 
 
 def _check_positive(what: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"metrics: {what} = {value!r} (expected an int >= 1)")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"metrics: {what} = {value!r:.40} (expected an int >= 1)")
 
 
 def _by_name(bindings: Mapping) -> dict:

@@ -20,9 +20,11 @@ error.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 
 from ..errors import ConfigError, did_you_mean, lookup
+from ..ir.program import MAX_FIFO_DEPTH
 
 __all__ = ["HardwareConfig", "PAPER", "ATTENTION", "VALIDATION", "PRESETS", "preset"]
 
@@ -34,6 +36,12 @@ _INT_FIELDS = {
     "flops_per_cycle_per_unit": 1, "fifo_depth": 1, "channel_latency_cycles": 1,
     "pipeline_latency_cycles": 0, "switch_cost_cycles": 0, "reconfiguration_cycles": 0,
 }
+
+
+# [Choice] Upper bounds that keep a run responsive: a FIFO preallocates its slots, and placement
+# walks every cell of the grid (a 1000 x 1000 grid already takes seconds).
+# MAX_FIFO_DEPTH (imported above) lives in the IR: it bounds Program.set_fifo_depth too.
+MAX_GRID_CELLS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -97,10 +105,13 @@ class HardwareConfig:
 
     def __post_init__(self):
         for name, minimum in _INT_FIELDS.items():
-            _check_int(name, getattr(self, name), minimum)
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), minimum))
         if not isinstance(self.time_multiplex, bool):
             raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
                               "(expected True or False)")
+        if self.fifo_depth > MAX_FIFO_DEPTH:
+            raise ConfigError(f"HardwareConfig: fifo_depth = {self.fifo_depth} (expected an "
+                              f"int <= {MAX_FIFO_DEPTH}: every slot is allocated)")
         if self.grid is not None:
             object.__setattr__(self, "grid", _check_grid(self.grid))
         limit = self.hbm_channels * self.hbm_request_bytes // self.hbm_cycles_per_request
@@ -126,18 +137,26 @@ class HardwareConfig:
         return out
 
 
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"HardwareConfig: {name} = {value!r} (expected an int >= {minimum})")
+def _check_int(name: str, value, minimum: int) -> int:
+    """An int field (numpy integers accepted and converted); bool, float, str, None rejected."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_" \
+            or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"HardwareConfig: {name} = {value!r:.40} (expected an int >= "
+                          f"{minimum})")
+    return int(value)
 
 
 def _check_grid(grid) -> tuple:
     ok = (isinstance(grid, (tuple, list)) and len(grid) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in grid))
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                  for v in grid))
     if not ok:
-        raise ConfigError(f"HardwareConfig: grid = {grid!r} (expected None or (rows, cols) "
+        raise ConfigError(f"HardwareConfig: grid = {grid!r:.60} (expected None or (rows, cols) "
                           "with two ints >= 1)")
-    return (grid[0], grid[1])
+    if grid[0] * grid[1] > MAX_GRID_CELLS:
+        raise ConfigError(f"HardwareConfig: grid = {tuple(grid)} has {grid[0] * grid[1]:,} "
+                          f"units (expected at most {MAX_GRID_CELLS:,})")
+    return (int(grid[0]), int(grid[1]))
 
 
 PAPER = HardwareConfig()

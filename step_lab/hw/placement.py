@@ -70,6 +70,9 @@ class Placement:
 
 def place(program, hw, placement: dict | None = None) -> Placement:
     """Place ``program``'s nodes on ``hw``'s grid (see the module docstring for the rules)."""
+    if placement is not None and not hasattr(placement, "items"):
+        raise ConfigError(f"placement = {placement!r:.60} of type {type(placement).__name__} "
+                          "(expected None or a dict node name -> (row, col))")
     kinds = {n.name: unit_kind(n) for n in program.nodes}
     fixed = _fixed_cells(program, kinds, placement or {})
     grid = hw.grid or _auto_grid(kinds, fixed)

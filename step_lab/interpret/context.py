@@ -7,13 +7,10 @@ from ..errors import BindingError, ShapeError, StepError
 from ..ir.dtypes import Scalar, Selector, Tile, numpy_dtype
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import evaluate, free_symbols
+from ..validate import check_stream_shape, check_work, run_bindings
 from .memory import OffChipMemory
 
 __all__ = ["RunContext", "normalize_value", "check_bindings", "check_token_list", "Unchecked"]
-
-
-def _names(bindings) -> dict:
-    return {(k if isinstance(k, str) else k.name): int(v) for k, v in (bindings or {}).items()}
 
 
 def check_bindings(program, bindings: dict) -> None:
@@ -34,9 +31,15 @@ def check_bindings(program, bindings: dict) -> None:
 class RunContext:
     """Per-run state shared by all behaviours (interpreter and simulator)."""
 
-    def __init__(self, program, inputs=None, bindings=None, seed: int = 0):
+    def __init__(self, program, inputs=None, bindings=None, seed: int = 0, *,
+                 where: str = "simulate", max_events: int | None = None):
         self.program = program
-        self.bindings = _names(bindings)
+        self.where = where
+        self.bindings = run_bindings(program, bindings, where)
+        if inputs is not None and not hasattr(inputs, "items"):
+            raise BindingError(f"{where}: inputs = {inputs!r:.60} of type "
+                               f"{type(inputs).__name__} (expected a dict name -> array or "
+                               "token list)")
         self.inputs = dict(inputs or {})
         unknown = set(self.inputs) - set(program.tensors) - set(program.inputs)
         if unknown:
@@ -46,6 +49,13 @@ class RunContext:
                                f"stream of {program.name!r}"
                                + did_you_mean(name, list(program.tensors) + list(program.inputs)))
         check_bindings(program, self.bindings)
+        missing = sorted(set(program.inputs) - set(self.inputs))
+        if missing:
+            stype = program.inputs[missing[0]].outputs[0].type
+            raise BindingError(f"{where}: input stream {missing[0]!r} ({stype}) has no value "
+                               f"(pass inputs={{{', '.join(repr(m) + ': …' for m in missing)}}})")
+        if max_events is not None:
+            check_work(program, self.bindings, max_events, where, given=set(self.inputs))
         self.memory = OffChipMemory(program, {k: v for k, v in self.inputs.items()
                                               if k in program.tensors}, self.bindings, seed)
         self.outputs: dict[str, list] = {}
@@ -61,8 +71,24 @@ class RunContext:
             raise BindingError(f"input stream {name!r} ({stype}) has no value "
                                f"(pass inputs={{{name!r}: …}})")
         tokens = _as_tokens(self.inputs[name], stype.rank, name)
+        if not isinstance(self.inputs[name], Unchecked):
+            check_stream_shape(name, tokens, self._declared(stype), f"{self.where}: inputs")
         return [t if (t is DONE or type(t) is Stop) else normalize_value(stype.dtype, t, name)
                 for t in tokens]
+
+    def _declared(self, stype) -> list:
+        """The stream's dims outermost first: an int when known at these bindings, None for a
+        ragged or unknown dim (measured, not checked)."""
+        out = []
+        for d in stype.shape:
+            if free_symbols(d) & stype.ragged:
+                out.append(None)
+                continue
+            try:
+                out.append(self.value(d))
+            except StepError:
+                out.append(None)
+        return out
 
     def output_tokens(self, node) -> list:
         return self.outputs.setdefault(node.params["label"], [])
@@ -110,18 +136,17 @@ def check_token_list(tokens: list, rank: int, where: str) -> None:
 def normalize_value(dtype, x, where: str):
     """Turn a user-supplied element into the canonical value for ``dtype``."""
     if isinstance(dtype, Selector):
-        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-            bits = frozenset([int(x)])
-        else:
-            arr = np.asarray(list(x) if isinstance(x, (set, frozenset)) else x)
-            bits = (frozenset(int(i) for i in np.flatnonzero(arr)) if arr.dtype == np.bool_
-                    else frozenset(int(i) for i in arr.ravel()))
+        bits = _selector_bits(dtype, x, where)
         bad = [b for b in bits if not 0 <= b < dtype.n]
         if bad:
             raise ShapeError(f"input {where!r}: selector index {bad[0]} is out of range "
                              f"(expected 0 <= index < {dtype.n})")
         return bits
     if isinstance(dtype, Scalar):
+        if x is None or isinstance(x, (str, bytes, list, tuple, dict, set)):
+            raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} (expected "
+                             "a number)")
+        _check_integral(dtype.elem, np.asarray(x), x, where)
         try:
             return numpy_dtype(dtype.elem)(x).item()
         except (TypeError, ValueError) as e:
@@ -129,6 +154,7 @@ def normalize_value(dtype, x, where: str):
                 from None
     if isinstance(dtype, Tile):
         try:
+            _check_integral(dtype.elem, np.asarray(x), x, where)
             arr = np.asarray(x, dtype=numpy_dtype(dtype.elem))
         except (TypeError, ValueError) as e:
             raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} tile "
@@ -141,6 +167,37 @@ def normalize_value(dtype, x, where: str):
                                  f"{dtype} ({what} {got} != {want})")
         return arr
     return x
+
+
+def _check_integral(elem: str, arr, x, where: str) -> None:
+    """An integer (or bool) element type must not silently truncate fractional values."""
+    kind = np.dtype(numpy_dtype(elem)).kind
+    if kind in "iub" and arr.dtype.kind in "fc" and arr.size and not (
+            np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+        raise ShapeError(f"input {where!r}: element {x!r:.40} has fractional or non-finite "
+                         f"values but the stream holds {elem} (expected integers)")
+    if kind == "b" and arr.dtype.kind in "iuf" and arr.size and not np.all((arr == 0) | (arr == 1)):
+        raise ShapeError(f"input {where!r}: element {x!r:.40} is not a bool (expected True/"
+                         "False or 0/1)")
+
+
+def _selector_bits(dtype, x, where) -> frozenset:
+    """A selector given as an index, a set of indices or a multi-hot (bool) vector."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return frozenset([int(x)])
+    try:
+        arr = np.asarray(list(x) if isinstance(x, (set, frozenset)) else x)
+        if arr.size == 0:
+            return frozenset()
+        if arr.dtype == np.bool_:
+            return frozenset(int(i) for i in np.flatnonzero(arr))
+        if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f"
+                                                and np.all(arr == np.round(arr))):
+            raise TypeError(f"dtype {arr.dtype}")
+        return frozenset(int(i) for i in arr.ravel())
+    except (TypeError, ValueError) as e:
+        raise ShapeError(f"input {where!r}: element {x!r:.40} is not a {dtype} (expected an "
+                         f"index, a set of indices or a bool vector; {e})") from None
 
 
 def _tile_shape(dtype, arr, where):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from ..errors import DeadlockError, StepError
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
-from ..ir.program import Program
-from ..ir.run import as_run
+from ..ir.run import as_run, carries_run
 from ..ir.tokens import DONE, Stop, decode
+from ..validate import check_program, check_seed, max_events as max_events_limit
 from .context import RunContext
 
 __all__ = ["interpret", "RunResult"]
@@ -45,17 +45,22 @@ class _Proc:
         self.node, self.gen, self.blocked, self.done = node, gen, None, False
 
 
-def interpret(program, *, inputs=None, bindings=None, seed: int = 0) -> RunResult:
+def interpret(program, *, inputs=None, bindings=None, seed: int = 0,
+              max_events: int | None = None) -> RunResult:
     """Run ``program`` on numpy ``inputs`` with symbol ``bindings``; return all tokens and values.
 
-    ``program`` may also be a :class:`~step_lab.ir.run.Run` or a Workload (its bindings and
-    inputs are used unless given here).
+    ``max_events`` caps the estimated data tokens as in :func:`step_lab.simulate`. ``program``
+    may also be a :class:`~step_lab.ir.run.Run` or a Workload (its bindings and inputs are used
+    unless given here).
     """
-    if not isinstance(program, Program):
+    if carries_run(program):
         run = as_run(program, bindings=bindings, inputs=inputs)
         program, bindings, inputs = run.program, dict(run.bindings), dict(run.inputs)
+    check_program(program, "interpret")
     program.validate()
-    ctx = RunContext(program, inputs, bindings, seed)
+    check_seed(seed, "interpret")
+    limit = max_events_limit(max_events, "interpret")
+    ctx = RunContext(program, inputs, bindings, seed, where="interpret", max_events=limit)
     queues = {}              # (node, port) -> deque of input tokens
     fanout = {s: [] for s in program.streams}
     for n in program.nodes:

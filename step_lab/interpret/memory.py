@@ -6,6 +6,7 @@ import numpy as np
 from ..errors import BindingError, StepError
 from ..ir.dtypes import numpy_dtype
 from ..symbolic import evaluate
+from ..validate import check_input_array
 
 __all__ = ["OffChipMemory"]
 
@@ -25,11 +26,7 @@ class OffChipMemory:
                 continue  # output tensors may have shapes the run never binds
             shape = self.shape_of(t)
             if name in inputs:
-                arr = np.asarray(inputs[name])
-                if arr.shape != shape:
-                    raise BindingError(f"input array for tensor {name!r} has shape {arr.shape} "
-                                       f"but the tensor is declared {t} = {shape} at these "
-                                       "bindings (expected equal shapes)")
+                arr = check_input_array(name, inputs[name], shape, t.dtype, "inputs")
                 self.arrays[name] = arr.astype(numpy_dtype(t.dtype), copy=False)
             elif t.role == "input":
                 self.arrays[name] = _random(rng, shape, t.dtype)

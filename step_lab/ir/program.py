@@ -7,12 +7,15 @@ from contextlib import contextmanager
 
 from ..errors import GraphError, ShapeError, did_you_mean
 from ..symbolic import as_dim, free_symbols
-from .dtypes import DType, element
+from .dtypes import Buffer, DType, element
 from .dot import mimebundle, to_dot
 from .node import GET, PUT, Node
 from .stream import Stream, StreamType
 from .tensor import Tensor
 from .tokens import DONE
+
+# The largest FIFO depth (a FIFO preallocates its slots); HardwareConfig.fifo_depth shares it.
+MAX_FIFO_DEPTH = 1 << 20
 
 __all__ = ["Program", "Tensor", "Input", "Output", "Feedback"]
 
@@ -168,7 +171,7 @@ class Program:
     def feedback(self, dtype: DType, shape, *, ragged=(), depth: int = 1,
                  name: str | None = None) -> Stream:
         """A stream usable before its producer exists; close it with :meth:`connect`."""
-        if not isinstance(depth, int) or depth < 1:
+        if not _valid_depth(depth):
             raise GraphError(f"feedback depth {depth!r}: a cycle needs a FIFO buffer of depth "
                              ">= 1 on its back edge (expected an int >= 1)")
         return Feedback(self, StreamType(dtype, tuple(shape), frozenset(ragged)), depth,
@@ -193,8 +196,9 @@ class Program:
         self.fifo_depth[source] = node.params["depth"]
 
     def set_fifo_depth(self, stream: Stream, depth: int) -> None:
-        if not isinstance(depth, int) or depth < 1:
-            raise GraphError(f"FIFO depth {depth!r} for {stream.name!r} (expected an int >= 1)")
+        if not _valid_depth(depth):
+            raise GraphError(f"FIFO depth {depth!r:.40} for {stream.name!r} (expected an int "
+                             f"from 1 to {_max_depth()})")
         self.fifo_depth[stream] = depth
 
     # -- registry (called by Node) ------------------------------------------------------------
@@ -302,3 +306,24 @@ def _dtype_symbols(dtype) -> set:
         else:
             out |= free_symbols(v)
     return out
+
+
+def _max_depth() -> int:
+    return MAX_FIFO_DEPTH
+
+
+def _valid_depth(depth) -> bool:
+    return (isinstance(depth, int) and not isinstance(depth, bool)
+            and 1 <= depth <= _max_depth())
+
+
+def ragged_symbols(program) -> tuple:
+    """Ragged symbols of every stream, buffer type and tensor of ``program``, sorted by name."""
+    found = set()
+    for stream in program.streams:
+        found |= stream.type.ragged
+        if isinstance(stream.dtype, Buffer):
+            found |= set(stream.dtype.ragged)
+    for tensor in program.tensors.values():
+        found |= set(tensor.ragged)
+    return tuple(sorted(found, key=lambda s: s.name))

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from ..errors import ConfigError
 from .program import Program
 
-__all__ = ["Run", "as_run"]
+__all__ = ["Run", "as_run", "carries_run"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,9 @@ def as_run(obj, *, bindings: Mapping | None = None, inputs: Mapping | None = Non
         return run
     return Run(run.program, run.bindings if bindings is None else bindings,
                run.inputs if inputs is None else inputs)
+
+
+def carries_run(obj) -> bool:
+    """Is ``obj`` a :class:`Run` or something that carries one (a Workload's ``.run``)?"""
+    return isinstance(obj, Run) or isinstance(getattr(obj, "run", None), Run)
+

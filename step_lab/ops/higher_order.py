@@ -21,7 +21,8 @@ from ..errors import ShapeError, StepError
 from ..ir.node import COMPUTE, GET, PUT, Node
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
-from ..symbolic import Dim, dim, product
+from ..ir.dtypes import Tile
+from ..symbolic import Dim, dim, free_symbols, product
 from ._common import check_rank_arg, is_data
 from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 
@@ -146,7 +147,11 @@ class Accum(_Reduce):
     Output ``Strm<R, a-b>`` of shape ``[D_a … D_b]``; R = ``update.accum_type(A, init type,
     count)`` with count = ``D_{b-1} · … · D_0``. If a reduced dim is ragged, count is a fresh
     symbol ``<producer>_n<b>`` (absorbing rule, §2.4). [Choice] a single reduced ragged dim is
-    kept as its own symbol (no equation is formed). On ``S_k`` with k >= b: emit acc, then
+    kept as its own symbol (no equation is formed). If R is a tile whose rows (or cols) grow
+    along a ragged dim (``RetileRow`` over ``[…, D]`` gives ``2·D`` rows), that tile dim is an
+    equation over a ragged dim, so it becomes the fresh symbol ``<producer>_rows<b>`` /
+    ``_cols<b>`` (absorbing rule §2.4, dynamic tiles §3); a bare symbol is kept. On ``S_k`` with
+    k >= b: emit acc, then
     ``S_{k-b}`` if k-b >= 1, reset; tokens with k < b are absorbed; an empty group emits init().
     """
 
@@ -159,8 +164,26 @@ class Accum(_Reduce):
         count = self._count(stream, rank)
         out = self._typed("update", update,
                           lambda: update.accum_type(stream.dtype, init.out_type(), count))
+        out = self._absorb(stream, out, rank)
         shape = stream.shape[:len(stream.shape) - rank]
         self._out_types = (StreamType(out, shape, stream.ragged),)
+
+    @staticmethod
+    def _absorb(stream: Stream, out, rank: int):
+        """A tile dim that is an equation over a ragged (or fresh) dim becomes a fresh symbol."""
+        if not isinstance(out, Tile):
+            return out
+        fresh = {fresh_symbol(stream, f"n{rank}")}
+        volatile = set(stream.ragged) | fresh
+
+        def absorbed(d, suffix):
+            if isinstance(d, int) or d.is_Symbol or not (free_symbols(d) & volatile):
+                return d
+            return fresh_symbol(stream, f"{suffix}{rank}")
+        rows, cols = absorbed(out.rows, "rows"), absorbed(out.cols, "cols")
+        if rows is out.rows and cols is out.cols:
+            return out
+        return Tile(rows, cols, out.elem)
 
     @staticmethod
     def _count(stream: Stream, rank: int) -> Dim:

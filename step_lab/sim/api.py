@@ -4,15 +4,17 @@ from __future__ import annotations
 import gc
 from fractions import Fraction
 
+import numpy as np
 import sympy
 
 from ..errors import BindingError, ConfigError, StepError
 from ..hw.config import PAPER, HardwareConfig, preset
 from ..hw.placement import place
 from ..interpret.context import RunContext
-from ..ir.program import Program
-from ..ir.run import as_run
+from ..ir.run import as_run, carries_run
 from ..ir.tokens import decode
+from .. import validate
+from ..validate import check_program, check_seed
 from .engine import Engine
 from .ghost import attach_ghosts, ghost_inputs
 from .hbm import HBM
@@ -27,7 +29,8 @@ __all__ = ["simulate"]
 
 def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs=None,
              trace: bool = False, progress=None, placement: dict | None = None, seed: int = 0,
-             values: bool = True, lockstep: bool = False) -> SimResult:
+             values: bool = True, lockstep: bool = False,
+             max_events: int | None = None) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
     ``program`` is a Program, or a :class:`~step_lab.ir.run.Run` / Workload carrying its own
@@ -46,33 +49,46 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     cycles, traffic and FLOPs are exact while tile values are placeholders and ``arrays`` is
     empty — what a Qwen3-sized layer needs (its weights alone would take 2.4 GB as float32).
     ``lockstep=True`` runs every command as its own event in global time order (slow reference
-    path; results are identical).
+    path; results are identical). ``max_events`` caps the work: before cycle 0 the data tokens
+    are estimated from the symbolic cardinalities at ``bindings`` and a run above the cap
+    (default ``step_lab.validate.DEFAULT_MAX_EVENTS``, or ``$STEP_LAB_MAX_EVENTS``) raises
+    ConfigError naming the estimate; below it, ``progress`` reports and Ctrl-C interrupts.
     """
-    if not isinstance(program, Program):    # a Run or a Workload: the one runnable unit
+    if carries_run(program):                # a Run or a Workload: the one runnable unit
         run = as_run(program, bindings=bindings, inputs=inputs)
         program, bindings, inputs = run.program, dict(run.bindings), dict(run.inputs)
     enabled = gc.isenabled()
     gc.disable()            # NOTE: the run allocates many short-lived tuples; no cycles to collect
     try:
         return _simulate(program, hw, bindings, inputs, trace, progress, placement, seed,
-                         values, lockstep)
+                         values, lockstep, max_events)
     finally:
         if enabled:
             gc.enable()
 
 
 def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, values,
-              lockstep) -> SimResult:
+              lockstep, max_events) -> SimResult:
     hw = preset(hw) if isinstance(hw, str) else hw
     if not isinstance(hw, HardwareConfig):
         raise ConfigError(f"simulate: hw = {hw!r:.60} (expected a HardwareConfig or a preset "
                           "name such as 'paper')")
+    check_program(program, "simulate")
     program.validate()
+    _check_flags(trace=trace, values=values, lockstep=lockstep)
+    check_seed(seed, "simulate")
+    limit = validate.max_events(max_events, "simulate")
+    bindings = validate.run_bindings(program, bindings, "simulate")
+    given = set(program.tensors) if not values else set(inputs or {}) \
+        if hasattr(inputs, "items") else set()
+    validate.check_work(program, bindings, limit, "simulate", given=given)   # before any array
     ghosts: list = []
     if not values:
-        names = {(k if isinstance(k, str) else k.name): v for k, v in (bindings or {}).items()}
-        inputs, ghosts = ghost_inputs(program, inputs or {}, names)
-    ctx = RunContext(program, inputs, bindings, seed)
+        if inputs is not None and not hasattr(inputs, "items"):
+            raise BindingError(f"simulate: inputs = {inputs!r:.60} (expected a dict name -> "
+                               "array or token list)")
+        inputs, ghosts = ghost_inputs(program, inputs or {}, bindings)
+    ctx = RunContext(program, inputs, bindings, seed, where="simulate")   # work checked above
     attach_ghosts(ctx, ghosts)
     layout = place(program, hw, placement)
     plans = plan_nodes(program, hw, ctx, layout)
@@ -90,6 +106,12 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
         tracker.close(engine)
     return _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,
                    with_values=values)
+
+
+def _check_flags(**flags) -> None:
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"simulate: {name} = {value!r:.40} (expected True or False)")
 
 
 def _build(program, hw, ctx, plans, layout, trace: bool):
@@ -125,7 +147,8 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     allocated = sum(pl.compute_bw for pl in plans if pl.role == COMPUTE and pl.performs_flops)
     util = flops / cycles / allocated if cycles and allocated else 0.0
     measured = _measured_dims(program, procs)
-    symbols = {**measured, **ctx.bindings}
+    # §6.4: memory binds ragged dims at their maximum, traffic and FLOPs at their mean
+    symbols = {**measured, **ctx.bindings, **_ragged_maxima(program, procs)}
     per_node = {p.name: _node_stats(p, cycles, layout) for p in procs}
     chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch), "stall_get": ch.stall_get,
                        "stall_put": ch.stall_put} for ch in channels}
@@ -188,6 +211,21 @@ def _measured_dims(program, procs) -> dict:
             elif counts[rank + 1]:
                 mean = Fraction(counts[rank], counts[rank + 1])
                 out[d.name] = int(mean) if mean.denominator == 1 else mean
+    return out
+
+
+def _ragged_maxima(program, procs) -> dict:
+    """The largest extent observed of every ragged inner dim (a bare symbol, §2.4)."""
+    out: dict = {}
+    index = {p.node: p for p in procs}
+    for stream in program.streams:
+        p = index[stream.node]
+        maxima = p.maxima[stream.port]
+        for pos, d in enumerate(stream.shape):
+            rank = stream.rank - pos
+            if pos and isinstance(d, sympy.Symbol) and d in stream.ragged \
+                    and any(p.counts[stream.port][rank + 1:]):
+                out[d.name] = max(out.get(d.name, 0), maxima[rank])
     return out
 
 

@@ -308,6 +308,8 @@ class Engine(Commands):
             p.counts[j][tok.level] += 1
         except IndexError:
             p.count_stop(j, tok.level)
+        if p.track[j]:
+            p.track_stop(j, tok.level)
 
     def _compute_cmd(self, p, cmd, clock: int, granted: bool):
         """COMPUTE with memory-resident inputs, a shared unit or a fractional bandwidth; the

@@ -35,7 +35,8 @@ class Progress:
                           expected)
             tracker.own = True
             return tracker
-        if not callable(target) and not hasattr(target, "update"):
+        if isinstance(target, (dict, set, list, tuple, str, bytes, int, float)) or (
+                not callable(target) and not hasattr(target, "update")):
             from ..errors import ConfigError
             raise ConfigError(f"progress = {target!r:.60} (expected True, a callable or an "
                               "object with update(n), e.g. a tqdm bar)")

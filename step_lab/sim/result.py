@@ -17,7 +17,8 @@ class SimResult:
       ``metrics(prog).evaluate(bindings)["offchip_traffic"]``.
     * ``onchip_peak_bytes`` — the symbolic on-chip requirement (``metrics``, paper preset, §6.2)
       evaluated at the run's bindings plus the dims measured during the run (``measured``):
-      outermost counts such as Partition's ``X_i`` exactly, other ragged dims at their mean.
+      outermost counts such as Partition's ``X_i`` exactly, ragged inner dims at their
+      **maximum** (the peak, STEP.md §6.4), not their mean.
       FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0).
     * ``flops`` — FLOPs charged by the compute nodes; ``compute_utilization`` =
       ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the *compute

@@ -81,6 +81,7 @@ class Proc:
         "plain_compute", "log_ports", "tile_rows", "row_bytes",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
+        "track", "marks", "maxima",
         "end", "busy_log")
 
     def __init__(self, index: int, node, plan, hw, trace: bool):
@@ -109,6 +110,10 @@ class Proc:
         # counts[j][0] = data items put on output j, counts[j][k] = stop tokens S_k
         self.counts = [[0] * (s.rank + 2) for s in node.outputs]
         self.done_out = [0] * len(node.outputs)
+        # ragged inner dims: maxima[j][r] = largest extent seen of output j's rank-r dim (§6.4)
+        self.track = [bool(s.ragged) and bool(s.ragged - _outer(s)) for s in node.outputs]
+        self.marks = [[0] * (s.rank + 2) for s in node.outputs]
+        self.maxima = [[0] * (s.rank + 1) for s in node.outputs]
         self.end = 0
         self.busy_log = array("q") if trace else None
 
@@ -150,6 +155,17 @@ class Proc:
         counts.extend([0] * (level + 1 - len(counts)))
         counts[level] += 1
 
+    def track_stop(self, port: int, level: int) -> None:
+        """After a stop token of ``level`` on ``port``: close the sub-tensors of ranks
+        1…level and record the extent of each closed one's inner dim (for the peak)."""
+        counts, marks, maxima = self.counts[port], self.marks[port], self.maxima[port]
+        for closed in range(1, min(level, len(maxima) - 1) + 1):
+            done = counts[0] if closed == 1 else sum(counts[closed - 1:])
+            extent = done - marks[closed]
+            if extent > maxima[closed - 1]:
+                maxima[closed - 1] = extent
+            marks[closed] = done
+
     def tokens_out(self, port: int) -> int:
         return sum(self.counts[port]) + self.done_out[port]
 
@@ -180,3 +196,9 @@ class Proc:
 
     def __repr__(self) -> str:
         return f"<Proc {self.name} clock={self.clock} state={self.state}>"
+
+
+def _outer(stream) -> set:
+    """Symbols of the outermost dim (a single count: its value is its maximum)."""
+    from ..symbolic import free_symbols
+    return free_symbols(stream.shape[0])
