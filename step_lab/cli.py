@@ -398,7 +398,7 @@ def _quiet_dask() -> None:
     after Ctrl-C logs from background threads) and in the worker processes (which read
     ``DASK_LOGGING__DISTRIBUTED``): an interrupt ends with our one line."""
     import logging
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")   # workers: no heartbeat errors
     for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 

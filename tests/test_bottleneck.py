@@ -6,6 +6,7 @@ import pytest
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.sim.bottleneck import why_slow
+from test_notebook_support import shell  # noqa: F401 (fixture)
 
 CHAIN_HW = sl.hw.PAPER.replace(pipeline_latency_cycles=8, fifo_depth=1)
 
@@ -182,3 +183,27 @@ def test_knob_panels_show_the_verdict_and_place_earlier_knob_settings_on_the_roo
     panel.roofline_toggle.value = True
     assert panel.roofline.value.startswith("<iframe") and "srcdoc=" in panel.roofline.value
     panel.close()
+
+
+def test_static_step_outputs_get_a_small_svg_roofline_with_labelled_axes_and_roofs():
+    from step_lab.notebook.roofline import roofline_svg
+    runs = {f"depth {d}": sl.simulate(chain(depth=d), hw=CHAIN_HW, values=False)
+            for d in (None, 4, 16)}
+    svg = roofline_svg(runs["depth None"].why_slow(runs))
+    assert svg.startswith("<svg") and "<script" not in svg and len(svg) < 20_000
+    assert "arithmetic intensity [FLOPs per off-chip byte]" in svg
+    assert "achieved compute [FLOPs per cycle]" in svg
+    assert "roof: off-chip bandwidth 1,024 B/cycle" in svg
+    assert "roof: allocated compute 8,192 FLOPs/cycle" in svg
+    assert svg.count("<circle") == 3 and svg.count("r='6' fill='#d62728'") == 1   # the run
+    assert "e+" not in svg
+
+
+def test_a_step_cell_shows_the_verdict_and_the_svg_roofline(shell):
+    shell.run_cell("%load_ext step_lab")
+    from IPython.utils.capture import capture_output
+    with capture_output() as cap:
+        shell.run_cell("%%step copy\nX = prog.tensor('X', (4096, 64), 'bf16')\n"
+                       "ops.LinearOffChipStore(ops.LinearOffChipLoad(X, tile=(16, 64)), 'Y')")
+    html = cap.outputs[0].data["text/html"]
+    assert "Why is it slow?" in html and "class='step-lab-roofline'" in html

@@ -41,15 +41,21 @@ from step_lab.notebook.figures import kv_table, routing_table, say
 #   `qwen3-235b-a22b`, `llama-3.1-8b` as one dense FFN, …; `step_lab/data/models`). A path to any Hugging Face
 #   `config.json` works too: `model_choices("path/to/config.json")` adds it to the dropdown;
 # * **batch** and **trace** — *real* uses the vendored routing trace recorded from that model
-#   (its first `batch` tokens; only the paper's two models have one); *uniform* and *skewed* draw
-#   a seeded synthetic routing, the latter with Zipf-like expert popularity; *fitted* uses the
+#   (its first `batch` tokens; only the paper's two models have one, so *real* offers only
+#   the batches the trace holds); *synthetic: uniform* and *synthetic: skewed* draw a seeded
+#   synthetic routing, the latter with Zipf-like expert popularity; *synthetic: fitted* uses the
 #   generator fitted to the real Qwen trace (its skew, active fraction and token-to-token
-#   correlation, docs/TRACES.md) for any model;
+#   correlation, docs/TRACES.md) for any model. The synthetic traces offer larger batches;
 # * **tiling** and **tile** — static tiling pads every expert's tokens to tiles of `tile` rows
-#   (the weights stream once per tile); dynamic tiling packs all of an expert's tokens into one
-#   tile sized at run time (`tile` is then ignored);
+#   (at most the batch; the weights stream once per tile); dynamic tiling packs all of an
+#   expert's tokens into one tile sized at run time (`tile` is then disabled);
 # * **experts_per_region** — above one, configuration time-multiplexing: each region (one
-#   configured expert pipeline) is shared by that many experts.
+#   configured expert pipeline) is shared by that many experts (only groupings that divide the
+#   model's experts are offered).
+#
+# The knobs only offer what works for the current choice: hover a greyed-out knob to see why.
+# Under the summary, *copy as code* gives the Python that reproduces the shown design and
+# *save report* writes it as a standalone HTML page next to this notebook.
 #
 # Memory is the program's on-chip memory under the paper's accounting ("artifact" preset, idle
 # experts counted for plain static tiling only, §1.3), exactly as in the figures.
@@ -57,6 +63,9 @@ from step_lab.notebook.figures import kv_table, routing_table, say
 # %%
 SKEW = 1.0                      # Zipf exponent of the "skewed" synthetic routing
 MOE_TILES = [8, 16, 32, 64, 128]
+MOE_BATCHES = [16, 32, 64, 128, 256]
+MOE_TRACES = ["real", "synthetic: uniform", "synthetic: skewed", "synthetic: fitted"]
+EXPERTS_PER_REGION = [1, 2, 4, 8]
 ROUTING_FILES = sorted(trace_path("expert_routing").glob("*/*.npz"))
 
 
@@ -73,22 +82,27 @@ def routing_for(name: str, batch: int, trace: str) -> np.ndarray | None:
     cfg = model(name)
     if cfg.is_dense:
         return None
-    if trace == "fitted":
+    if trace == "synthetic: fitted":
         return RoutingModel(cfg.experts, cfg.top_k, QWEN_FIT.skew, QWEN_FIT.correlation,
                             QWEN_FIT.active).generate(batch, seed=0)
     if trace != "real":
-        skew = {"uniform": 0.0, "skewed": SKEW}[trace]
+        skew = {"synthetic: uniform": 0.0, "synthetic: skewed": SKEW}[trace]
         return synthetic_routing(batch, cfg.experts, cfg.top_k, skew=skew, seed=0)
-    path = next((p for p in ROUTING_FILES if name.startswith(recorded_from(p))), None)
+    path = real_trace(name)
     if path is None:
-        raise ConfigError(f"no vendored routing trace was recorded from {name} (expected the "
-                          "trace 'uniform', 'skewed' or 'fitted' for a gallery model)")
+        raise ConfigError(f"no vendored routing trace was recorded from {name} (expected a "
+                          "synthetic trace for a gallery model)")
     routing = load_routing(path, experts=cfg.experts)
     if batch > len(routing):
         raise ConfigError(f"the vendored trace {path.parent.name}/{path.name} has "
                           f"{len(routing)} tokens (expected batch <= {len(routing)}, or a "
                           "synthetic trace)")
     return routing[:batch]
+
+
+def real_trace(name: str):
+    """The vendored routing trace recorded from model ``name``, or None."""
+    return next((p for p in ROUTING_FILES if name.startswith(recorded_from(p))), None)
 
 
 model_config = model
@@ -101,10 +115,41 @@ def moe_design(model="mixtral-8x7b", batch=64, trace="real", tiling="dynamic", t
     cfg = model_config(model)
     experts = cfg.experts + cfg.shared_experts if not cfg.is_dense else 1
     shared = experts_per_region > 1
-    return moe_layer(model, batch=batch, routing=routing_for(model, batch, trace),
-                     tiling=tiling, tile=tile if tiling == "static" else None,
-                     time_multiplex=shared, regions=experts // experts_per_region if shared
-                     else None, values=False)
+    wl = moe_layer(model, batch=batch, routing=routing_for(model, batch, trace),
+                   tiling=tiling, tile=tile if tiling == "static" else None,
+                   time_multiplex=shared, regions=experts // experts_per_region if shared
+                   else None, values=False)
+    if trace != "real" and not cfg.is_dense:      # say it in the summary, next to the cycles
+        wl.meta["notes"] = "; ".join(filter(None, [wl.meta.get("notes"),
+                                                   f"{trace} routing, not a recorded trace"]))
+    return wl
+
+
+def moe_offers(values):
+    """What each knob offers for the current choice (``explore(..., constraints=)``)."""
+    cfg = model_config(values["model"])
+    rules = {}
+    if cfg.is_dense:
+        rules["trace"] = f"{values['model']} is a dense FFN: no expert routing to trace"
+        rules["experts_per_region"] = ([1], "a dense FFN has one expert pipeline")
+    else:
+        experts = cfg.experts + cfg.shared_experts
+        rules["experts_per_region"] = ([e for e in EXPERTS_PER_REGION if experts % e == 0],
+                                       f"groupings that divide the {experts} experts")
+        real = real_trace(values["model"])
+        if real is None:
+            rules["trace"] = (MOE_TRACES[1:],
+                              f"no routing trace was recorded from {values['model']}")
+        elif values["trace"] == "real":
+            tokens = len(load_routing(real))
+            why = f"the real trace has {tokens} tokens; pick a synthetic trace for more"
+            rules["batch"] = ([b for b in MOE_BATCHES if b <= tokens], why)
+    if values["tiling"] == "dynamic":
+        rules["tile"] = "dynamic tiling sizes each tile at run time: the tile does not apply"
+    else:
+        rules["tile"] = ([t for t in MOE_TILES if t <= values["batch"]],
+                         "static tiles of at most the batch")
+    return rules
 
 
 def moe_label(tiling, tile, experts_per_region, **_):
@@ -147,9 +192,9 @@ moe_view = ParetoView(moe_measure, lambda v: (v["model"], v["batch"], v["trace"]
 # play it (green busy, orange waiting for input, red blocked on output).
 
 # %%
-moe = explore(moe_design, model=model_choices(), batch=[16, 32, 64, 128, 256],
-              trace=["real", "uniform", "skewed", "fitted"], tiling=["static", "dynamic"],
-              tile=MOE_TILES, experts_per_region=[1, 2, 4, 8], hw="paper",
+moe = explore(moe_design, model=model_choices(), batch=MOE_BATCHES, trace=MOE_TRACES,
+              tiling=["static", "dynamic"], tile=MOE_TILES,
+              experts_per_region=EXPERTS_PER_REGION, constraints=moe_offers, hw="paper",
               show_graph=False, values=False)
 moe.panel.metrics.layout.display = "none"        # symbolic totals: sl.metrics(program)
 moe_view.attach(moe)
@@ -185,7 +230,8 @@ say(" ".join(moe_view.sentences()))
 #   `attention_decode` models its sliding-window layers by capping the KV lengths);
 # * **batch** and **trace** — a vendored KV-length trace from the Azure LLM inference trace
 #   (named by the standard deviation of its lengths and its request range; the first `batch`
-#   requests are used), or a seeded synthetic one;
+#   requests are used, so these offer only batches up to their number of requests), or a
+#   seeded synthetic one (which also offers the larger batches);
 # * **strategy** — *coarse* (fixed blocks of consecutive requests per region), *interleaved*
 #   (round robin) or *dynamic* (each request goes to the region that becomes free first);
 # * **regions** — how many copies of the attention pipeline.
@@ -201,6 +247,7 @@ SYNTHETIC_KV = {"synthetic, equal lengths": {"mean": 1000, "std": 0},
 KV_CHOICES = [*KV_FILES, *SYNTHETIC_KV]
 MEDIUM_KV = list(KV_FILES)[len(KV_FILES) // 2]           # the median standard deviation
 REGIONS = [1, 2, 4, 8]
+ATTENTION_BATCHES = [4, 8, 16, 32, 48, 64, 128, 256]
 kv_table({name: load_kv_lengths(path) for name, path in KV_FILES.items()})
 
 
@@ -208,6 +255,15 @@ def kv_lengths_for(trace: str, batch: int) -> np.ndarray:
     if trace in SYNTHETIC_KV:
         return synthetic_kv_lengths(batch, **SYNTHETIC_KV[trace], seed=0)
     return load_kv_lengths(KV_FILES[trace])[:batch]
+
+
+def attention_offers(values):
+    """Batches up to a vendored trace's requests; a synthetic trace offers them all."""
+    if values["trace"] in SYNTHETIC_KV:
+        return {}
+    requests = len(load_kv_lengths(KV_FILES[values["trace"]]))
+    return {"batch": ([b for b in ATTENTION_BATCHES if b <= requests],
+                      f"this trace has {requests} requests; pick a synthetic trace for more")}
 
 
 @lru_cache(maxsize=64)
@@ -252,9 +308,10 @@ attention_view = ParetoView(attention_measure,
                             title="Attention decode: explored design vs static strategies")
 
 # %%
-attention = explore(attention_design, model=model_choices(), batch=[4, 8, 16, 32, 48, 64],
+attention = explore(attention_design, model=model_choices(), batch=ATTENTION_BATCHES,
                     trace=KV_CHOICES, strategy=["coarse", "interleaved", "dynamic"],
-                    regions=REGIONS, hw="attention", show_graph=False, values=False)
+                    regions=REGIONS, constraints=attention_offers, hw="attention",
+                    show_graph=False, values=False)
 attention.panel.metrics.layout.display = "none"
 attention_view.attach(attention)
 attention

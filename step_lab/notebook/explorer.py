@@ -13,12 +13,13 @@ from ..errors import ConfigError, did_you_mean
 from .knobs import Knob, knob_from_range
 from .outcome import Options
 
-__all__ = ["explore", "builder_for", "unpack"]
+__all__ = ["explore", "builder_for", "unpack", "notes_of"]
 
 
 def explore(target, *, hw: Any = "paper", simulate: bool = True, animate: bool = True,
             show_graph: bool = True, annotate: str = "busy", background: bool = True,
-            values: bool = True, max_graph_nodes: int = 400, **knob_ranges):
+            values: bool = True, max_graph_nodes: int = 400, constraints=None,
+            **knob_ranges):
     """An ipywidgets box: one widget per knob, summary, metrics, graph and animation.
 
     ``knob_ranges`` map knob names to a list of choices, a ``(lo, hi[, step])`` range, a bool or
@@ -26,24 +27,39 @@ def explore(target, *, hw: Any = "paper", simulate: bool = True, animate: bool =
     keyword options (``hw`` … ``max_graph_nodes``) are not knobs; ``values=False`` simulates
     timing only (much faster for big layers). The returned widget has a ``.panel``
     (:class:`~.panel.StepPanel`).
+
+    ``constraints(values) -> {knob: rule}`` offers only what works (:mod:`.constraints`): a
+    list restricts a knob's choices, a string disables it with that reason as its tooltip.
+    The panel's "copy as code" box and ``panel.save_report()`` take the setting with you
+    (:mod:`.takeaway`); a Workload's ``meta["notes"]`` (its approximations) are shown in the
+    summary.
     """
     from .panel import StepPanel
     builder, knobs = builder_for(target, knob_ranges)
     options = Options(hw=hw, simulate=simulate, animate=animate, show_graph=show_graph,
                       annotate=annotate, values=values, max_graph_nodes=max_graph_nodes)
-    return StepPanel(builder, knobs, options, background=background).widget
+    return StepPanel(builder, knobs, options, background=background,
+                     constraints=constraints).widget
 
 
 def builder_for(target, knob_ranges: dict) -> tuple[Callable, dict]:
     """``(builder, {name: Knob})`` for a Workload or a plain function."""
+    from .takeaway import FunctionSource, WorkloadSource
     if _is_workload(target):
-        return _workload_builder(target, knob_ranges)
+        build, knobs = _workload_builder(target, knob_ranges)
+        build.step_source = WorkloadSource(target)
+        return build, knobs
     if not callable(target):
         raise ConfigError(f"explore: {type(target).__name__} {target!r:.60} is neither a Workload "
                           "nor a function (expected fn(**knobs) -> (program, inputs, bindings))")
     params = _parameters(target)
     knobs = _knobs(knob_ranges, params, f"{getattr(target, '__name__', 'fn')}()")
-    return (lambda values: unpack(target(**values))), knobs
+
+    def build(values: dict):
+        built = target(**values)
+        return (*unpack(built), notes_of(built))
+    build.step_source = FunctionSource(target)
+    return build, knobs
 
 
 def _workload_builder(workload, knob_ranges: dict) -> tuple[Callable, dict]:
@@ -62,8 +78,9 @@ def _workload_builder(workload, knob_ranges: dict) -> tuple[Callable, dict]:
 
     def build(values: dict):
         if all(current.get(k) == v for k, v in values.items()):
-            return unpack(workload)
-        return unpack(rebuild(**values))
+            return (*unpack(workload), notes_of(workload))
+        built = rebuild(**values)
+        return (*unpack(built), notes_of(built))
     return build, knobs
 
 
@@ -97,6 +114,12 @@ def _parameters(fn) -> dict | None:
 def _is_workload(obj) -> bool:
     from ..ir.run import Run
     return isinstance(getattr(obj, "run", None), Run) and not callable(obj)
+
+
+def notes_of(built) -> str:
+    """A Workload's stated approximations (``meta["notes"]``), else ``""``."""
+    meta = getattr(built, "meta", None)
+    return str(meta.get("notes") or "") if isinstance(meta, dict) else ""
 
 
 def unpack(built) -> tuple:

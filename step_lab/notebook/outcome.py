@@ -45,6 +45,7 @@ class Outcome:
     error: str | None = None
     exception: BaseException | None = None
     seconds: float = 0.0
+    notes: str = ""                 # the workload's stated approximations (meta["notes"])
 
 
 def evaluate(builder: Callable, values: dict, options: Options) -> Outcome:
@@ -52,7 +53,9 @@ def evaluate(builder: Callable, values: dict, options: Options) -> Outcome:
     start = time.perf_counter()
     out = Outcome(values=dict(values))
     try:
-        out.program, out.inputs, out.bindings = builder(dict(values))
+        built = builder(dict(values))
+        out.program, out.inputs, out.bindings = built[:3]
+        out.notes = built[3] if len(built) > 3 else ""
         out.metrics, out.metric_values = _metrics(out.program, out.bindings)
         if options.simulate:
             from ..sim import simulate
@@ -161,7 +164,9 @@ def summary_html(outcome: Outcome) -> str:
     took = f"<span style='color:#777'> ({outcome.seconds * 1000:.0f} ms)</span>"
     table = (f"<table style='border-collapse:collapse;margin:2px 0'><tr>{head}</tr>"
              f"<tr>{body}</tr></table>")
-    return f"<div class='step-lab-summary'>{title}{took}{table}</div>"
+    notes = (f"<div class='step-lab-notes' style='color:#8a5a00'>approximation: "
+             f"{html.escape(outcome.notes)}</div>" if outcome.notes else "")
+    return f"<div class='step-lab-summary'>{title}{took}{table}{notes}</div>"
 
 
 def _slug(label: str) -> str:

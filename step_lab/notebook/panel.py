@@ -24,8 +24,13 @@ class StepPanel:
 
     def __init__(self, builder: Callable, knobs: dict, options: Options, *,
                  first: Outcome | None = None, background: bool = True,
-                 on_result: Callable | None = None):
+                 on_result: Callable | None = None, constraints: Callable | None = None,
+                 source=None):
         self.builder = builder
+        self.constraints = constraints            # values -> {knob: rule} (.constraints)
+        self.source = source if source is not None else getattr(builder, "step_source", None)
+        self.rules: dict = {}
+        self._constraining = False
         self.knobs: dict[str, Knob] = dict(knobs)
         self.options = options
         self.background = background
@@ -38,6 +43,7 @@ class StepPanel:
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._build_widgets()
+        self._constrain()
         if first is None:
             first = evaluate(builder, self.values(), options)
         if not first.values:                      # the first run used the knobs' defaults
@@ -68,13 +74,22 @@ class StepPanel:
         self.history: dict = {}                   # knob label -> SimResult (roofline variants)
         self.bottleneck = None
         self.plots = w.VBox()
+        self.code_box = w.HTML()
+        self.save_button = w.Button(description="save report", icon="download",
+                                    tooltip="write this panel as a standalone HTML report "
+                                            "(graph, player, why) next to the notebook")
+        self.save_button.on_click(lambda _b: self._on_save())
+        self.saved = w.HTML()
+        takeaway = w.HBox([self.save_button, self.saved],
+                          layout=w.Layout(align_items="center"))
         knob_box = w.HBox(list(self.controls.values()),
                           layout=w.Layout(flex_flow="row wrap"))
         children = ([knob_box] if self.controls else []) + [self.status, self.error,
                                                              self.summary, self.metrics,
                                                              self.why, self.roofline_toggle,
                                                              self.roofline, self.expand,
-                                                             self.graph, self.plots]
+                                                             self.graph, self.plots,
+                                                             self.code_box, takeaway]
         self.widget = w.VBox(children)
         self.widget.add_class("step-lab-panel")
         self.widget.panel = self               # reachable from the displayed widget
@@ -91,11 +106,73 @@ class StepPanel:
                 raise ConfigError(f"unknown knob {name!r}" + did_you_mean(name, self.controls)
                                   + f" (knobs: {sorted(self.controls)})")
         for name, value in values.items():
-            self.controls[name].value = self.knobs[name].check(value)
+            value = self.knobs[name].check(value)
+            self._check_offered(name, value)
+            self.controls[name].value = value
+
+    def _check_offered(self, name: str, value) -> None:
+        from ..errors import ConfigError
+        rule = self.rules.get(name)
+        if rule is None:
+            return
+        if rule.disabled:
+            raise ConfigError(f"knob {name!r} is disabled here: {rule.disabled}")
+        if rule.choices is not None and value not in rule.choices:
+            raise ConfigError(f"knob {name!r} = {value!r} is not offered for this setting "
+                              f"(expected one of {list(rule.choices)})"
+                              + (f": {rule.why}" if rule.why else ""))
 
     # -- evaluation ------------------------------------------------------------------------
     def _on_knob(self, _change) -> None:
+        if self._constraining:
+            return
+        try:
+            moved = self._constrain()
+        except Exception as exc:  # a broken rule is shown; the widgets stay alive
+            self.error.value = error_html(f"constraints: {exc}")
+            return
         self.request(self.values())
+        if moved:
+            self.status.value += f"<span style='color:#8a5a00'> {moved}</span>"
+
+    def _constrain(self) -> str:
+        """Offer, enable and disable the knobs for the current values (:mod:`.constraints`);
+        return a note on knobs that had to move."""
+        from .constraints import rules_for
+        if self.constraints is None:
+            return ""
+        moved = []
+        self._constraining = True
+        try:
+            for _ in range(len(self.knobs) + 1):        # a move can change another knob's rule
+                self.rules = rules_for(self.constraints, self.values(), self.knobs)
+                changed = False
+                for name, rule in self.rules.items():
+                    changed |= self._restrict(name, rule, moved)
+                if not changed:
+                    break
+        finally:
+            self._constraining = False
+        return "; ".join(moved)
+
+    def _restrict(self, name: str, rule, moved: list) -> bool:
+        control, knob = self.controls[name], self.knobs[name]
+        single = rule.choices is not None and len(rule.choices) == 1   # nothing to choose
+        control.disabled = bool(rule.disabled) or single
+        control.tooltip = rule.disabled or rule.why or knob.description or None
+        if knob.choices is None:
+            return False
+        offered = rule.choices or knob.choices
+        if tuple(control.options) == tuple(offered):
+            return False
+        from .constraints import closest
+        value = closest(control.value, offered)
+        if value != control.value:
+            moved.append(f"{name} {control.value} → {value}"
+                         + (f" ({rule.why})" if rule.why else ""))
+        control.options = list(offered)
+        control.value = value
+        return True
 
     def request(self, values: dict) -> int:
         """Evaluate ``values`` as the newest generation; return that generation."""
@@ -187,6 +264,7 @@ class StepPanel:
                                  "the last good result</i>" if self.outcome else "")
             return
         self.outcome = outcome
+        self.code_box.value = self._code_html()
         self.summary.value = views.get("summary", "")
         self.metrics.value = views.get("metrics", "")
         self.graph.value = views.get("graph", "")
@@ -240,6 +318,52 @@ class StepPanel:
                                           expand=self.expand.value)
         except Exception as exc:  # a drawing problem must not break the panel
             self.graph.value = error_html(f"graph: {exc}")
+
+    # -- take it with you (copy as code, save report) ----------------------------------------
+    def code(self) -> str:
+        """Python that rebuilds and simulates the current knob setting (:mod:`.takeaway`)."""
+        from ..errors import ConfigError
+        if self.source is None:
+            raise ConfigError("copy as code: this panel was not made by %%step or explore() "
+                              "(expected a panel with a source)")
+        values = self.outcome.values if self.outcome is not None else self.values()
+        return self.source.code(values, self.options)
+
+    def _code_html(self) -> str:
+        from .takeaway import code_box_html
+        if self.source is None:
+            return ""
+        try:
+            return code_box_html(self.code())
+        except Exception as exc:  # shown in the box; the panel stays usable
+            return code_box_html(f"# {exc}")
+
+    def save_report(self, path=None):
+        """Write the standalone HTML report of the current result (the CLI's
+        ``simulate --report`` page plus the code); default ``step_lab_report_<name>.html`` in
+        the working directory (the notebook's folder). Returns the absolute path."""
+        from .takeaway import report_name, save_report
+        if path is None:
+            name = self.outcome.program.name if self.outcome and self.outcome.program else "panel"
+            path = report_name(name)
+        code = ""
+        if self.source is not None:
+            try:
+                code = self.code()
+            except Exception:  # the report stays useful without the code
+                code = ""
+        return save_report(self.outcome, self.options, path, code=code)
+
+    def _on_save(self) -> None:
+        import html
+        self.saved.value = "<i style='color:#777'>writing…</i>"
+        try:
+            path = self.save_report()
+        except Exception as exc:  # shown next to the button
+            self.saved.value = error_html(f"save report: {exc}")
+            return
+        self.saved.value = (f"<span class='step-lab-saved'>saved to <code>{html.escape(str(path))}"
+                            "</code></span>")
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the pending background evaluation (if any) has finished."""

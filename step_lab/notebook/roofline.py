@@ -20,7 +20,8 @@ from __future__ import annotations
 import html
 import math
 
-__all__ = ["why_html", "roofline_figure", "roofline_fragment", "roofline_iframe", "si"]
+__all__ = ["why_html", "roofline_figure", "roofline_fragment", "roofline_iframe", "roofline_svg",
+           "si"]
 
 _SI_JS = """
 const a = Math.abs(tick);
@@ -165,3 +166,68 @@ def roofline_iframe(b, *, width: int = 700, height: int = 440) -> str:
     page = file_html(roofline_figure(b), INLINE, title=f"{b.program}: roofline")
     return (f"<iframe class='step-lab-roofline' title='roofline' srcdoc=\"{html.escape(page)}\" "
             f"style='width:{width}px;height:{height}px;border:0'></iframe>")
+
+
+def roofline_svg(b, *, width: int = 520, height: int = 300) -> str:
+    """The roofline as a small static SVG (no JavaScript, a few KB) for ``%%step`` outputs.
+
+    [Choice] Static ``%%step`` outputs draw the roofline as inline SVG rather than a bokeh plot:
+    it survives a reload and a saved notebook at a few KB instead of ~1.3 MB of BokehJS per
+    cell; knob panels and reports keep the interactive bokeh plot (hover, zoom).
+    """
+    roof = b.roofline
+    pts = [p for p in roof.points if p.flops > 0 and p.offchip_bytes > 0 and p.cycles > 0]
+    ridge = roof.ridge if math.isfinite(roof.ridge) and roof.ridge > 0 else 1.0
+    xs = [p.intensity for p in pts] + [ridge]
+    lo, hi = min(xs) / 8, max(xs) * 8
+    ys = [p.achieved for p in pts] + [roof.compute, roof.bandwidth * lo]
+    bottom, top = max(min(ys) / 3, 1e-3), max(ys) * 3
+    left, right, up, down = 64, 16, 40, 44
+    pw, ph = width - left - right, height - up - down
+
+    def sx(v: float) -> float:
+        return left + (math.log10(v) - math.log10(lo)) / (math.log10(hi / lo)) * pw
+
+    def sy(v: float) -> float:
+        v = min(max(v, bottom), top)
+        return up + ph - (math.log10(v) - math.log10(bottom)) / (math.log10(top / bottom)) * ph
+
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' class='step-lab-roofline' width='{width}' "
+           f"height='{height}' font-family='sans-serif' font-size='11'>",
+           f"<rect x='{left}' y='{up}' width='{pw}' height='{ph}' fill='none' stroke='#999'/>"]
+    out += _svg_ticks(lo, hi, sx, lambda x: (x, up + ph + 14), "middle")
+    out += _svg_ticks(bottom, top, sy, lambda y: (left - 6, y + 4), "end")
+    bw = [(lo, roof.bandwidth * lo), (ridge, roof.compute)]
+    out.append("<polyline fill='none' stroke='#1f4e79' stroke-width='2.5' points='"
+               + " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in bw) + "'/>")
+    out.append(f"<line x1='{sx(ridge):.1f}' y1='{sy(roof.compute):.1f}' x2='{sx(hi):.1f}' "
+               f"y2='{sy(roof.compute):.1f}' stroke='#2e7d32' stroke-width='2.5'/>")
+    for p in sorted(pts, key=lambda p: p.current):
+        colour = "#d62728" if p.current else "#1f77b4"
+        out.append(f"<circle cx='{sx(p.intensity):.1f}' cy='{sy(p.achieved):.1f}' "
+                   f"r='{6 if p.current else 4}' fill='{colour}'><title>"
+                   f"{html.escape(p.label)}: {p.cycles:,} cycles</title></circle>")
+    out.append(f"<text x='{left + pw / 2}' y='{height - 6}' text-anchor='middle'>arithmetic "
+               "intensity [FLOPs per off-chip byte]</text>")
+    out.append(f"<text transform='translate(14,{up + ph / 2}) rotate(-90)' text-anchor='middle'>"
+               "achieved compute [FLOPs per cycle]</text>")
+    out.append(f"<text x='{left}' y='{up - 22}' fill='#1f4e79'>— roof: off-chip bandwidth "
+               f"{si(roof.bandwidth)} B/cycle</text>")
+    out.append(f"<text x='{left}' y='{up - 7}' fill='#2e7d32'>— roof: allocated compute "
+               f"{si(roof.compute)} FLOPs/cycle</text>")
+    out.append(f"<text x='{left + pw}' y='{up - 7}' text-anchor='end'><tspan fill='#d62728'>● "
+               "this run</tspan><tspan fill='#1f77b4'>  ● settings simulated before (hover)"
+               "</tspan></text>")
+    return "".join(out) + "</svg>"
+
+
+def _svg_ticks(lo: float, hi: float, scale, place, anchor: str) -> list[str]:
+    """Decade ticks (SI labels) between ``lo`` and ``hi``; at most 7, thinned evenly."""
+    decades = list(range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1))
+    step = max(1, math.ceil(len(decades) / 7))
+    out = []
+    for d in decades[::step]:
+        x, y = place(scale(10.0 ** d))
+        out.append(f"<text x='{x:.1f}' y='{y:.1f}' text-anchor='{anchor}' fill='#444'>"
+                   f"{si(10.0 ** d)}</text>")
+    return out

@@ -30,8 +30,9 @@ def run_step_cell(body: str, name: str, user_ns: dict, options: Options, *,
             show_static(outcome, options)
         return outcome
     from .panel import StepPanel
+    from .takeaway import CellSource
     panel = StepPanel(cell.build, cell.knobs, options, first=outcome, background=background,
-                      on_result=bind)
+                      on_result=bind, source=CellSource(body, name))
     if display:
         from IPython.display import display as show
         show(panel.widget)
@@ -45,9 +46,10 @@ def show_static(outcome: Outcome, options: Options) -> None:
     from .graph import graph_html
     why = ""
     if outcome.result is not None:
-        # the verdict only: the roofline plot (1.3 MB with its BokehJS) is in knob panels
-        from .roofline import why_html
-        why = why_html(outcome.result.why_slow())
+        # the verdict and a static SVG roofline (the interactive bokeh one is in knob panels)
+        from .roofline import roofline_svg, why_html
+        bottleneck = outcome.result.why_slow()
+        why = why_html(bottleneck) + roofline_svg(bottleneck)
     display(HTML(summary_html(outcome) + why))
     if options.show_metrics and outcome.metrics is not None:
         display(Latex(metrics_latex(outcome)))
