@@ -252,7 +252,7 @@ def _simulate_report(out: Path, source: Path, prog, result) -> Path:
 
 
 def _program_from(scope: dict, path: Path):
-    from .ir import Program
+    from .ir import Program, Run
     obj = scope.get("prog") or scope.get("program")
     if obj is None and callable(scope.get("build")):
         try:
@@ -266,8 +266,9 @@ def _program_from(scope: dict, path: Path):
         obj, inputs, bindings = (tuple(obj) + (None, None))[:3]
     else:
         inputs, bindings = scope.get("inputs"), scope.get("bindings")
-    if hasattr(obj, "program") and not isinstance(obj, Program):  # a Workload
-        return obj.program, obj.inputs, obj.bindings
+    if isinstance(getattr(obj, "run", None), Run):       # a Workload: its runnable unit
+        run = obj.run
+        return run.program, run.inputs, run.bindings
     if not isinstance(obj, Program):
         raise UsageError(f"{str(path)!r} defines no Program (expected a variable `prog` or "
                          "`program`, or a function build() returning one)")
@@ -275,7 +276,7 @@ def _program_from(scope: dict, path: Path):
 
 
 def _cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .report.demo import run_demo
     _prepare_out_dir(args.out, "--out")
     hw = _hardware(args.hw)
     start = time.perf_counter()

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import fn, ops
 from .ir.program import Program
 from .notebook import knobs
-from .ops._fn_base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
+from .fn.base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 
 __all__ = ["operator_docs", "opdocs_json", "OPDOCS_PATH", "main"]
 

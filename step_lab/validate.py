@@ -152,7 +152,7 @@ def program_symbols(program) -> dict:
     cached = _SYMBOLS.get(program)
     if cached is not None and cached[0] == len(program.nodes):
         return cached[1]
-    from .analysis.metrics import ragged_symbols
+    from .ir.program import ragged_symbols
     from .symbolic import free_symbols
     sized: set = set()
     in_types: set = set()

@@ -300,10 +300,15 @@ def test_a_program_argument_that_is_not_a_program_is_a_config_error(runner, prog
         runner(program)
 
 
-def test_passing_a_workload_names_its_program():
+def test_passing_a_workload_runs_its_program_with_its_bindings_and_inputs():
+    # issue 14: a Workload builds a Run, the one runnable unit simulate() takes
     wl = Workload(program=load_prog(), bindings={"B": 2}, inputs={})
-    with pytest.raises(ConfigError, match="workload.program"):
-        sl.simulate(wl)
+    assert sl.simulate(wl).cycles == sl.simulate(wl.program, bindings={"B": 2}).cycles
+
+
+def test_passing_something_else_names_the_expected_program():
+    with pytest.raises(ConfigError, match="expected a step_lab Program"):
+        sl.simulate(object())
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "s", None])

@@ -9,9 +9,9 @@ import pytest
 
 import step_lab as sl
 from step_lab import ops
-from step_lab.analysis import dot as dot_module
-from step_lab.analysis import render as render_module
-from step_lab.analysis.dot import PALETTE, TENSOR_COLOUR, mimebundle, to_dot
+from step_lab.ir import dot as dot_module
+from step_lab.ir import render as render_module
+from step_lab.ir.dot import PALETTE, TENSOR_COLOUR, mimebundle, to_dot
 
 ROW = sl.Tile(1, 64, "bf16")
 NODE = re.compile(r'^\s*"([^"]+)" \[label="([^"]*)", fillcolor="([^"]+)"\];$', re.M)

@@ -115,15 +115,9 @@ def test_the_demo_report_says_yes_or_no_for_pareto_optimal(tmp_path):
 def test_the_explorers_pareto_view_has_readable_labelled_axes():
     pytest.importorskip("bokeh")
     pytest.importorskip("ipywidgets")
-    import sys
-    from pathlib import Path
     from bokeh.models import CustomJSTickFormatter
     from step_lab.formatting import unlabelled_axes
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
-    try:
-        from whatif import ParetoView
-    finally:
-        sys.path.pop(0)
+    from step_lab.notebook.whatif import ParetoView
     view = ParetoView(lambda v, r: {}, lambda v: 0, lambda v: [])
     fig = view.figure
     assert not unlabelled_axes(fig)

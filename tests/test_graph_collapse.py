@@ -7,9 +7,9 @@ import pytest
 
 import step_lab as sl
 from step_lab import ops
-from step_lab.analysis import render
-from step_lab.analysis.dot import PALETTE, TENSOR_COLOUR, mimebundle, to_dot
-from step_lab.analysis.dot_scopes import repeat_groups, scope_view
+from step_lab.ir import render
+from step_lab.ir.dot import PALETTE, TENSOR_COLOUR, mimebundle, to_dot
+from step_lab.ir.dot_scopes import repeat_groups, scope_view
 from step_lab.errors import GraphError
 from step_lab.workloads import moe_layer
 
@@ -166,7 +166,7 @@ def test_no_other_module_runs_graphviz():
     runners = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
                if re.search(r'\[(binary|dot|"dot")\s*,\s*"-Tsvg"|graphviz\.Source',
                             p.read_text(encoding="utf-8"))]
-    assert runners == ["analysis/render.py"]
+    assert runners == ["ir/render.py"]
 
 
 def test_without_dot_the_report_fragment_shows_the_collapsed_dot_source(monkeypatch, qwen):

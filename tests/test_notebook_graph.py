@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from step_lab import ConfigError
-from step_lab.analysis.dot import PALETTE
+from step_lab.ir.dot import PALETTE
 from step_lab.notebook.graph import DOT_MISSING_HINT, graph_html, node_annotations, render_svg
 from test_notebook_support import gemm_builder
 

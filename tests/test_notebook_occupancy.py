@@ -7,8 +7,8 @@ import pytest
 
 import step_lab as sl
 from step_lab.notebook.frames import compute_frames
-from step_lab.notebook.occupancy import (BUSY, IDLE, STALLED_IN, STALLED_OUT,
-                                         occupancy_from_result)
+from step_lab.notebook import occupancy_from_result
+from step_lab.notebook.occupancy import BUSY, IDLE, STALLED_IN, STALLED_OUT
 from test_notebook_support import gemm_builder
 
 

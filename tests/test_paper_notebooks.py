@@ -133,11 +133,8 @@ def test_the_explorer_drives_both_workloads_with_every_knob():
 @pytest.fixture(scope="module")
 def view():
     pytest.importorskip("IPython")
-    sys.path.insert(0, str(NOTEBOOKS))
-    try:
-        yield _module("figure_view")
-    finally:
-        sys.path.remove(str(NOTEBOOKS))
+    from step_lab.notebook import figures
+    return figures
 
 
 def _fake_figure():

@@ -353,7 +353,7 @@ def test_04_traffic_names_the_missing_node():
 
 
 def test_05_fifo_simulates_too_shallow_and_too_deep_answers():
-    from step_lab._tutor_programs import smallest_fifo_depth
+    from step_lab.tutor.programs import smallest_fifo_depth
     need = smallest_fifo_depth(3, 8)
     assert check("05.fifo", need)
     assert "deadlocks" in _wrong("05.fifo", need - 1)
@@ -362,7 +362,7 @@ def test_05_fifo_simulates_too_shallow_and_too_deep_answers():
 
 
 def test_06_tile_compares_static_traffic_with_dynamic_tiling():
-    from step_lab._tutor_programs import moe_traffic
+    from step_lab.tutor.programs import moe_traffic
     dynamic = moe_traffic("dynamic")
     fits = [t for t in (8, 16, 32, 64) if moe_traffic("static", t) <= dynamic]
     assert check("06.tile", fits[0])
@@ -372,7 +372,7 @@ def test_06_tile_compares_static_traffic_with_dynamic_tiling():
 
 
 def test_07_tiles_spots_the_forgotten_new_token_and_the_coarse_assignment():
-    from step_lab._tutor_programs import region_tiles
+    from step_lab.tutor.programs import region_tiles
     assert check("07.tiles", region_tiles("interleaved", 4))
     assert "coarse" in _wrong("07.tiles", region_tiles("coarse", 4))
     assert "list of 4 ints" in _wrong("07.tiles", [1, 2])
@@ -380,7 +380,7 @@ def test_07_tiles_spots_the_forgotten_new_token_and_the_coarse_assignment():
 
 
 def test_08_regions_reports_the_slow_down_of_wrong_answers():
-    from step_lab._tutor_programs import time_multiplex_cycles
+    from step_lab.tutor.programs import time_multiplex_cycles
     spatial = time_multiplex_cycles(None)
     best = next(r for r in (1, 2, 4, 8, 16, 32) if time_multiplex_cycles(r) <= 1.1 * spatial)
     assert check("08.regions", best)

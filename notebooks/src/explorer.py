@@ -27,8 +27,8 @@ from step_lab.workloads import (MODELS, RoutingModel, attention_decode, fit_rout
 from step_lab.workloads.attention import attention_bindings
 from step_lab.workloads.moe import moe_analysis
 from step_lab.workloads.trace_folder import SHORT_NAMES
-from whatif import ParetoView
-from figure_view import kv_table, routing_table, say
+from step_lab.notebook.whatif import ParetoView
+from step_lab.notebook.figures import kv_table, routing_table, say
 
 # %% [markdown]
 # ## A mixture-of-experts layer: tiling

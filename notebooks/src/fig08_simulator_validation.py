@@ -11,7 +11,7 @@
 import inspect
 import time
 
-from figure_view import (header, headline_table, points_table, say, settings_table, setup,
+from step_lab.notebook.figures import (header, headline_table, points_table, say, settings_table, setup,
                          show_notes, show_plot)
 from step_lab.hw import VALIDATION
 from step_lab.reproduce import RunContext, get_figure

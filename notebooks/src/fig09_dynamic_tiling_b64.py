@@ -11,7 +11,7 @@
 # %%
 import time
 
-from figure_view import (header, headline_table, moe_workload, points_table, say, setup,
+from step_lab.notebook.figures import (header, headline_table, moe_workload, points_table, say, setup,
                          show_notes, show_plot)
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.reproduce.figures import fig9

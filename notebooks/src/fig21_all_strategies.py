@@ -11,7 +11,7 @@
 # %%
 import time
 
-from figure_view import (attention_setup, header, headline_table, kv_table, points_table, say,
+from step_lab.notebook.figures import (attention_setup, header, headline_table, kv_table, points_table, say,
                          setup, show_notes, show_plot)
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.reproduce.figures import fig21

@@ -26,7 +26,7 @@ from bokeh.models import ColumnDataSource, FactorRange
 from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
-from figure_view import fmt, say, setup, show_plot
+from step_lab.notebook.figures import fmt, say, setup, show_plot
 from step_lab.workloads import (GALLERY, RoutingModel, attention_decode, fit_kv_lengths,
                                 fit_routing, load_routing, model, moe_layer, scan_traces,
                                 trace_path)

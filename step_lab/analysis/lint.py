@@ -20,7 +20,6 @@ names, e.g. ``reassemble3_g``); any other symbol first appearing at an operator 
 from __future__ import annotations
 
 from ..ir.program import Feedback, Input, Tensor
-from ..ops.offchip import RandomOffChipStore
 from ..ops.routing import Partition
 from ..ops.shape import Reshape
 from ..symbolic import free_symbols
@@ -64,7 +63,7 @@ def _unconsumed_message(stream) -> str | None:
                 "is never consumed: the chunks routed to it are lost")
     if isinstance(node, Input):
         return (f"input stream {node.name!r} ({stream.type}) is never consumed")
-    if isinstance(node, RandomOffChipStore):
+    if node.writes_tensor:              # a store's write acknowledgements
         return None
     if isinstance(node, Reshape) and stream.port == 1 and node.params.get("pad") in (None, "None"):
         return None
@@ -84,7 +83,7 @@ def input_symbols(program) -> set:
     for tensor in program.tensors.values():
         found |= free_symbols(*tensor.shape)
     for node in program.nodes:
-        if isinstance(node, (Input, Feedback)):
+        if node.introduces_symbols:
             found |= _type_symbols(node.outputs[0].type)
     return found
 
@@ -94,7 +93,7 @@ def _unsourced_symbols(program) -> list[str]:
     prefixes = tuple(n.name for n in program.nodes)
     out = []
     for node in program.nodes:
-        if isinstance(node, (Input, Feedback)):
+        if node.introduces_symbols:
             continue
         seen = set(known)
         for s in node.inputs:

@@ -33,7 +33,7 @@ overriding ``bindings``. Non-integer (mean) bindings are allowed; the results ar
 nearest integer (half up).
 
 Allocated compute (§6.4, §7.4, EXPERIMENTS.md §1.3) = Σ C over the *compute operators*:
-[Choice] the higher-order nodes whose function performs FLOPs (``_formulas.performs_flops``).
+[Choice] the higher-order nodes whose function performs FLOPs (``formulas.performs_flops``).
 Data-movement functions (RetileRow/Col packing, RetileStreamify, address generation, Identity;
 0 FLOPs, §7.2) are not compute operators even with a ``compute_bw`` (the artifact does not count
 its row-packing Accum). A node without ``compute_bw`` counts 0 (no hardware default here);
@@ -61,10 +61,11 @@ from fractions import Fraction
 from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
-from ..ir.dtypes import Buffer
+from ..ir.program import ragged_symbols
+from ..ir.run import as_run, carries_run
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
 from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
-from . import _formulas as formulas
+from . import formulas
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
 
@@ -108,8 +109,11 @@ class Metrics:
         ``peak`` (optional) overrides bindings for ``onchip_memory`` only (ragged maxima).
         Values are non-negative integers; a ragged symbol may be bound to a non-negative
         ``Fraction`` (its mean, §6.4), a peak only to an integer. Raises :class:`BindingError`
-        listing every unbound symbol, or naming a bad value or an unknown symbol.
+        listing every unbound symbol, or naming a bad value or an unknown symbol. ``bindings``
+        may also be a :class:`~step_lab.ir.run.Run` or a Workload (its bindings are used).
         """
+        if carries_run(bindings):
+            bindings = dict(as_run(bindings).bindings)
         values = self._validated(bindings, "bindings")
         peak_values = {**values, **self._validated(peak, "peak")}
         self._check_bound(values, peak_values, unknown_hint(peak_values, self.known))
@@ -269,18 +273,6 @@ def _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
         _check_positive("compute_elem_bytes", compute_elem_bytes)
     return formulas.Accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                                store_buffer_depth)
-
-
-def ragged_symbols(program) -> tuple:
-    """Ragged symbols of every stream, buffer type and tensor of ``program``, sorted by name."""
-    found = set()
-    for stream in program.streams:
-        found |= stream.type.ragged
-        if isinstance(stream.dtype, Buffer):
-            found |= set(stream.dtype.ragged)
-    for tensor in program.tensors.values():
-        found |= set(tensor.ragged)
-    return tuple(sorted(found, key=lambda s: s.name))
 
 
 def _check_choice(what: str, value, allowed: tuple) -> str:

@@ -24,6 +24,7 @@ import numbers
 from dataclasses import dataclass
 
 from ..errors import ConfigError, did_you_mean, lookup
+from ..ir.program import MAX_FIFO_DEPTH
 
 __all__ = ["HardwareConfig", "PAPER", "ATTENTION", "VALIDATION", "PRESETS", "preset"]
 
@@ -39,7 +40,7 @@ _INT_FIELDS = {
 
 # [Choice] Upper bounds that keep a run responsive: a FIFO preallocates its slots, and placement
 # walks every cell of the grid (a 1000 x 1000 grid already takes seconds).
-MAX_FIFO_DEPTH = 1 << 20
+# MAX_FIFO_DEPTH (imported above) lives in the IR: it bounds Program.set_fifo_depth too.
 MAX_GRID_CELLS = 1_000_000
 
 

@@ -60,9 +60,6 @@ class Placement:
                 by_cell.setdefault(cell, []).append(name)
         return {cell: names for cell, names in by_cell.items() if len(names) > 1}
 
-    def units_used(self, kind: str) -> int:
-        return len({c for c in self.unit_of.values() if c is not None and cell_kind(*c) == kind})
-
     def to_dict(self) -> dict:
         return {"grid": list(self.grid),
                 "unit_of": {k: (list(v) if v else None) for k, v in self.unit_of.items()},

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DeadlockError, StepError
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
+from ..ir.run import as_run, carries_run
 from ..ir.tokens import DONE, Stop, decode
 from ..validate import check_program, check_seed, max_events as max_events_limit
 from .context import RunContext
@@ -48,8 +49,13 @@ def interpret(program, *, inputs=None, bindings=None, seed: int = 0,
               max_events: int | None = None) -> RunResult:
     """Run ``program`` on numpy ``inputs`` with symbol ``bindings``; return all tokens and values.
 
-    ``max_events`` caps the estimated data tokens as in :func:`step_lab.simulate`.
+    ``max_events`` caps the estimated data tokens as in :func:`step_lab.simulate`. ``program``
+    may also be a :class:`~step_lab.ir.run.Run` or a Workload (its bindings and inputs are used
+    unless given here).
     """
+    if carries_run(program):
+        run = as_run(program, bindings=bindings, inputs=inputs)
+        program, bindings, inputs = run.program, dict(run.bindings), dict(run.inputs)
     check_program(program, "interpret")
     program.validate()
     check_seed(seed, "interpret")

@@ -33,8 +33,25 @@ __all__ = ["Node", "GET", "PUT", "ANY", "COMPUTE", "OFFCHIP"]
 class Node:
     """Base class of operator nodes. Nodes compare by identity and are immutable once built."""
 
-    group: ClassVar[str] = "other"        # memory | routing | higher-order | shape | io
+    # -- traits: what the operator is, declared once on its class and read by analysis
+    # (formulas, lint, DOT), the simulator (plan, check) and placement; never derived from names.
+    group: ClassVar[str] = "other"        # unit kind / colour: memory | routing | higher-order |
+                                          # shape | io
     is_offchip: ClassVar[bool] = False    # reads/writes HBM
+    cost_role: ClassVar[str] = "plain"    # §7.2 cost model: compute | offchip | bufferize |
+                                          # streamify | plain
+    reads_tensor: ClassVar[bool] = False  # an off-chip load (its output tiles are resident)
+    writes_tensor: ClassVar[bool] = False  # an off-chip store (drawn with a tensor edge)
+    random_access: ClassVar[bool] = False  # addresses come from a stream (artifact staging depth)
+    data_inputs: ClassVar[slice] = slice(0, 1)   # input ports carrying data (not selectors)
+    forwards_residency: ClassVar[str] = "none"   # none | first_output | all_outputs |
+                                                 # per_component (memory residency, §7.2)
+    order_free: ClassVar[bool] = False    # output order may follow arrival order (§4.3)
+    switches_output: ClassVar[bool] = False  # pays switch_cost_cycles on an output-port change
+    stages_matmul: ClassVar[bool] = False    # a matmul function stages T rows + weight (§6.2)
+    holds_accumulator: ClassVar[bool] = False  # keeps its output element on chip (§6.2)
+    introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
+    back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
     scope: tuple = ()                     # name-scope path (Program.scope), outermost first
 
     def __new__(cls, *args, name: str | None = None, **kwargs):

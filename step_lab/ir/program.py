@@ -4,42 +4,28 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from ..errors import GraphError, ShapeError, did_you_mean
-from ..symbolic import Shape, as_dim, fmt, free_symbols
-from .dtypes import DType, element
+from ..symbolic import as_dim, free_symbols
+from .dtypes import Buffer, DType, element
+from .dot import mimebundle, to_dot
 from .node import GET, PUT, Node
 from .stream import Stream, StreamType
+from .tensor import Tensor
 from .tokens import DONE
 
+# The largest FIFO depth (a FIFO preallocates its slots); HardwareConfig.fifo_depth shares it.
+MAX_FIFO_DEPTH = 1 << 20
+
 __all__ = ["Program", "Tensor", "Input", "Output", "Feedback"]
-
-
-@dataclass(frozen=True, eq=False)
-class Tensor:
-    """An off-chip (HBM) tensor: ``shape`` in elements (symbolic allowed), element ``dtype``."""
-
-    program: "Program"
-    name: str
-    shape: Shape
-    dtype: str
-    base_addr: int
-    role: str = "input"          # "input" (read by loads) or "output" (written by stores)
-    ragged: frozenset = field(default=frozenset())
-
-    @property
-    def rank(self) -> int:
-        return len(self.shape)
-
-    def __str__(self) -> str:
-        return f"{self.name}[{', '.join(fmt(d) for d in self.shape)}] {self.dtype}"
 
 
 class Input(Node):
     """A program input stream whose tokens are supplied at run time (selectors, metadata)."""
 
     group = "io"
+    forwards_residency = "first_output"
+    introduces_symbols = True
 
     def _build(self, program, stype: StreamType):
         self.params = {"program": program}
@@ -57,6 +43,7 @@ class Output(Node):
     """A named program output: collects the tokens of a stream."""
 
     group = "io"
+    forwards_residency = "first_output"
 
     def _build(self, stream, label: str):
         self.inputs = (self._stream_arg(stream, "stream"),)
@@ -79,6 +66,9 @@ class Feedback(Node):
     """Placeholder for a back edge: consumers use it now, :meth:`Program.connect` closes it."""
 
     group = "io"
+    forwards_residency = "first_output"
+    introduces_symbols = True
+    back_edge = True
 
     def _build(self, program, stype: StreamType, depth: int):
         self.params = {"program": program, "depth": depth}
@@ -271,21 +261,32 @@ class Program:
                                  "(call prog.connect(placeholder, stream))")
 
     def lint(self) -> list[str]:
+        # The one upward import of the IR (allowed by design): lint is an analysis, and
+        # Program.lint() is a convenience facade over step_lab.analysis.lint.lint.
         from ..analysis.lint import lint
         return lint(self)
 
     def to_dot(self, **kwargs) -> str:
-        from ..analysis.dot import to_dot
         return to_dot(self, **kwargs)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from ..analysis.dot import mimebundle
         return mimebundle(self)
 
     def fingerprint(self) -> str:
-        """A content hash of the program (structure, types, parameters) for result caching."""
-        h = hashlib.sha256(self.to_dot(annotate=False, scopes=False).encode())
-        return h.hexdigest()[:16]
+        """A content hash of the program (structure, types, parameters) for result caching.
+
+        [Choice] The hash covers the structure, not the drawing: each node's operator class,
+        name, parameters (``describe()``), input streams (producer, port, type) and output
+        types, plus every tensor. Name scopes are left out, so regrouping a program keeps its
+        cached results valid.
+        """
+        return hashlib.sha256(repr(self._structure()).encode()).hexdigest()[:16]
+
+    def _structure(self) -> tuple:
+        nodes = tuple((type(n).__qualname__, n.name, n.describe(),
+                       tuple((s.node.name, s.port, str(s.type)) for s in n.inputs),
+                       tuple(str(s.type) for s in n.outputs)) for n in self.nodes)
+        return nodes, tuple((name, str(t)) for name, t in self.tensors.items())
 
     def __repr__(self) -> str:
         return f"<Program {self.name!r}: {len(self.nodes)} nodes, {len(self.streams)} streams>"
@@ -308,10 +309,21 @@ def _dtype_symbols(dtype) -> set:
 
 
 def _max_depth() -> int:
-    from ..hw.config import MAX_FIFO_DEPTH      # ir sits below hw; imported lazily
     return MAX_FIFO_DEPTH
 
 
 def _valid_depth(depth) -> bool:
     return (isinstance(depth, int) and not isinstance(depth, bool)
             and 1 <= depth <= _max_depth())
+
+
+def ragged_symbols(program) -> tuple:
+    """Ragged symbols of every stream, buffer type and tensor of ``program``, sorted by name."""
+    found = set()
+    for stream in program.streams:
+        found |= stream.type.ragged
+        if isinstance(stream.dtype, Buffer):
+            found |= set(stream.dtype.ragged)
+    for tensor in program.tensors.values():
+        found |= set(tensor.ragged)
+    return tuple(sorted(found, key=lambda s: s.name))

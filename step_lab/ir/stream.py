@@ -6,6 +6,15 @@ from dataclasses import dataclass, field
 from ..symbolic import Dim, Shape, as_dim, fmt, free_symbols, product, shapes_equal
 from .dtypes import DType
 
+# Operator classes that Stream methods build, registered by the layer that defines them.
+_OPERATORS: dict = {}
+
+
+def register_operator(cls) -> type:
+    """Let ``Stream`` methods build ``cls`` (``Stream.assume`` -> ``ops.Assume``)."""
+    _OPERATORS[cls.__name__] = cls
+    return cls
+
 __all__ = ["StreamType", "Stream"]
 
 
@@ -79,9 +88,12 @@ class Stream:
         return n if len(self.node.outputs) <= 1 else f"{n}.{self.port}"
 
     def assume(self, shape) -> "Stream":
-        """Assert a known equivalent shape (STEP.md §2.6); checked at run time."""
-        from ..ops.shape import Assume  # ops sit above ir; imported lazily
-        return Assume(self, shape)
+        """Assert a known equivalent shape (STEP.md §2.6); checked at run time.
+
+        Builds an ``ops.Assume`` node. The IR imports nothing above it: ``step_lab.ops.shape``
+        registers its operator class here when it is imported (``import step_lab`` does).
+        """
+        return _OPERATORS["Assume"](self, shape)
 
     def __str__(self) -> str:
         return str(self.type)

@@ -15,7 +15,7 @@ __all__ = ["explore", "animate", "compare", "report_fragments", "render_svg", "g
 _HOMES = {"explore": "explorer", "animate": "animation", "compare": "animation",
           "report_fragments": "export", "render_svg": "graph", "graph_html": "graph",
           "Knob": "knobs", "StepPanel": "panel", "Occupancy": "occupancy",
-          "occupancy_from_result": "occupancy", "compute_frames": "frames",
+          "occupancy_from_result": "_simtrace", "compute_frames": "frames",
           "load_ipython_extension": "magics"}
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .occupancy import BUSY, IDLE, STALLED_IN, STALLED_OUT, Fifo, Occupancy, Unit
 
-__all__ = ["convert"]
+__all__ = ["convert", "occupancy_from_result"]
 
 def convert(result, trace, program=None, label: str = "") -> Occupancy:
     fifo_names = list(trace.fifos)
@@ -197,3 +197,15 @@ def _full_changes(fifos: list, events: np.ndarray) -> dict:
         sel = at[bounds[index]:bounds[index + 1]]
         out[int(index)] = (events[sel, 0], change[sel])
     return out
+
+
+def occupancy_from_result(result, program=None, label: str = "") -> Occupancy:
+    """The :class:`Occupancy` of a :class:`step_lab.sim.SimResult` recorded with ``trace=True``.
+
+    Raises ``ValueError`` naming the fix when the result carries no trace.
+    """
+    trace = getattr(result, "trace", None)
+    if trace is None:
+        raise ValueError("this SimResult has no trace (simulate with trace=True, or use "
+                         "%%step --animate)")
+    return convert(result, trace, program, label)

@@ -112,7 +112,8 @@ def _parameters(fn) -> dict | None:
 
 
 def _is_workload(obj) -> bool:
-    return all(hasattr(obj, a) for a in ("program", "inputs", "bindings")) and not callable(obj)
+    from ..ir.run import Run
+    return isinstance(getattr(obj, "run", None), Run) and not callable(obj)
 
 
 def notes_of(built) -> str:
@@ -122,13 +123,12 @@ def notes_of(built) -> str:
 
 
 def unpack(built) -> tuple:
-    """``(program, inputs, bindings)`` from a builder's return value or a Workload."""
-    if _is_workload(built):
-        return built.program, dict(built.inputs or {}), dict(built.bindings or {})
-    if isinstance(built, tuple) and len(built) == 3:
-        return built[0], dict(built[1] or {}), dict(built[2] or {})
-    import step_lab as sl
-    if isinstance(built, sl.Program):
-        return built, {}, {}
-    raise ConfigError(f"explore: the function returned {type(built).__name__} (expected "
-                      "(program, inputs, bindings), a Program or a Workload)")
+    """``(program, inputs, bindings)`` from a builder's return value or a Workload (through
+    :func:`step_lab.ir.run.as_run`, the one converter)."""
+    from ..ir.run import as_run
+    try:
+        run = as_run(built)
+    except ConfigError:
+        raise ConfigError(f"explore: the function returned {type(built).__name__} (expected "
+                          "(program, inputs, bindings), a Program or a Workload)") from None
+    return run.program, dict(run.inputs), dict(run.bindings)

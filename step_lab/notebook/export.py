@@ -9,6 +9,7 @@ for further fragments on the same page: the first one's BokehJS serves them all)
 from __future__ import annotations
 
 from .frames import MAX_FRAMES
+from .bokeh_html import bokeh_fragment, bokehjs_html
 from .graph import graph_html
 
 __all__ = ["report_fragments", "player_fragment", "bokeh_fragment", "bokehjs_html",
@@ -47,16 +48,3 @@ def why_section(result, name: str, *, include_bokehjs: bool = True, variants=Non
     why = result.why_slow(variants)
     return (f"{name}: why is it slow?",
             why_html(why) + roofline_fragment(why, include_bokehjs=include_bokehjs))
-
-
-def bokeh_fragment(layout) -> str:
-    """``<script>`` + ``<div>`` of a bokeh layout (BokehJS must be on the page)."""
-    from bokeh.embed import components
-    script, div = components(layout)
-    return f"{script}\n{div}"
-
-
-def bokehjs_html() -> str:
-    """BokehJS (core) inlined: the page works offline; evaluated only once per page."""
-    from .player import bokehjs_loader
-    return bokehjs_loader()

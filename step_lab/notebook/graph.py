@@ -1,7 +1,7 @@
 """Graph rendering: the program's DOT (``Program.to_dot``) drawn as SVG by Graphviz.
 
 ``render_svg`` returns SVG text, or ``None`` when the ``dot`` binary is missing;
-``graph_html`` wraps it in the zoomable, legended view of :mod:`step_lab.analysis.render` (the
+``graph_html`` wraps it in the zoomable, legended view of :mod:`step_lab.ir.render` (the
 one renderer) for widgets and reports, falling back to a text listing with one hint naming the
 fix. ``node_annotations`` turns a simulation result into
 per-node labels (``"busy 73%"`` or ``"1.2 MB off-chip"``) for ``to_dot(annotate=...)``.
@@ -26,10 +26,10 @@ def render_svg(program, *, annotate: dict | None = None, rankdir: str = "TB",
 
     ``rankdir`` "TB" (top to bottom, the default: notebooks scroll vertically) or "LR";
     ``expand`` "none" (repeated sibling scopes collapsed into one cluster "×N"), "all", or scope
-    names to draw on their own. Drawn by the one renderer, :mod:`step_lab.analysis.render`.
+    names to draw on their own. Drawn by the one renderer, :mod:`step_lab.ir.render`.
     Raises ``GraphError`` with Graphviz's message if ``dot`` rejects the source.
     """
-    from ..analysis.render import program_svg
+    from ..ir.render import program_svg
     return program_svg(program, annotate=annotate, rankdir=rankdir, expand=expand)
 
 
@@ -45,8 +45,8 @@ def graph_html(program, result=None, *, annotate: str = "busy", max_height: int 
     are skipped (Graphviz needs seconds to minutes for thousands of nodes); a note says how to
     draw them anyway.
     """
-    from ..analysis.dot_scopes import scope_view
-    from ..analysis.render import graph_view_html, legend_html
+    from ..ir.dot_scopes import scope_view
+    from ..ir.render import graph_view_html, legend_html
     view = scope_view(program, expand)
     if max_nodes is not None and len(view.shown) > max_nodes:
         return ("<div class='step-lab-graph-skipped' style='color:#555'>"
@@ -56,7 +56,7 @@ def graph_html(program, result=None, *, annotate: str = "busy", max_height: int 
         notes.update(_group_busy(result, view))
     svg = render_svg(program, annotate=notes, rankdir=rankdir, expand=expand)
     if svg is None:
-        from ..analysis.dot import text_summary
+        from ..ir.dot import text_summary
         style = (f"max-height:{max_height}px;overflow:auto;border:1px solid #e0e0e0;"
                  "padding:4px;background:white")
         hint = html.escape(DOT_MISSING_HINT)
@@ -93,7 +93,7 @@ def _caption(program, view) -> str:
 
 def expand_choices(program) -> list[tuple[str, object]]:
     """``[(label, expand value)]`` for a notebook control: collapsed, all, or one group."""
-    from ..analysis.dot_scopes import scope_view
+    from ..ir.dot_scopes import scope_view
     view = scope_view(program, "none")
     if not view.collapsed:
         return [("all nodes", "none")]

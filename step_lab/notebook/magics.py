@@ -47,7 +47,7 @@ class StepMagics(Magics):
 
     @validate("hw")
     def _check_hw(self, proposal):
-        from ._sim import resolve_hw
+        from ..hw import preset as resolve_hw
         try:
             resolve_hw(proposal["value"])
         except Exception as exc:

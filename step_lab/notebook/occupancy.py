@@ -2,7 +2,8 @@
 
 The animation never reads the simulator's trace directly; it reads an :class:`Occupancy`, a small
 documented record of *change events*, so the frame computation can be tested with a synthetic
-trace and the simulator's trace format can evolve behind :func:`occupancy_from_result`.
+trace and the simulator's trace format can evolve behind
+:func:`step_lab.notebook._simtrace.occupancy_from_result`.
 
 An :class:`Occupancy` holds
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["STATES", "IDLE", "BUSY", "STALLED_IN", "STALLED_OUT", "Unit", "Fifo", "Occupancy",
-           "occupancy_from_result", "grid_positions"]
+           "grid_positions"]
 
 STATES = ("idle", "busy", "stalled on input", "stalled on output")
 IDLE, BUSY, STALLED_IN, STALLED_OUT = range(4)
@@ -86,16 +87,3 @@ def grid_positions(count: int, columns: int | None = None) -> list[tuple[int, in
     """Row-major ``(row, col)`` positions on a near-square grid (placement fallback)."""
     columns = columns or max(1, math.ceil(math.sqrt(count)))
     return [(i // columns, i % columns) for i in range(count)]
-
-
-def occupancy_from_result(result, program=None, label: str = "") -> Occupancy:
-    """The :class:`Occupancy` of a :class:`step_lab.sim.SimResult` recorded with ``trace=True``.
-
-    Raises ``ValueError`` naming the fix when the result carries no trace.
-    """
-    from ._simtrace import convert
-    trace = getattr(result, "trace", None)
-    if trace is None:
-        raise ValueError("this SimResult has no trace (simulate with trace=True, or use "
-                         "%%step --animate)")
-    return convert(result, trace, program, label)

@@ -58,9 +58,9 @@ def evaluate(builder: Callable, values: dict, options: Options) -> Outcome:
         out.notes = built[3] if len(built) > 3 else ""
         out.metrics, out.metric_values = _metrics(out.program, out.bindings)
         if options.simulate:
-            from ._sim import simulate
-            out.result = simulate(out.program, hw=options.hw, bindings=out.bindings,
-                                  inputs=out.inputs, trace=options.animate,
+            from ..sim import simulate
+            out.result = simulate(out.program, hw=options.hw, bindings=out.bindings or None,
+                                  inputs=out.inputs or None, trace=options.animate,
                                   values=options.values)
     except CellError as exc:
         out.error, out.exception = str(exc), exc.original

@@ -26,7 +26,8 @@ from functools import lru_cache
 import numpy as np
 
 from .frames import MAX_FRAMES, frame_boundaries
-from .occupancy import STATES, Occupancy, occupancy_from_result
+from ._simtrace import occupancy_from_result
+from .occupancy import STATES, Occupancy
 from .player_data import LEVELS, RunData, build_run, encode_array, heatmap_levels
 
 __all__ = ["Player", "player_for", "bokehjs_loader", "FPS", "SPEEDS", "HEAT_COLOURS"]

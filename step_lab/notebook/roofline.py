@@ -154,7 +154,7 @@ def _apart(a, b) -> bool:
 
 def roofline_fragment(b, *, include_bokehjs: bool = True) -> str:
     """``<script>`` + ``<div>`` of the roofline for an offline report page."""
-    from .export import bokeh_fragment, bokehjs_html
+    from .bokeh_html import bokeh_fragment, bokehjs_html
     body = bokeh_fragment(roofline_figure(b))
     return (bokehjs_html() + body) if include_bokehjs else body
 
@@ -198,7 +198,7 @@ def roofline_svg(b, *, width: int = 520, height: int = 300) -> str:
     out += _svg_ticks(lo, hi, sx, lambda x: (x, up + ph + 14), "middle")
     out += _svg_ticks(bottom, top, sy, lambda y: (left - 6, y + 4), "end")
     bw = [(lo, roof.bandwidth * lo), (ridge, roof.compute)]
-    out.append(f"<polyline fill='none' stroke='#1f4e79' stroke-width='2.5' points='"
+    out.append("<polyline fill='none' stroke='#1f4e79' stroke-width='2.5' points='"
                + " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in bw) + "'/>")
     out.append(f"<line x1='{sx(ridge):.1f}' y1='{sy(roof.compute):.1f}' x2='{sx(hi):.1f}' "
                f"y2='{sy(roof.compute):.1f}' stroke='#2e7d32' stroke-width='2.5'/>")

@@ -178,7 +178,7 @@ def report_name(name: str) -> str:
 def save_report(outcome, options, path, *, code: str = "") -> Path:
     """Write the report of ``outcome`` (re-simulated with a trace if needed) to ``path``."""
     from ..report import write_html
-    from ._sim import simulate
+    from ..sim import simulate
     from .export import report_fragments
     if outcome is None or outcome.program is None:
         raise ConfigError("save_report: the panel has no successful result yet (expected a "
@@ -189,8 +189,8 @@ def save_report(outcome, options, path, *, code: str = "") -> Path:
                           f"{report_name(outcome.program.name)!r})")
     program, result = outcome.program, outcome.result
     if result is None or getattr(result, "trace", None) is None:
-        result = simulate(program, hw=options.hw, bindings=outcome.bindings,
-                          inputs=outcome.inputs, trace=True, values=options.values)
+        result = simulate(program, hw=options.hw, bindings=outcome.bindings or None,
+                          inputs=outcome.inputs or None, trace=True, values=options.values)
     rows = [{"metric": k, "value": v} for k, v in result.to_dict().items()
             if isinstance(v, (numbers.Real, str)) and not isinstance(v, bool)]
     rows += [{"metric": f"knob {k}", "value": str(v)} for k, v in outcome.values.items()]

@@ -7,7 +7,8 @@ from .onchip import Bufferize, Streamify
 from .routing import EagerMerge, Partition, Reassemble
 from .higher_order import Accum, FlatMap, Map, Scan
 from .shape import Assume, Expand, Flatten, Promote, Reshape, Zip
-from . import _guide, functions as _functions
+from .. import fn as _functions
+from . import _guide
 
 _guide.apply(globals())     # docstrings open with what the operator does and an example
 _guide.apply(vars(_functions), _guide.FUNCTIONS)

@@ -1,9 +1,7 @@
 """Helpers shared by operator definitions: argument checks and token-level chunk handling."""
 from __future__ import annotations
 
-from ..errors import ShapeError
 from ..ir.node import GET, PUT
-from ..ir.stream import Stream
 from ..ir.tokens import DONE, Stop
 from ..symbolic import fmt
 
@@ -64,13 +62,5 @@ def check_rank_arg(node, arg: str, value, lo: int, hi: int):
     return value
 
 
-def describe_stream(s: Stream) -> str:
-    return f"{s.name!r} {s.type}"
-
-
 def shape_str(shape) -> str:
     return "[" + ", ".join(fmt(d) for d in shape) + "]"
-
-
-def shape_error(msg: str) -> ShapeError:
-    return ShapeError(msg)

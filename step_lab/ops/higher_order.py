@@ -1,6 +1,6 @@
 """Higher-order operators Map, Accum, Scan and FlatMap (STEP.md §4.4).
 
-Each applies a hardware function of ``sl.fn`` (``step_lab/ops/functions.py``) per element. Common
+Each applies a hardware function of ``sl.fn`` (``step_lab/fn/``) per element. Common
 parameters, stored in ``node.params`` for the metrics and the simulator:
 
 * ``fn``: the function object (Accum/Scan: the update; ``init`` and ``rank`` beside it);
@@ -24,7 +24,7 @@ from ..ir.tokens import DONE, Stop
 from ..ir.dtypes import Tile
 from ..symbolic import Dim, dim, free_symbols, product
 from ._common import check_rank_arg, is_data
-from .functions import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
+from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 
 __all__ = ["Map", "Accum", "Scan", "FlatMap"]
 
@@ -45,6 +45,7 @@ def fresh_symbol(stream: Stream, suffix: str):
 
 class _HigherOrder(Node):
     group = "higher-order"
+    cost_role = "compute"
 
     def _input(self, value) -> Stream:
         if isinstance(value, (list, tuple)):
@@ -103,6 +104,8 @@ class Map(_HigherOrder):
     A list of streams is zipped first (``ops.Zip``) and the tuple is passed to ``fn``.
     """
 
+    stages_matmul = True
+
     def _build(self, stream_or_list, fn, *, compute_bw=None, write_back: bool = False):
         stream = self._input(stream_or_list)
         fn = self._function("fn", fn, MapFunction, "sl.fn.Matmul()")
@@ -151,6 +154,9 @@ class Accum(_Reduce):
     k >= b: emit acc, then
     ``S_{k-b}`` if k-b >= 1, reset; tokens with k < b are absorbed; an empty group emits init().
     """
+
+    stages_matmul = True
+    holds_accumulator = True
 
     def _build(self, stream, update, init, rank, *, compute_bw=None, write_back: bool = False):
         stream, update, init = self._build_reduce(stream, update, init, rank, compute_bw,
@@ -216,6 +222,8 @@ class Scan(_Reduce):
     """As Accum but emits the accumulator after every element (§4.4): output shape = input shape,
     dtype ``update.scan_type(A, init type)``, tokens copied, accumulator reset after each token
     of level >= rank."""
+
+    holds_accumulator = True
 
     def _build(self, stream, update, init, rank, *, compute_bw=None, write_back: bool = False):
         stream, update, init = self._build_reduce(stream, update, init, rank, compute_bw,

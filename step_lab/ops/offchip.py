@@ -182,8 +182,7 @@ def _check_tile_value(value, tile: tuple, tensor: Tensor) -> None:
 
 def _check_single_writer(node: Node, tensor: Tensor) -> None:
     for other in tensor.program.nodes:
-        if isinstance(other, (LinearOffChipStore, RandomOffChipStore)) \
-                and other.params.get("tensor") is tensor:
+        if other.writes_tensor and other.params.get("tensor") is tensor:
             raise GraphError(f"{type(node).__name__}: tensor {tensor.name!r} is already written "
                              f"by {other.name!r} (expected one store per output tensor)")
 
@@ -211,6 +210,8 @@ class LinearOffChipLoad(Node):
 
     group = "memory"
     is_offchip = True
+    cost_role = "offchip"
+    reads_tensor = True
 
     def _build(self, tensor, tile, *, ref=None, stride=None, tiled_out_shape=None):
         self.tensor = _tensor_arg(self, tensor, "input")
@@ -299,6 +300,8 @@ class LinearOffChipStore(Node):
 
     group = "memory"
     is_offchip = True
+    cost_role = "offchip"
+    writes_tensor = True
 
     def _build(self, stream, tensor):
         s = self._stream_arg(stream, "stream")
@@ -366,6 +369,9 @@ class RandomOffChipLoad(Node):
 
     group = "memory"
     is_offchip = True
+    cost_role = "offchip"
+    reads_tensor = True
+    random_access = True
 
     def _build(self, raddr, tensor, tile):
         a = self._stream_arg(raddr, "raddr")
@@ -412,6 +418,10 @@ class RandomOffChipStore(Node):
 
     group = "memory"
     is_offchip = True
+    cost_role = "offchip"
+    writes_tensor = True
+    random_access = True
+    data_inputs = slice(1, 2)   # wdata (port 0 is waddr)
 
     def _build(self, waddr, wdata, tensor):
         a = self._stream_arg(waddr, "waddr")

@@ -61,6 +61,7 @@ class Bufferize(Node):
     """
 
     group = "memory"
+    cost_role = "bufferize"
 
     def _build(self, stream, rank):
         s = self._stream_arg(stream, "stream")
@@ -120,6 +121,7 @@ class Streamify(Node):
     """
 
     group = "memory"
+    cost_role = "streamify"
 
     def _build(self, buffers, ref=None, *, repeat=None, stride=None, out_shape=None):
         s = self._stream_arg(buffers, "buffers")

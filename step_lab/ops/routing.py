@@ -157,6 +157,8 @@ class Partition(Node):
     """
 
     group = "routing"
+    forwards_residency = "all_outputs"
+    switches_output = True
 
     def _build(self, stream, sel, num_consumers):
         stream = self._stream_arg(stream, "stream")
@@ -257,6 +259,9 @@ class Reassemble(_FreshSymbols):
     """
 
     group = "routing"
+    forwards_residency = "first_output"
+    order_free = True
+    data_inputs = slice(0, -1)   # the selector is the last input
 
     def _build(self, streams, sel):
         streams = _stream_list(self, streams, "streams")
@@ -342,6 +347,9 @@ class EagerMerge(_FreshSymbols):
     """
 
     group = "routing"
+    forwards_residency = "first_output"
+    order_free = True
+    data_inputs = slice(0, None)
 
     def _build(self, streams):
         streams = _stream_list(self, streams, "streams")

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ShapeError, StepError
 from ..ir.dtypes import Bool, DType, Scalar, Selector, Tile, Tuple, numpy_dtype
 from ..ir.node import Node
-from ..ir.stream import Stream, StreamType
+from ..ir.stream import Stream, StreamType, register_operator
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import as_dim, ceil_div, dim, dims_equal, fmt, nonempty, product, try_int
 from ._common import GET, PUT, check_int, check_rank_arg, is_data
@@ -53,6 +53,7 @@ class Flatten(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, min_rank, max_rank):
         stream = self._stream_arg(stream, "stream")
@@ -105,6 +106,7 @@ class Reshape(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, rank, chunk_size, pad=None):
         stream = self._stream_arg(stream, "stream")
@@ -279,6 +281,7 @@ class Promote(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, rank=None):
         stream = self._stream_arg(stream, "stream")
@@ -358,6 +361,8 @@ class Expand(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
+    holds_accumulator = True
 
     def _build(self, stream, ref=None, rank=None, *, sizes=None):
         stream = self._stream_arg(stream, "stream")
@@ -482,6 +487,7 @@ class Zip(Node):
     """
 
     group = "shape"
+    forwards_residency = "per_component"
 
     def _build(self, *streams):
         if len(streams) < 2:
@@ -521,6 +527,7 @@ class Zip(Node):
             pos += 1
 
 
+@register_operator
 class Assume(Node):
     """Replace a stream's dims by known-equivalent ones (STEP.md §2.6); tokens pass through.
 
@@ -533,6 +540,7 @@ class Assume(Node):
     """
 
     group = "shape"
+    forwards_residency = "first_output"
 
     def _build(self, stream, shape):
         stream = self._stream_arg(stream, "stream")

@@ -11,6 +11,7 @@ from ..errors import BindingError, ConfigError, StepError
 from ..hw.config import PAPER, HardwareConfig, preset
 from ..hw.placement import place
 from ..interpret.context import RunContext
+from ..ir.run import as_run, carries_run
 from ..ir.tokens import decode
 from .. import validate
 from ..validate import check_program, check_seed
@@ -32,6 +33,9 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
              max_events: int | None = None) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
+    ``program`` is a Program, or a :class:`~step_lab.ir.run.Run` / Workload carrying its own
+    bindings and inputs (explicit ``bindings``/``inputs`` override theirs).
+
     ``inputs`` maps tensor names to numpy arrays and input-stream names to token lists or nested
     lists (missing tensors are drawn from ``seed``); ``bindings`` binds symbols (an unbound
     symbol sizing an input raises BindingError before cycle 0). ``trace=True`` records a
@@ -50,6 +54,9 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     (default ``step_lab.validate.DEFAULT_MAX_EVENTS``, or ``$STEP_LAB_MAX_EVENTS``) raises
     ConfigError naming the estimate; below it, ``progress`` reports and Ctrl-C interrupts.
     """
+    if carries_run(program):                # a Run or a Workload: the one runnable unit
+        run = as_run(program, bindings=bindings, inputs=inputs)
+        program, bindings, inputs = run.program, dict(run.bindings), dict(run.inputs)
     enabled = gc.isenabled()
     gc.disable()            # NOTE: the run allocates many short-lived tuples; no cycles to collect
     try:

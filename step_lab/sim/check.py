@@ -15,19 +15,16 @@ from .api import simulate
 
 __all__ = ["check_against_interpreter", "order_free_outputs"]
 
-_ORDER_FREE_OPS = ("EagerMerge", "Reassemble")
-
-
 def order_free_outputs(program) -> set:
-    """Names of outputs and stored tensors fed (transitively) by EagerMerge or Reassemble."""
+    """Names of outputs and stored tensors fed (transitively) by an order-free operator
+    (EagerMerge, Reassemble: the ``order_free`` trait)."""
     tainted: dict = {}
 
     def depends(node) -> bool:
         if node in tainted:
             return tainted[node]
         tainted[node] = False           # feedback cycles
-        hit = type(node).__name__ in _ORDER_FREE_OPS or any(depends(s.node)
-                                                             for s in node.inputs)
+        hit = node.order_free or any(depends(s.node) for s in node.inputs)
         tainted[node] = hit
         return hit
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..ir.tokens import DONE
 from .plan import value_bytes
-from .state import BLOCK, RUN, SYNC
+from .state import BLOCK
 
 __all__ = ["Commands"]
 
@@ -25,10 +25,7 @@ class Commands:
             for ch in chs:
                 if not ch.credits:
                     ch.w_put = True
-                    p.state = BLOCK
-                    p.cmd = cmd
-                    p.clock = clock
-                    return None
+                    return self._park(p, cmd, clock)
             t = p.out_next[j]
             if t < clock:
                 t = clock
@@ -54,14 +51,7 @@ class Commands:
             ch.q.append(tok)
             ch.t.append(vis)
             if ch.w_get:
-                d = ch.dst
-                if d.state == BLOCK:
-                    ch.w_get = False
-                    d.state = RUN
-                    self.runq.append(d)
-                elif d.state == SYNC:
-                    ch.w_get = False
-                    self._rekey(d, vis)
+                self._wake_consumer(ch, vis)
         return clock
 
     # -- command helpers (rarer paths) -----------------------------------------------------------
@@ -134,7 +124,6 @@ class Commands:
         if unit.last is not p:
             if unit.last is not None:
                 start += self.reconfig
-                unit.switches += 1
             unit.last = p
         return start
 

@@ -147,10 +147,7 @@ class Engine(Commands):
                 q = ch.q
                 if not q:
                     ch.w_get = True
-                    p.state = BLOCK
-                    p.cmd = cmd
-                    p.clock = clock
-                    return
+                    return self._park(p, cmd, clock)
                 val = q.popleft()
                 vis = ch.t.popleft()
                 if vis > clock:
@@ -173,6 +170,7 @@ class Engine(Commands):
                     if tracing:
                         ch.gets.append(clock)
                     if ch.w_put:
+                        # NOTE: wake the producer blocked on the full FIFO (inline for speed)
                         ch.w_put = False
                         src = ch.src
                         if src.state == BLOCK:
@@ -206,10 +204,7 @@ class Engine(Commands):
                         credits = ch.credits
                         if not credits:
                             ch.w_put = True
-                            p.state = BLOCK
-                            p.cmd = cmd
-                            p.clock = clock
-                            return
+                            return self._park(p, cmd, clock)
                         t = p.out_next[j]
                         if t < clock:
                             t = clock
@@ -238,6 +233,7 @@ class Engine(Commands):
                     ch.q.append(tok)
                     ch.t.append(vis)
                     if ch.w_get:
+                        # NOTE: inlined Engine._wake_consumer (shared with _put_fanout) for speed
                         d = ch.dst
                         if d.state == BLOCK:
                             ch.w_get = False
@@ -248,15 +244,8 @@ class Engine(Commands):
                             self._rekey(d, vis)
                 if data:
                     p.counts[j][0] += 1
-                elif tok is DONE:
-                    p.done_out[j] = 1
                 else:
-                    try:
-                        p.counts[j][tok.level] += 1
-                    except IndexError:
-                        p.count_stop(j, tok.level)
-                    if p.track[j]:
-                        p.track_stop(j, tok.level)
+                    self._count_control(p, j, tok)
                 val = None
             elif op == COMPUTE:
                 flops = cmd[1]
@@ -272,21 +261,14 @@ class Engine(Commands):
                     else:
                         p.last_cost = 0
                 else:
-                    if p.unit is not None and not granted and not self._earliest(p, clock):
-                        self._sync(p, cmd, clock, clock)
-                        return
-                    clock = self._compute(p, flops, clock)
+                    clock = self._compute_cmd(p, cmd, clock, granted)
+                    if clock is None:
+                        return                       # waits for its shared unit
                 val = None
             elif op == OFFCHIP:
-                od = p.outstanding
-                issue = clock
-                if len(od) >= p.max_outstanding and od[0] > issue:
-                    issue = od[0]
-                if not (granted and p.sync_key >= issue) and (lockstep or
-                                                              not self._earliest(p, issue)):
-                    self._sync(p, cmd, issue, clock)
-                    return
-                clock = self._offchip(p, cmd, issue)
+                clock = self._offchip_cmd(p, cmd, clock, granted)
+                if clock is None:
+                    return                           # waits for its issue cycle
                 val = None
             elif op == ANY:
                 choice = self._any(p, cmd, clock, granted)
@@ -298,6 +280,57 @@ class Engine(Commands):
                 raise wrap_error(p, StepError(f"unknown behaviour command {cmd!r}"))
             cmd = None
             granted = False
+
+    # -- named pieces of a slice (rarer paths, out of the inlined hot loop) -----------------------
+    def _park(self, p, cmd, clock: int) -> None:
+        """Block ``p`` on ``cmd`` (an empty input or a full output) until a peer wakes it."""
+        p.state = BLOCK
+        p.cmd = cmd
+        p.clock = clock
+
+    def _wake_consumer(self, ch, vis: int) -> None:
+        """A token became visible at ``vis`` on ``ch``: wake (or re-key) its waiting consumer."""
+        d = ch.dst
+        if d.state == BLOCK:
+            ch.w_get = False
+            d.state = RUN
+            self.runq.append(d)
+        elif d.state == SYNC:
+            ch.w_get = False
+            self._rekey(d, vis)
+
+    def _count_control(self, p, j: int, tok) -> None:
+        """Count a stop or Done token put on output ``j`` (data tokens are counted inline)."""
+        if tok is DONE:
+            p.done_out[j] = 1
+            return
+        try:
+            p.counts[j][tok.level] += 1
+        except IndexError:
+            p.count_stop(j, tok.level)
+        if p.track[j]:
+            p.track_stop(j, tok.level)
+
+    def _compute_cmd(self, p, cmd, clock: int, granted: bool):
+        """COMPUTE with memory-resident inputs, a shared unit or a fractional bandwidth; the
+        new clock, or None when ``p`` must first wait for its turn on the unit."""
+        if p.unit is not None and not granted and not self._earliest(p, clock):
+            self._sync(p, cmd, clock, clock)
+            return None
+        return self._compute(p, cmd[1], clock)
+
+    def _offchip_cmd(self, p, cmd, clock: int, granted: bool):
+        """OFFCHIP: issue once a request slot is free and no peer can act earlier; the new
+        clock, or None when ``p`` waits in the heap for its issue cycle."""
+        od = p.outstanding
+        issue = clock
+        if len(od) >= p.max_outstanding and od[0] > issue:
+            issue = od[0]
+        if not (granted and p.sync_key >= issue) and (self.lockstep or
+                                                      not self._earliest(p, issue)):
+            self._sync(p, cmd, issue, clock)
+            return None
+        return self._offchip(p, cmd, issue)
 
     def _earliest(self, p, key: int) -> bool:
         """Can no other process act at or before cycle ``key``? Then ``p`` may act now.

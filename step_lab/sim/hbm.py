@@ -8,7 +8,7 @@ Model (our reading of the paper's Ramulator-emulating HBM node, EXPERIMENTS.md �
   row is a full tensor row further), so a ``[2048, 48]`` bf16 tile (96-B rows) costs 2 bursts =
   128 B of HBM time per row, not 96 B. A tile without geometry (``rows = 0``) is one contiguous
   block of ``⌈n / hbm_request_bytes⌉`` bursts. A partial burst costs a whole one. The *bytes*
-  counted (``bytes_read`` / ``bytes_written``, the simulator's ``offchip_bytes``) stay the
+  counted (the simulator's ``offchip_bytes``) stay the
   useful tile bytes, which equal the symbolic traffic metric (STEP.md §6.1); only time uses
   the bursts;
 * burst ``j`` of a tile at byte address ``a`` goes to channel
@@ -57,7 +57,7 @@ class HBM:
     """Channel reservations of the shared off-chip memory (see the module docstring)."""
 
     __slots__ = ("free", "channels", "request_bytes", "cycles_per_request", "latency",
-                 "cap", "bus", "use_bus", "log", "bytes_read", "bytes_written")
+                 "cap", "bus", "use_bus", "log")
 
     def __init__(self, hw, trace: bool = False):
         self.channels = hw.hbm_channels
@@ -70,8 +70,6 @@ class HBM:
         self.use_bus = self.cap < aggregate
         self.bus = hw.hbm_startup_cycles * self.cap    # bus free time, in units of 1/cap cycles
         self.log = array("q") if trace else None       # start, done, bytes, write, node
-        self.bytes_read = 0
-        self.bytes_written = 0
 
     def bursts(self, nbytes: int, rows: int = 0, row_bytes: int = 0) -> int:
         """Requests of one tile: ``rows · ⌈row_bytes/req⌉`` when the geometry describes the
@@ -87,10 +85,6 @@ class HBM:
 
         ``rows``/``row_bytes``: the tile's geometry (see the module docstring); 0 = contiguous.
         """
-        if is_write:
-            self.bytes_written += nbytes
-        else:
-            self.bytes_read += nbytes
         if nbytes <= 0:
             return t
         req = self.request_bytes

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..analysis import _formulas as formulas
+from ..analysis import formulas
 from ..errors import BindingError
 from ..ir.dtypes import ELEMENT_BYTES, Scalar, Selector, Tile
 from ..ir.dtypes import Tuple as TupleType
-from ..ir.program import Feedback
 
 __all__ = ["NodePlan", "plan_nodes", "channel_depth", "value_bytes", "stream_resident",
            "offchip_geometry"]
@@ -47,17 +46,13 @@ class NodePlan:
         self.row_bytes = 0
 
 
+_ROLES = {"compute": COMPUTE, "offchip": OFFCHIP, "bufferize": BUFFERIZE,
+          "streamify": STREAMIFY, "plain": PLAIN}
+
+
 def role_of(node) -> int:
-    name = type(node).__name__
-    if node.group == "higher-order":
-        return COMPUTE
-    if getattr(node, "is_offchip", False):
-        return OFFCHIP
-    if name == "Bufferize":
-        return BUFFERIZE
-    if name == "Streamify":
-        return STREAMIFY
-    return PLAIN
+    """The node's cost role (its class's ``cost_role`` trait) as the loop's integer code."""
+    return _ROLES[node.cost_role]
 
 
 def plan_nodes(program, hw, ctx, placement) -> list:
@@ -76,7 +71,7 @@ def plan_nodes(program, hw, ctx, placement) -> list:
             tensor = node.params.get("tensor")
             plan.address = getattr(tensor, "base_addr", 0)
             plan.tile_rows, plan.row_bytes = offchip_geometry(node)
-        plan.switch_out = type(node).__name__ == "Partition"
+        plan.switch_out = node.switches_output
         plans.append(plan)
     return plans
 
@@ -136,35 +131,23 @@ def stream_resident(stream, memo: dict):
     memo[stream] = False            # breaks feedback cycles
     node = stream.node
     role = role_of(node)
-    name = type(node).__name__
+    forwards = node.forwards_residency
     if role == OFFCHIP:
-        out = isinstance(stream.dtype, Tile) and name in ("LinearOffChipLoad",
-                                                          "RandomOffChipLoad")
+        out = isinstance(stream.dtype, Tile) and node.reads_tensor
     elif role == STREAMIFY:
         out = True
     elif role == COMPUTE:
         out = bool(node.params.get("write_back", False))
-    elif name == "Zip":
+    elif forwards == "per_component":
         out = tuple(_as_flag(stream_resident(s, memo)) for s in node.inputs)
-    elif name == "Partition" or (stream.port == 0 and node.inputs
-                                 and (node.group in ("routing", "shape", "io")
-                                      or isinstance(node, Feedback))):
-        data_inputs = _data_inputs(node)
-        flags = [stream_resident(s, memo) for s in data_inputs]
+    elif forwards == "all_outputs" or (forwards == "first_output" and stream.port == 0
+                                       and node.inputs):
+        flags = [stream_resident(s, memo) for s in node.inputs[node.data_inputs]]
         out = bool(flags) and all(_as_flag(f) for f in flags)
     else:
         out = False
     memo[stream] = out
     return out
-
-
-def _data_inputs(node) -> tuple:
-    name = type(node).__name__
-    if name == "Reassemble":
-        return node.inputs[:-1]
-    if name == "EagerMerge":
-        return node.inputs
-    return node.inputs[:1]
 
 
 def _as_flag(flag) -> bool:

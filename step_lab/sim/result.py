@@ -23,7 +23,7 @@ class SimResult:
     * ``flops`` — FLOPs charged by the compute nodes; ``compute_utilization`` =
       ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the *compute
       operators* (§7.4, EXPERIMENTS.md §1.3): higher-order nodes whose function performs FLOPs
-      (``analysis._formulas.performs_flops``). [Choice] Data-movement nodes — row packing
+      (``analysis.formulas.performs_flops``). [Choice] Data-movement nodes — row packing
       (RetileRow/Col), RetileStreamify, address generation, Identity: 0 FLOPs — run on their C
       but are not allocated compute, as in the artifact's count. C is the node's
       ``compute_bw``, else ``hw.compute_flops_per_cycle``; ``sl.metrics(prog)`` gives the same

@@ -60,13 +60,12 @@ class Channel:
 class Unit:
     """A compute or memory unit shared by several nodes (time-multiplexing, §8.2)."""
 
-    __slots__ = ("cell", "free", "last", "switches")
+    __slots__ = ("cell", "free", "last")
 
     def __init__(self, cell):
         self.cell = cell
         self.free = 0
         self.last = None
-        self.switches = 0
 
 
 class Proc:

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir.dtypes import Addr, DType, Selector, Tile, Tuple
 from ..ir.tokens import encode
-from ..ops._fn_base import (FlatMapFunction, MapFunction, addr, as_tile, index_value, is_int_tile,
+from ..fn.base import (FlatMapFunction, MapFunction, addr, as_tile, index_value, is_int_tile,
                             tile_value, tuple_items, tuple_values)
 from ..symbolic import Dim, product
 

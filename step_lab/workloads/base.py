@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..ir.run import Run
+
 __all__ = ["Workload"]
 
 
@@ -25,13 +27,21 @@ class Workload:
     hw: object = None
     meta: dict = field(default_factory=dict)
 
+    @property
+    def run(self) -> Run:
+        """The runnable unit (program, bindings, inputs) that ``simulate``/``interpret`` take."""
+        return Run(self.program, self.bindings, self.inputs)
+
+    def as_run(self) -> Run:
+        return self.run
+
     def simulate(self, hw=None, **kwargs):
         """Simulate on ``hw`` (default: the workload's own configuration, else the paper's)."""
         from ..sim import simulate
         chosen = hw if hw is not None else self.hw
         if chosen is not None:
             kwargs["hw"] = chosen
-        return simulate(self.program, bindings=self.bindings, inputs=self.inputs, **kwargs)
+        return simulate(self.run, **kwargs)
 
     def metrics(self, **kwargs):
         from ..analysis.metrics import metrics

@@ -336,14 +336,14 @@ def moe_analysis(wl: Workload, *, policy: str | None = None) -> dict:
     count, which leaves out data-movement functions such as RetileRow), and
     ``algorithmic_flops`` (EXPERIMENTS.md §1.3 formula).
 
-    [Choice] The per-node formulas of STEP.md §6 (``step_lab.analysis._formulas``, the ones
+    [Choice] The per-node formulas of STEP.md §6 (``step_lab.analysis.formulas``, the ones
     ``sl.metrics`` sums) are evaluated node by node at the bindings, and the on-demand rule
     (§6.4) is applied numerically — a node whose input streams all hold 0 elements contributes
     0. This equals ``sl.metrics(prog, preset="artifact", policy=…).evaluate(wl.bindings,
     peak=wl.meta["peak_bindings"])`` (the peak only matters for dynamic time-multiplexing) but
     avoids building (and summing) the symbolic totals of a 3,000-node program.
     """
-    from ..analysis import _formulas as rules
+    from ..analysis import formulas as rules
     policy = _idle_policy(policy or wl.meta["idle_policy"], wl.meta["tiling"],
                           bool(wl.params.get("time_multiplex")))
     acc = rules.Accounting("artifact", compute_elem_bytes=4)

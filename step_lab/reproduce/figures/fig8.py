@@ -17,7 +17,6 @@ from ...workloads.swiglu import FIG8_TILES_M, FIG8_TILES_N, swiglu, swiglu_traff
 from ..registry import FigureResult, figure
 from ._attention import source_digest
 
-POINTS = [(m, n) for m in FIG8_TILES_M for n in FIG8_TILES_N]
 # EXPERIMENTS.md §1.1: the artifact's HBM node allows 1 outstanding request; our closest knob is
 # one tile in flight per off-chip operator (the VALIDATION preset's value; PAPER keeps 2)
 OUTSTANDING = VALIDATION.offchip_outstanding_tiles

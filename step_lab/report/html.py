@@ -11,17 +11,17 @@ __all__ = ["render_svg", "graph_fragment", "write_report", "write_html"]
 def render_svg(program, *, rankdir: str = "TB", expand="none", annotate=None) -> str | None:
     """SVG of a program's graph (repeated scopes collapsed), or None when Graphviz is missing.
 
-    Drawn by the one renderer, :func:`step_lab.analysis.render.program_svg`.
+    Drawn by the one renderer, :func:`step_lab.ir.render.program_svg`.
     """
-    from .analysis.render import program_svg
+    from ..ir.render import program_svg
     return program_svg(program, annotate=annotate, rankdir=rankdir, expand=expand)
 
 
 def graph_fragment(program, *, annotate=None, expand="none", max_height: int = 700) -> str:
     """The graph as a report section: fitted, zoomable, with a legend (``<pre>`` DOT without
     Graphviz)."""
-    from .analysis.dot_scopes import scope_view
-    from .analysis.render import graph_view_html, legend_html
+    from ..ir.dot_scopes import scope_view
+    from ..ir.render import graph_view_html, legend_html
     svg = render_svg(program, expand=expand, annotate=annotate)
     if svg is None:
         return (f"<p class='note'>Graphviz's dot binary was not found; the graph's DOT source:"
@@ -45,7 +45,7 @@ def _table(rows: list[dict]) -> str:
 
 
 def _fmt(v) -> str:
-    from .formatting import number
+    from ..formatting import number
     return v if isinstance(v, str) else number(v)
 
 

@@ -27,6 +27,17 @@ import subprocess
 
 from ..errors import GraphError
 
+# Node fill colours by operator group (the unit-kind trait), shared by the DOT source and legend.
+PALETTE = {
+    "memory": "#a6cee3",        # blue: off-chip and on-chip memory operators
+    "routing": "#fdbf6f",       # orange: Partition, Reassemble, EagerMerge
+    "higher-order": "#b2df8a",  # green: Map, Accum, Scan, FlatMap
+    "shape": "#e0e0e0",         # grey: Flatten, Reshape, Promote, Expand, Zip, Assume
+    "io": "#fff2ae",            # pale yellow: program inputs, outputs, feedback placeholders
+    "other": "#ffffff",
+}
+TENSOR_COLOUR = "#cab2d6"       # lilac cylinders for off-chip tensors
+
 __all__ = ["dot_to_svg", "program_svg", "graph_view_html", "legend_html", "DISPLAY_LABEL"]
 
 MIN_SCALE = 0.75              # the view opens shrunk to fit its height, but not below this
@@ -77,7 +88,6 @@ def program_svg(program, *, annotate: dict | None = None, rankdir: str = "TB",
 
 def legend_html(*, collapsed: bool = False, annotated: bool = False) -> str:
     """One row of swatches naming every node colour (and the collapsed-cluster frame)."""
-    from .dot import PALETTE, TENSOR_COLOUR
     names = {"memory": "memory (loads, stores, buffers)", "routing": "routing (Partition, "
              "Reassemble, EagerMerge)", "higher-order": "compute (Map, Accum, Scan, FlatMap)",
              "shape": "shape (Flatten, Reshape, Promote, Expand, Zip)",

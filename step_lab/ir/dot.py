@@ -14,22 +14,13 @@ import warnings
 from collections import defaultdict
 
 from ..errors import GraphError, did_you_mean
-from ..ir.program import Feedback, Tensor
-from ..ops.offchip import LinearOffChipStore, RandomOffChipStore
+from .render import PALETTE, TENSOR_COLOUR, graph_view_html, legend_html, program_svg
+from .tensor import Tensor
 from .dot_scopes import ScopeView, scope_lines, scope_view
 
 __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
 
 # Fill colours per operator family (soft, distinguishable, readable with black text).
-PALETTE = {
-    "memory": "#a6cee3",        # blue: off-chip and on-chip memory operators
-    "routing": "#fdbf6f",       # orange: Partition, Reassemble, EagerMerge
-    "higher-order": "#b2df8a",  # green: Map, Accum, Scan, FlatMap
-    "shape": "#e0e0e0",         # grey: Flatten, Reshape, Promote, Expand, Zip, Assume
-    "io": "#fff2ae",            # pale yellow: program inputs, outputs, feedback placeholders
-    "other": "#ffffff",
-}
-TENSOR_COLOUR = "#cab2d6"       # lilac cylinders for off-chip tensors
 _WARNED = False                 # one missing-Graphviz warning per process
 
 
@@ -43,7 +34,7 @@ def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes:
     ``scopes``: draw the name scopes (``Program.scope``) as nested clusters (regions take
     precedence for their nodes). ``expand``: "all" (every node), "none" (repeated sibling scopes
     collapsed into one cluster labelled ``×N``) or scope names to draw on their own; see
-    :mod:`step_lab.analysis.dot_scopes`. ``max_label``: elide label lines longer than this
+    :mod:`step_lab.ir.dot_scopes`. ``max_label``: elide label lines longer than this
     many characters with "…" (long symbolic shapes, e.g. a sum over 128 experts), for drawings.
     ``edge_labels=False`` moves the stream types into edge tooltips (compact drawings).
     """
@@ -114,7 +105,7 @@ def _edge_lines(program, view: ScopeView, limit: int | None, labels: bool = True
                 edges[key][1] += 1
                 continue
             attrs = [str(stream.type)]
-            if isinstance(node, Feedback):
+            if node.back_edge:
                 attrs += ["style=dashed", "constraint=false"]
             elif len(node.inputs) > 1 and not merged:
                 attrs.append(f'headlabel="{port}"')
@@ -123,7 +114,7 @@ def _edge_lines(program, view: ScopeView, limit: int | None, labels: bool = True
             continue
         for tensor in _tensors_of(node):
             ends = (node.name, _tensor_id(tensor))
-            if not isinstance(node, (LinearOffChipStore, RandomOffChipStore)):
+            if not node.writes_tensor:
                 ends = ends[::-1]
             edges[(ends[0], ends[1], "tensor")] = [["", "style=bold"], 1]
     lines = []
@@ -215,7 +206,6 @@ def mimebundle(program) -> dict:
     """``{"text/html", "image/svg+xml", "text/plain"}`` with Graphviz (repeated scopes collapsed,
     the HTML zoomable with a legend), else ``{"text/plain"}`` + one warning per process."""
     global _WARNED
-    from .render import graph_view_html, legend_html, program_svg
     if shutil.which("dot") is not None:
         try:
             svg = program_svg(program, rankdir=rankdir_for(program))

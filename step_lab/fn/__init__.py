@@ -31,13 +31,19 @@ tiles) and updates; ``flops_of_type``/``flops_of_value`` tell the two uses apart
 (a Tuple vs a tile; one value vs ``(x, acc)``). Every FLOP default is a constructor argument.
 Tile values are 2-D numpy arrays; Bool elements act as ``[1, 1]`` tiles for the Retile functions.
 """
-from ._fn_base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
-from ._fn_compute import (Add, Div, Exp, Identity, Matmul, MatmulAccumulate, Max, Mul, RowSum,
+from .base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
+from .compute import (Add, Div, Exp, Identity, Matmul, MatmulAccumulate, Max, Mul, RowSum,
                           Scale, SiLU, Sub)
-from ._fn_data import (AffineAddress, Count, Empty, InsertRow, RetileCol, RetileRow,
+from .data import (AffineAddress, Count, Empty, InsertRow, RetileCol, RetileRow,
                        RetileStreamify, TileAddresses, Zero)
 
 __all__ = ["Function", "MapFunction", "UpdateFunction", "InitFunction", "FlatMapFunction",
            "Identity", "Matmul", "MatmulAccumulate", "Add", "Sub", "Mul", "Div", "Max", "Exp",
            "SiLU", "Scale", "RowSum", "RetileRow", "RetileCol", "RetileStreamify", "Count",
            "Zero", "Empty", "AffineAddress", "TileAddresses", "InsertRow"]
+
+
+def __getattr__(name: str):
+    """``fn.matmul`` -> an error suggesting ``Matmul``."""
+    from ..errors import missing_attribute
+    raise missing_attribute("step_lab.fn", __all__, name, "function")

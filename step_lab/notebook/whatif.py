@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Callable
 
-from step_lab.dse import pareto, pid
+from ..dse import pareto, pid
 
 __all__ = ["ParetoView"]
 
@@ -42,7 +42,7 @@ class ParetoView:
         from bokeh.models import ColumnDataSource, LabelSet
         from bokeh.plotting import figure
 
-        from step_lab.notebook.animation import ensure_bokehjs
+        from ..notebook.animation import ensure_bokehjs
         ensure_bokehjs()
         self.static_source = ColumnDataSource({"x": [], "y": [], "label": []})
         self.frontier_source = ColumnDataSource({"x": [], "y": []})
@@ -61,7 +61,7 @@ class ParetoView:
                     color="#d62728", legend_label="explored design")
         fig.x_range.range_padding = fig.y_range.range_padding = 0.5     # room for the labels
         fig.add_layout(fig.legend[0], "right")
-        from step_lab.formatting import readable_axes
+        from ..formatting import readable_axes
         readable_axes(fig)                               # 7M, never 7.000e+6
         self.figure = fig
         self.model = None            # the plot's widget, created once the sources hold data

@@ -15,7 +15,7 @@ from typing import Iterable
 import numpy as np
 from IPython.display import HTML, Markdown, display
 
-from step_lab.reproduce.registry import within
+from ..reproduce.registry import within
 
 __all__ = ["setup", "say", "header", "show_plot", "headline_table", "show_notes",
            "points_table", "models_table", "routing_table", "kv_table", "moe_points_table",
@@ -31,7 +31,7 @@ def setup() -> None:
     Displayed on every call (the page may have been reloaded since the last one); the page
     evaluates it only when it has no BokehJS of this version yet.
     """
-    from step_lab.notebook.player import bokehjs_loader
+    from .player import bokehjs_loader
     display(HTML(bokehjs_loader()))
 
 
@@ -56,8 +56,8 @@ def show_plot(plot) -> None:
         return
     from bokeh.embed import components
 
-    from step_lab.formatting import readable_axes
-    from step_lab.notebook.player import bokehjs_loader
+    from ..formatting import readable_axes
+    from .player import bokehjs_loader
     script, div = components(readable_axes(plot))
     display(HTML(bokehjs_loader() + script + div))
 
@@ -66,7 +66,7 @@ def show_plot(plot) -> None:
 def fmt(value) -> str:
     """A value for a table: bools as yes/no, big numbers with separators, 4 significant digits
     (``step_lab.formatting.number``, the one number format of tables and reports)."""
-    from step_lab.formatting import number
+    from ..formatting import number
     return number(value)
 
 
@@ -74,7 +74,7 @@ def _tolerance(tol) -> str:
     if tol is None:
         return "–"
     if tol[0] in ("all", "rel_any", "gt"):      # composite criteria (e.g. Fig 17 speedups)
-        from step_lab.reproduce.scoring import describe
+        from ..reproduce.scoring import describe
         return describe(tol)
     kind, amount = tol
     if kind == "rel":
@@ -181,7 +181,7 @@ def settings_table(settings: dict) -> None:
 
 def models_table(names: Iterable[str], attention: bool = False) -> None:
     """Dimensions of the models (EXPERIMENTS.md §1.4) that the figure uses."""
-    from step_lab.workloads import MODELS
+    from ..workloads import MODELS
     if attention:
         head = ["model", "query heads", "KV heads", "queries per KV head", "head dim"]
         rows = [[m.name, fmt(m.query_heads), fmt(m.kv_heads), fmt(m.queries_per_kv_head),
@@ -195,7 +195,7 @@ def models_table(names: Iterable[str], attention: bool = False) -> None:
 
 def routing_table(traces: dict) -> None:
     """Per routing trace (``label -> (routing array [B, k], experts)``): tokens per expert."""
-    from step_lab.workloads import expert_counts
+    from ..workloads import expert_counts
     rows = []
     for label, (routing, experts) in traces.items():
         counts = expert_counts(routing, experts)
@@ -209,7 +209,7 @@ def routing_table(traces: dict) -> None:
 
 def kv_table(traces: dict) -> None:
     """Per KV-length trace (``label -> lengths``): requests, length statistics, KV tiles."""
-    from step_lab.workloads.attention import kv_tiles
+    from ..workloads.attention import kv_tiles
     rows = []
     for label, lengths in traces.items():
         lengths = np.asarray(lengths)
@@ -222,7 +222,7 @@ def kv_table(traces: dict) -> None:
 
 def moe_points_table(points: Iterable[dict]) -> None:
     """The MoE sweep points a figure simulates, with their compute bandwidths (§1.6)."""
-    from step_lab.workloads.moe import moe_bandwidths
+    from ..workloads.moe import moe_bandwidths
     rows = []
     for p in points:
         bw = moe_bandwidths(p["tiling"], p.get("compute_bw"))
@@ -240,8 +240,8 @@ def moe_workload(points: list) -> None:
     """Models, routing traces (or their seeded stand-ins) and sweep points of an MoE figure."""
     from pathlib import Path
 
-    from step_lab.workloads import MODELS, load_routing
-    from step_lab.workloads.moe import standin_routing
+    from ..workloads import MODELS, load_routing
+    from ..workloads.moe import standin_routing
     models_table(dict.fromkeys(p["model"] for p in points))
     traces = {}
     for p in points:
@@ -260,9 +260,9 @@ def attention_setup() -> None:
     """The attention-decode settings the figures' sweep points use (EXPERIMENTS.md §1.7)."""
     import inspect
 
-    from step_lab.hw import ATTENTION
-    from step_lab.reproduce.figures._attention import MODEL, simulate_point
-    from step_lab.workloads.attention import COARSE_BLOCK, COMPUTE_BW, TILE_ROWS
+    from ..hw import ATTENTION
+    from ..reproduce.figures._attention import MODEL, simulate_point
+    from ..workloads.attention import COARSE_BLOCK, COMPUTE_BW, TILE_ROWS
     regions = inspect.signature(simulate_point).parameters["parallel"].default
     settings_table({"model": MODEL, "parallel regions": regions,
                     "compute per stage [FLOPs/cycle]": COMPUTE_BW, "KV tile rows": TILE_ROWS,

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import random
 
-from .errors import StepError
-from .ir.tokens import DONE, Stop
-from .symbolic import evaluate, fmt, free_symbols
-from ._tutor_programs import scalar
+from ..errors import StepError
+from ..ir.tokens import DONE, Stop
+from ..symbolic import evaluate, fmt, free_symbols
+from .display import Wrong, show
+from .programs import scalar
 
 __all__ = ["compare_tokens", "compare_nested", "evaluate_answer", "check_symbols", "level_name",
            "same_dim", "shape_text"]
 
 
 def _wrong(message: str):
-    from .tutor import Wrong
     return Wrong(message)
 
 
@@ -32,7 +32,6 @@ def _same(a, b) -> bool:
 
 
 def _marked(tokens: list, i: int) -> str:
-    from .tutor import show
     words = show(tokens).split(" ") if tokens else []
     if i < len(words):
         words[i] = f"⟨{words[i]}⟩"

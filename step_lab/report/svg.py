@@ -29,7 +29,7 @@ def _ticks(lo: float, hi: float, log: bool, n: int = 4) -> list[float]:
 
 
 def _short(v: float) -> str:
-    from .formatting import si
+    from ..formatting import si
     return si(v)
 
 

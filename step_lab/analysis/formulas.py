@@ -1,7 +1,11 @@
 """Per-operator metric formulas (STEP.md §6.1–6.4), one small function per metric.
 
 Every function takes a node and returns a dimension (``int`` or sympy expression). The program
-totals in :mod:`step_lab.analysis.metrics` are plain sums of these.
+totals in :mod:`step_lab.analysis.metrics` are plain sums of these. Which formula applies is
+read from the traits each operator class declares (``cost_role``, ``reads_tensor``,
+``writes_tensor``, ``random_access``, ``data_inputs``, ``stages_matmul``, ``holds_accumulator``;
+see :class:`step_lab.ir.node.Node`), never from class names, so a new operator class needs no
+edit here.
 """
 from __future__ import annotations
 
@@ -9,19 +13,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..ir.dtypes import ELEMENT_BYTES, Buffer, DType, Tile, Tuple
-from ..ops.higher_order import Accum, FlatMap, Map, Scan
-from ..ops.offchip import (LinearOffChipLoad, LinearOffChipStore, RandomOffChipLoad,
-                           RandomOffChipStore)
-from ..ops.onchip import Bufferize, Streamify
-from ..ops.shape import Expand
 from ..symbolic import Dim, nonempty, product
 
 __all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "performs_flops",
            "activity"]
 
-LOADS = (LinearOffChipLoad, RandomOffChipLoad)
-STORES = (LinearOffChipStore, RandomOffChipStore)
-COMPUTE_OPS = (Map, Accum, Scan, FlatMap)
 FLOAT_ELEMENTS = ("bf16", "f16", "f32")
 
 
@@ -39,24 +35,25 @@ class Accounting:
 # -- off-chip traffic (§6.1) -------------------------------------------------------------------
 def traffic(node) -> Dim:
     """Bytes moved off chip: ``‖out‖·|out tile|`` for loads, the written data for stores."""
-    if isinstance(node, LOADS):
+    if node.reads_tensor:
         out = node.outputs[0]
         return product((out.type.cardinality, out.dtype.nbytes))
-    if isinstance(node, STORES):
+    if node.writes_tensor:
         data = store_data(node)
         return product((data.type.cardinality, data.dtype.nbytes))
     return 0
 
 
 def store_data(node):
-    """The data input of a store: the only input, or RandomOffChipStore's ``wdata`` (port 1)."""
-    return node.inputs[0] if isinstance(node, LinearOffChipStore) else node.inputs[1]
+    """The data input of a store (its ``data_inputs`` trait: the only input, or
+    RandomOffChipStore's ``wdata``, port 1)."""
+    return node.inputs[node.data_inputs][0]
 
 
 # -- FLOPs (§6.4) ------------------------------------------------------------------------------
 def flops(node) -> Dim:
     """``‖in‖ · flops(fn, element type)`` for Map / Accum / Scan / FlatMap, else 0."""
-    if not isinstance(node, COMPUTE_OPS):
+    if node.cost_role != "compute":
         return 0
     fn = function_of(node)
     per_element = fn.flops_of_type(element_type(node))
@@ -85,7 +82,7 @@ def performs_flops(node) -> bool:
     generation, Identity: 0 FLOPs, §7.2) run on compute bandwidth in the simulator but are not
     compute operators, as in the artifact's count (its row-packing Accum is not allocated).
     """
-    if not isinstance(node, COMPUTE_OPS):
+    if node.cost_role != "compute":
         return False
     return function_of(node).flops_of_type(element_type(node)) != 0
 
@@ -122,35 +119,34 @@ def memory(node, acc: Accounting) -> Dim:
 
 
 def _paper_memory(node, acc: Accounting) -> Dim:
-    if isinstance(node, LOADS):
+    if node.reads_tensor:
         return acc.double_buffer * node.outputs[0].dtype.nbytes
-    if isinstance(node, STORES):
+    if node.writes_tensor:
         return acc.double_buffer * store_data(node).dtype.nbytes
-    if isinstance(node, Bufferize):
+    if node.cost_role == "bufferize":
         tile = node.inputs[0].dtype.nbytes
         return tile + acc.double_buffer * buffer_cardinality(node.outputs[0].dtype) * tile
-    if isinstance(node, Map) and is_matmul(node):
-        return _matmul_staging(node, acc)
-    if isinstance(node, Accum) and is_matmul(node):
-        return _matmul_staging(node, acc) + _compute_bytes(node.outputs[0].dtype, acc)
-    if isinstance(node, (Accum, Scan, Expand)):
-        return _compute_bytes(node.outputs[0].dtype, acc)
-    return 0
+    total: Dim = 0
+    if node.stages_matmul and is_matmul(node):
+        total = _matmul_staging(node, acc)
+    if node.holds_accumulator:
+        total = total + _compute_bytes(node.outputs[0].dtype, acc)
+    return total
 
 
 def _artifact_memory(node, acc: Accounting) -> Dim:
-    if isinstance(node, LOADS):
+    role = node.cost_role
+    if node.reads_tensor:
         return node.outputs[0].dtype.nbytes
-    if isinstance(node, LinearOffChipStore):
-        return store_data(node).dtype.nbytes
-    if isinstance(node, RandomOffChipStore):
-        return acc.store_buffer_depth * store_data(node).dtype.nbytes
-    if isinstance(node, (Bufferize, Streamify)):
-        buffer = node.outputs[0].dtype if isinstance(node, Bufferize) else node.inputs[0].dtype
+    if node.writes_tensor:
+        depth = acc.store_buffer_depth if node.random_access else 1
+        return depth * store_data(node).dtype.nbytes
+    if role in ("bufferize", "streamify"):
+        buffer = node.outputs[0].dtype if role == "bufferize" else node.inputs[0].dtype
         tile = _compute_bytes(buffer.tile, acc)
-        copies = 2 if isinstance(node, Bufferize) else 1
+        copies = 2 if role == "bufferize" else 1
         return copies * buffer_cardinality(buffer) * tile + tile
-    if isinstance(node, (Accum, Scan, Expand)):
+    if node.holds_accumulator:
         return _compute_bytes(node.outputs[0].dtype, acc)
     return 0
 

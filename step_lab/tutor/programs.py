@@ -10,10 +10,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import fn, ops
-from .errors import DeadlockError
-from .ir import Program, Selector, Tile
-from .symbolic import dim
+from .. import fn, ops
+from ..errors import DeadlockError
+from ..ir import Program, Selector, Tile
+from ..symbolic import dim
 
 __all__ = ["MIXTRAL_TRACE", "QWEN_TRACE", "KV_TRACE", "ENCODE_TENSORS", "DECODE_TOKENS",
            "PARTITION_ROWS", "PARTITION_SELECTORS", "mini_model", "gemv_program",
@@ -49,7 +49,7 @@ def mini_model(name: str = "mixtral-8x7b", *, hidden: int = 256, intermediate: i
     Routing traces only fix which experts each token visits, so they drive the small model
     exactly as the real one; only the matrix sizes shrink.
     """
-    from .workloads.models import model
+    from ..workloads.models import model
     base = model(name)
     return dataclasses.replace(base, name=f"mini-{base.name}", hidden=hidden,
                                moe_intermediate=intermediate)
@@ -82,7 +82,7 @@ def normalise_program(rows: int = 3, cols: int = 8, depth: int | None = None) ->
 
 
 def _runs(rows: int, cols: int, depth: int) -> bool:
-    from .sim import simulate
+    from ..sim import simulate
     values = (np.arange(rows * cols, dtype=float).reshape(rows, cols) + 1).tolist()
     try:
         simulate(normalise_program(rows, cols, depth), inputs={"x": values})
@@ -103,7 +103,7 @@ def smallest_fifo_depth(rows: int = 3, cols: int = 8) -> int:
 @lru_cache(maxsize=None)
 def padding_count(n: int, chunk: int = 4) -> int:
     """Padding elements ``Reshape(x, 0, chunk, pad)`` adds to a stream ``[X]`` at X = n."""
-    from .interpret import interpret
+    from ..interpret import interpret
     X = dim("X")
     prog = Program("padding")
     x = prog.input("x", Tile(1, 1, "i32"), (X,))
@@ -114,7 +114,7 @@ def padding_count(n: int, chunk: int = 4) -> int:
 
 def partition_outputs() -> list:
     """Token lists of both outputs of tutorial 03's Partition."""
-    from .interpret import interpret
+    from ..interpret import interpret
     prog = Program("partition")
     x = prog.input("x", Tile(1, 1, "i32"), (4, 2))
     sel = prog.input("sel", Selector(2), (4,))
@@ -127,7 +127,7 @@ def partition_outputs() -> list:
 @lru_cache(maxsize=None)
 def moe_traffic(tiling: str, tile: int | None = None) -> int:
     """Off-chip bytes of the mini Mixtral layer on the real batch-64 routing trace."""
-    from .workloads import moe_layer, trace_path
+    from ..workloads import moe_layer, trace_path
     work = moe_layer(mini_model(), batch=64, routing=trace_path(MIXTRAL_TRACE), tiling=tiling,
                      tile=tile, tile_f=64)
     return work.metrics().evaluate(work.bindings)["offchip_traffic"]
@@ -135,8 +135,8 @@ def moe_traffic(tiling: str, tile: int | None = None) -> int:
 
 def region_tiles(strategy: str = "interleaved", parallel: int = 4) -> list:
     """KV tiles each region reads under a static strategy, for the vendored KV trace."""
-    from .workloads import load_kv_lengths, trace_path
-    from .workloads.attention import kv_tiles, region_of
+    from ..workloads import load_kv_lengths, trace_path
+    from ..workloads.attention import kv_tiles, region_of
     lengths = load_kv_lengths(trace_path(KV_TRACE))
     owner = region_of(strategy, len(lengths), parallel)
     return [int(v) for v in np.bincount(owner, weights=kv_tiles(lengths), minlength=parallel)]
@@ -145,7 +145,7 @@ def region_tiles(strategy: str = "interleaved", parallel: int = 4) -> list:
 @lru_cache(maxsize=None)
 def time_multiplex_cycles(regions: int | None) -> int:
     """Cycles of the mini Qwen3 layer on the real routing trace; None = one region per expert."""
-    from .workloads import moe_layer, trace_path
+    from ..workloads import moe_layer, trace_path
     extra = {} if regions is None else {"time_multiplex": True, "regions": regions}
     work = moe_layer(mini_model("qwen3-30b-a3b", hidden=128, intermediate=128), batch=64,
                      routing=trace_path(QWEN_TRACE), tiling="static", tile=16, tile_f=64,

@@ -10,7 +10,7 @@ from ..errors import ShapeError
 from ..ir.dtypes import Addr, DType, Selector, Tile, Tuple, numpy_dtype
 from ..ir.tokens import encode
 from ..symbolic import Dim, as_dim, dims_equal, fmt, try_int
-from ._fn_base import (FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction, addr,
+from .base import (FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction, addr,
                        as_tile, index_value, is_int_tile, show, tile_value,
                        tuple_items, tuple_values)
 

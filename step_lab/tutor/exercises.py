@@ -1,7 +1,7 @@
 """The exercises of the tutorials, in course order (checked by ``step_lab.tutor.check``).
 
 Every checker takes the learner's answer, computes the expected one from the package
-(``_tutor_programs``) and either returns a success message or raises ``Wrong`` with a diagnosis.
+(``tutor.programs``) and either returns a success message or raises ``Wrong`` with a diagnosis.
 """
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import _tutor_programs as ref
-from ._tutor_compare import (check_symbols, compare_nested, compare_tokens, evaluate_answer,
+from . import programs as ref
+from .compare import (check_symbols, compare_nested, compare_tokens, evaluate_answer,
                              same_dim, shape_text)
-from .ir import Program, Stream, Tile
-from .ir.tokens import decode, encode
-from .symbolic import dim, fmt, free_symbols
-from .tutor import Wrong, as_tokens, parse_tokens, scalars, show
+from ..ir import Program, Stream, Tile
+from ..ir.tokens import decode, encode
+from ..symbolic import dim, fmt, free_symbols
+from .display import Wrong, as_tokens, parse_tokens, scalars, show
 
 __all__ = ["Exercise", "EXERCISES"]
 
@@ -63,7 +63,7 @@ def _decode(answer) -> str:
 # -- 02 shapes -----------------------------------------------------------------------------------
 def _flatten_shapes() -> dict:
     """``{(min, max): shape}`` of every Flatten of tutorial 02's stream x [2, 3, 4]."""
-    from .ops import Flatten
+    from ..ops import Flatten
     prog = Program("flatten_options")
     x = prog.input("x", Tile(1, 1, "f32"), (2, 3, 4))
     return {(lo, hi): Flatten(x, lo, hi).shape for lo in range(3) for hi in range(lo, 3)}
@@ -110,7 +110,7 @@ def _padding(answer) -> str:
           "x has shape [B, 3, D0] where D0 is ragged (B = sl.dim('B'), D0 = sl.dim('D0')). "
           "Give the shape of Flatten(x, 1, 2) as a tuple of dims.")
 def _ragged(answer) -> str:
-    from .ops import Flatten
+    from ..ops import Flatten
     B, D0 = dim("B"), dim("D0")
     prog = Program("ragged")
     x = prog.input("x", Tile(1, 1, "f32"), (B, 3, D0), ragged=[D0])
@@ -157,7 +157,7 @@ def _partition(answer) -> str:
 
 
 def _is_data(tok) -> bool:
-    from .ir.tokens import DONE, Stop
+    from ..ir.tokens import DONE, Stop
     return tok is not DONE and type(tok) is not Stop
 
 
@@ -165,7 +165,7 @@ def _is_data(tok) -> bool:
           "build a program with input stream 'x' = prog.input('x', sl.Tile(1, 1, 'f32'), (3, 4)) "
           "and output 'y' holding the sum of squares of each row (shape [3]); pass the Program.")
 def _sumsq(answer) -> str:
-    from .interpret import interpret
+    from ..interpret import interpret
     prog = answer.program if isinstance(answer, Stream) else answer
     if not isinstance(prog, Program):
         raise Wrong(f"pass your Program (or its output stream), not a {type(prog).__name__}.")
@@ -209,7 +209,7 @@ def _reduction_hint(shape) -> str:
           "y[B,512] stored; bf16) write the total off-chip traffic in bytes as an expression of "
           "B = sl.dim('B').")
 def _traffic(answer) -> str:
-    from .analysis.metrics import metrics
+    from ..analysis.metrics import metrics
     check_symbols(answer, {"B"}, "your answer")
     m = metrics(ref.gemv_program())
     per_node = {node: cells["offchip_traffic"] for node, cells in m.by_node.items()
@@ -241,8 +241,8 @@ def _traffic(answer) -> str:
           "in tutorial 05's normalise(rows=3, cols=8), give the smallest FIFO depth of stream x "
           "(prog.set_fifo_depth(x, depth)) with which the simulation finishes.")
 def _fifo(answer) -> str:
-    from .errors import DeadlockError
-    from .sim import simulate
+    from ..errors import DeadlockError
+    from ..sim import simulate
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or answer < 1:
         raise Wrong(f"give the depth as an int >= 1, not {answer!r:.60}.")
     need = ref.smallest_fifo_depth(3, 8)
@@ -289,7 +289,7 @@ def _tile(answer) -> str:
           "for the KV-length trace of tutorial 07, 4 regions and the interleaved strategy "
           "(request i -> region i mod 4), give the list of KV tiles each region reads.")
 def _tiles(answer) -> str:
-    from .workloads import load_kv_lengths, trace_path
+    from ..workloads import load_kv_lengths, trace_path
     want = ref.region_tiles("interleaved", 4)
     got = _int_list(answer, len(want))
     if got == want:
@@ -350,8 +350,8 @@ MIN_TRAFFIC = 2 * (ROWS * 128 + 128 * 256 + ROWS * 256)
           "M = sl.dim('M')) into the tensor 'Y', with at most twice the minimal off-chip "
           f"traffic at M = {ROWS}; pass the Program.")
 def _silu_gemm(answer) -> str:
-    from .analysis.metrics import metrics
-    from .interpret import interpret
+    from ..analysis.metrics import metrics
+    from ..interpret import interpret
     if not isinstance(answer, Program):
         raise Wrong(f"pass your Program, not a {type(answer).__name__}.")
     for name, role in (("X", "input"), ("W", "input"), ("Y", "output")):
@@ -391,7 +391,7 @@ def _compare_silu(got: np.ndarray, product: np.ndarray) -> None:
 
 
 def _traffic_by_node(prog, bindings: dict) -> dict:
-    from .analysis.metrics import metrics
+    from ..analysis.metrics import metrics
     m = metrics(prog)
     return {node: evaluate_answer(cells["offchip_traffic"], bindings)
             for node, cells in m.by_node.items() if cells["offchip_traffic"] != 0}

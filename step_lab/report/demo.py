@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import html
 
-from .dse import pareto, pid
-from .report import graph_fragment, write_report
-from .report_svg import scatter_svg
-from .workloads import expert_counts, load_routing, moe_layer, trace_path
-from .workloads.moe import moe_analysis
+from ..dse import pareto, pid
+from .html import graph_fragment, write_report
+from .svg import scatter_svg
+from ..workloads import expert_counts, load_routing, moe_layer, trace_path
+from ..workloads.moe import moe_analysis
 
 __all__ = ["run_demo", "TRACE"]
 
@@ -49,7 +49,7 @@ def _player_section(runs: dict) -> tuple[str, str]:
     """The occupancy player of static tile PLAYER_TILE vs dynamic tiling (needs bokeh)."""
     heading = f"Occupancy: static tile {PLAYER_TILE} vs dynamic tiling (press play)"
     try:
-        from .notebook.animation import animate, compare
+        from ..notebook.animation import animate, compare
     except ImportError as e:
         return heading, (f"<p class='note'>(the occupancy player needs bokeh: {html.escape(str(e))}"
                          "; pip install 'step-lab[notebook]')</p>")
@@ -112,7 +112,7 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
 def _why_section(why, *, include_bokehjs: bool = True) -> str:
     """The verdict and the bokeh roofline (BokehJS inlined unless the page already has it, so
     the report works offline)."""
-    from .notebook.roofline import roofline_fragment, why_html
+    from ..notebook.roofline import roofline_fragment, why_html
     try:
         plot = roofline_fragment(why, include_bokehjs=include_bokehjs)
     except ImportError:                   # bokeh is an optional dependency
