@@ -80,8 +80,8 @@ def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("missing COMMAND (expected demo, simulate, reproduce or "
-                             "reproduction; see --help)")
+            raise UsageError("missing COMMAND (expected demo, simulate, reproduce, reproduction "
+                             "or traces; see --help)")
         return _COMMANDS[args.command](args)
     except UsageError as e:
         print(f"step-lab: error: {e}", file=sys.stderr)
@@ -165,6 +165,16 @@ def _check_scheduler(address: str) -> None:
                          "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786)")
 
 
+def _check_report_path(report: str) -> None:
+    """``--report OUT.html``: an .html file name in a writable folder (checked before any run)."""
+    if not report.endswith((".html", ".htm")):
+        raise UsageError(f"--report {report!r} is not an .html file name (expected e.g. "
+                         "--report out/run.html)")
+    if Path(report).is_dir():
+        raise UsageError(f"--report {report!r} is a folder (expected an .html file name)")
+    _prepare_out_dir(str(Path(report).parent), "--report folder")
+
+
 def _hardware(name: str):
     from . import hw
     from .errors import ConfigError
@@ -181,21 +191,17 @@ def _workload_cli():
 
 def _cmd_simulate(args) -> int:
     from .sim import simulate
+    if getattr(args, "workload", None) is None:
+        if args.file is None:
+            raise UsageError("simulate needs FILE (a .py file) or --workload moe|attention")
+        if not Path(args.file).is_file():
+            raise UsageError(f"file {args.file!r} does not exist (expected a .py file)")
+    if args.report is not None:
+        _check_report_path(args.report)
     if getattr(args, "workload", None) is not None:
         hw = _hardware(args.hw) if args.hw != "paper" else None
         return _workload_cli().run_workload(args, hw)
-    if args.file is None:
-        raise UsageError("simulate needs FILE (a .py file) or --workload moe|attention")
     path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"file {str(path)!r} does not exist (expected a .py file)")
-    if args.report is not None and not args.report.endswith((".html", ".htm")):
-        raise UsageError(f"--report {args.report!r} is not an .html file name (expected e.g. "
-                         "--report out/run.html)")
-    if args.report is not None:
-        if Path(args.report).is_dir():
-            raise UsageError(f"--report {args.report!r} is a folder (expected an .html file name)")
-        _prepare_out_dir(str(Path(args.report).parent), "--report folder")
     hw = _hardware(args.hw)
     scope = _run_script(path)
     prog, inputs, bindings = _program_from(scope, path)
@@ -445,4 +451,7 @@ _COMMANDS = {"demo": _cmd_demo, "simulate": _cmd_simulate, "reproduce": _cmd_rep
              "traces": lambda args: _workload_cli().cmd_traces(args)}
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m step_lab.cli`: run the imported module's main, so that the UsageError raised by
+    # step_lab.cli_workload is the class main() catches (this file is __main__ here)
+    from step_lab.cli import main as _main
+    sys.exit(_main())

@@ -22,7 +22,6 @@ from pathlib import Path
 __all__ = ["add_workload_arguments", "run_workload", "add_traces_command", "cmd_traces"]
 
 WORKLOADS = ("moe", "attention")
-GRAPH_LIMIT = 400          # nodes: larger programs get no graph in the report
 
 
 def add_workload_arguments(s) -> None:
@@ -108,8 +107,12 @@ def build_workload(args):
 
 def run_workload(args, hw) -> int:
     """Simulate the workload (timing only), print the result and write the report."""
-    wl, source = build_workload(args)
-    result = wl.simulate(hw=hw, values=False)
+    from .errors import StepError
+    try:
+        wl, source = build_workload(args)
+    except StepError as e:          # a bad --model, config or trace: an argument mistake
+        raise _usage(f"{type(e).__name__}: {e}") from None
+    result = wl.simulate(hw=hw, values=False, trace=bool(args.report))
     metrics = _metrics(wl, result)
     rows = _rows(wl, result, metrics, source)
     if args.json:
@@ -147,21 +150,21 @@ def _rows(wl, result, metrics: dict, source: str) -> dict:
 
 
 def write_workload_report(out, wl, rows: dict, result) -> Path:
-    """``OUT.html`` and ``OUT.json`` (``out`` ending in .html; else a folder with report.*)."""
+    """``OUT.html`` and ``OUT.json`` (``out`` ending in .html; else a folder with report.*):
+    the summary, the approximations and input, then the same views as ``simulate FILE
+    --report`` (collapsed graph, occupancy player when ``result`` has a trace, why is it slow)."""
     import html
-    from .report import render_svg, write_report
+    from .report import write_report
     out = Path(out)
-    graph = render_svg(wl.program, rankdir="TB") if len(wl.program.nodes) <= GRAPH_LIMIT else None
-    sections = [("Approximations", f"<p class='note'>{html.escape(rows['notes'])}</p>"),
-                ("Input", f"<p class='note'>{html.escape(rows['input'])}</p>")]
-    sections.append(("The program", f"<div class='graph'>{graph}</div>") if graph else
-                    ("The program", f"<p class='note'>{len(wl.program.nodes):,} nodes (graph "
-                     f"drawn up to {GRAPH_LIMIT})</p>"))
+    sections = [("Input", f"<p class='note'>{html.escape(rows['input'])}</p>")]
+    if wl.meta.get("notes"):
+        sections.insert(0, ("Approximations", f"<p class='note'>{html.escape(rows['notes'])}</p>"))
+    sections += _views(wl.program, result, rows["program"])
     data = {"summary": rows, "result": result.to_dict(), "params": {
         k: v for k, v in wl.params.items() if k not in ("kv_lengths", "routing")}}
     title = f"step-lab simulate — {rows['program']}"
-    table = [{"quantity": k, "value": v} for k, v in rows.items()]
-    if out.suffix.lower() != ".html":
+    table = [{"quantity": k, "value": v} for k, v in rows.items() if k != "notes"]
+    if out.suffix.lower() not in (".html", ".htm"):
         return write_report(out, title, table, sections, data)[0]
     with tempfile.TemporaryDirectory() as tmp:
         html_path, json_path = write_report(tmp, title, table, sections, data)
@@ -169,6 +172,16 @@ def write_workload_report(out, wl, rows: dict, result) -> Path:
         shutil.move(str(html_path), out)
         shutil.move(str(json_path), out.with_suffix(".json"))
     return out
+
+
+def _views(program, result, name: str) -> list:
+    """Graph, player and "why is it slow?" (needs bokeh); without bokeh, the graph alone."""
+    try:
+        from .notebook.export import report_fragments
+    except ImportError:                    # the notebook extra (bokeh) is not installed
+        from .report import graph_fragment
+        return [("The program", graph_fragment(program))]
+    return report_fragments(program, result, title=name)
 
 
 # -- step-lab traces ---------------------------------------------------------------------------

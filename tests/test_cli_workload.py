@@ -17,6 +17,9 @@ def test_moe_workload_of_a_gallery_model_prints_and_writes_the_report(capsys, tm
     assert "latent" in rows["notes"] and "uniform synthetic routing" in rows["input"]
     page = out.read_text(encoding="utf-8")
     assert "Approximations" in page and "multi-head latent attention" in page
+    assert page.count("multi-head latent attention") == 1        # not repeated in the table
+    assert "data-step-player" in page and "Why is it slow?" in page   # the views of FILE reports
+    assert "nodes drawn" in page                                # the collapsed graph view
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert data["result"]["cycles"] > 0 and data["params"]["batch"] == 16
 
@@ -48,5 +51,28 @@ def test_workload_usage_errors_exit_2_with_one_line(capsys, tmp_path):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
-    assert main(["simulate", "--workload", "moe", "--model", "deepseek-v4"]) == 1
-    assert "unknown model 'deepseek-v4'" in capsys.readouterr().err
+    for argv, message in [(["--model", "deepseek-v4"], "unknown model 'deepseek-v4'"),
+                          (["--model", str(tmp_path / "none" / "config.json")], "config.json")]:
+        assert main(["simulate", "--workload", "moe", *argv]) == 2       # an argument mistake
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_a_bad_report_path_fails_before_simulating(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    argv = ["simulate", "--workload", "moe", "--model", "deepseek-v3", "--batch", "64",
+            "--report", str(blocker / "r.html")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "--report folder" in captured.err and "cycles" not in captured.out   # nothing ran
+
+
+def test_python_m_cli_reports_workload_mistakes_as_usage_errors(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "step_lab.cli", "simulate", "--workload", "moe",
+                           "--model", "qwen3-30b-a3b", "--batch", "-3"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "internal" not in proc.stderr
+    assert proc.stderr.strip() == "step-lab: error: --batch -3 (expected an int >= 1)"
