@@ -89,7 +89,7 @@ def run_demo(out_dir, *, hw=None, tiles=(8, 16, 32, 64)):
                        frontier=front, highlight=dynamic, xlabel="on-chip memory [B]",
                        ylabel="time [cycles]")
     player = _player_section(runs)          # inlines BokehJS once for the whole page
-    graph = graph_fragment(moe_layer(MODEL, batch=64, routing=routing, tiling="dynamic").program)
+    graph = graph_fragment(runs["dynamic"][0])         # the dynamic program simulated above
     sections = [
         ("What this is", f"<p class='note'>One MoE layer of Qwen3-30B-A3B (128 experts, top-8, "
          f"hidden 2048, intermediate 768) at batch 64, routed by a real trace: "

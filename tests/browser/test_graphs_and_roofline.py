@@ -8,31 +8,22 @@ legend is there, the roofline is drawn. Screenshots: ``test-output/browser/11-*.
 """
 from __future__ import annotations
 
-import os
 import statistics
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-output" / "browser"
-CHROMIUM = os.environ.get("STEP_LAB_CHROMIUM", "/usr/bin/chromium")
+from test_jupyterlab import CHROMIUM, CHROMIUM_ARGS, SHOTS, _require_chromium
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message + " — in CI the browser test must run")
-        pytest.skip(message)
+    _require_chromium()
     from playwright.sync_api import sync_playwright
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu"])
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

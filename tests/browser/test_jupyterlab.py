@@ -60,10 +60,17 @@ def _lab_settings(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A running JupyterLab: yields ``(base_url, token)``; always shut down afterwards."""
-    _require_chromium()
+    """A running JupyterLab on a copy of notebooks/: yields ``(base_url, token)``."""
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    yield from running_lab(work, work / "notebooks", kernel_for="quickstart.ipynb")
+
+
+def running_lab(work: Path, root_dir: Path, kernel_for: str | None = None):
+    """Run JupyterLab (this interpreter, 127.0.0.1, a fresh token) on ``root_dir``, with user
+    settings under ``work``; yields ``(base_url, token)`` and always shuts it down afterwards.
+    ``kernel_for`` starts that notebook's kernel before the page opens."""
+    _require_chromium()
     _lab_settings(work / "settings")
     port, token = _free_port(), secrets.token_hex(16)
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -73,13 +80,14 @@ def lab(tmp_path_factory):
            "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", "--allow-root", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={work / 'notebooks'}", "--ServerApp.port_retries=0"]
+           f"--ServerApp.root_dir={root_dir}", "--ServerApp.port_retries=0"]
     log = open(work / "jupyterlab.log", "w")
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_server(base, token, server, work / "jupyterlab.log")
-        _start_kernel_session(base, token, "quickstart.ipynb")
+        _wait_for_server(base, token, server, work / "jupyterlab.log", timeout=90)
+        if kernel_for is not None:
+            _start_kernel_session(base, token, kernel_for)
         yield base, token
     finally:
         server.terminate()

@@ -7,89 +7,24 @@ JupyterLab runs from this interpreter on 127.0.0.1 with a token, on a temporary 
 """
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from test_jupyterlab import CHROMIUM, CHROMIUM_ARGS, ROOT, _poll, running_lab
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("STEP_LAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 NOTEBOOK = "01_streams_and_stop_tokens.ipynb"
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _poll(condition, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"chromium is missing at {CHROMIUM} (CI needs it)")
-        pytest.skip(f"chromium is missing at {CHROMIUM}")
+    """JupyterLab on a temporary copy of tutorials/ (autosave must not touch the repository)."""
     pytest.importorskip("playwright")
     work = tmp_path_factory.mktemp("tutorial_lab")
     shutil.copytree(ROOT / "tutorials", work / "tutorials",
                     ignore=shutil.ignore_patterns("src", "_build.py"))
-    settings = work / "settings" / "@jupyterlab"
-    (settings / "apputils-extension").mkdir(parents=True)
-    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}')
-    (settings / "notebook-extension").mkdir(parents=True)
-    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
-        '{"autoStartDefaultKernel": true}')
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "JUPYTERLAB_SETTINGS_DIR": str(work / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(work / "workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", "--allow-root", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={work / 'tutorials'}", "--ServerApp.port_retries=0"]
-    log = open(work / "jupyterlab.log", "w")
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        def up() -> bool:
-            assert server.poll() is None, (work / "jupyterlab.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    return True
-            except OSError:
-                return False
-        _poll(up, "JupyterLab to start", timeout=90)
-        yield base, token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
-        log.close()
+    yield from running_lab(work, work / "tutorials")
 
 
 def test_run_all_on_a_tutorial_solves_nothing_until_the_learner_asks(lab):
