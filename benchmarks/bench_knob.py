@@ -33,13 +33,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-import step_lab as sl                                          # noqa: E402
-from step_lab.notebook.explorer import builder_for             # noqa: E402
-from step_lab.notebook.graph import graph_html                 # noqa: E402
-from step_lab.notebook.outcome import Options                  # noqa: E402
-from step_lab.notebook.panel import StepPanel                  # noqa: E402
-from step_lab.notebook.player import player_for                # noqa: E402
-from step_lab.workloads import simplified_moe                  # noqa: E402
+import step_lab as sl  # noqa: E402
+from step_lab.notebook.explorer import builder_for  # noqa: E402
+from step_lab.notebook.graph import graph_html  # noqa: E402
+from step_lab.notebook.outcome import Options  # noqa: E402
+from step_lab.notebook.panel import StepPanel  # noqa: E402
+from step_lab.notebook.player import player_for  # noqa: E402
+from step_lab.workloads import simplified_moe  # noqa: E402
 
 TARGET_SECONDS = 0.5
 

@@ -27,10 +27,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from step_lab.notebook.frames import compute_frames                # noqa: E402
-from step_lab.notebook import occupancy_from_result                # noqa: E402
-from step_lab.notebook.player import Player                        # noqa: E402
-from step_lab.workloads import moe_layer, trace_path               # noqa: E402
+from step_lab.notebook import occupancy_from_result  # noqa: E402
+from step_lab.notebook.frames import compute_frames  # noqa: E402
+from step_lab.notebook.player import Player  # noqa: E402
+from step_lab.workloads import moe_layer, trace_path  # noqa: E402
 
 TARGETS = {"b64": (0.15, 5e6), "b1024": (1.0, 20e6)}
 

@@ -34,12 +34,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import step_lab as sl                                    # noqa: E402
-from step_lab import fn, ops                             # noqa: E402
-
-from moe import qwen_moe_layer                           # noqa: E402
+from moe import qwen_moe_layer  # noqa: E402
 from simpy_lean import simpy_cycles as lean_simpy_cycles  # noqa: E402
-from simpy_pipeline import simpy_cycles                  # noqa: E402
+from simpy_pipeline import simpy_cycles  # noqa: E402
+
+import step_lab as sl  # noqa: E402
+from step_lab import fn, ops  # noqa: E402
 
 PIPE_TILE = (8, 32)          # f32 tiles of 1 KB
 PIPE_BW = (64, 32)           # compute bandwidths of the two maps (FLOPs/cycle)

@@ -10,8 +10,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "tests")]
 
-import step_lab as sl                                          # noqa: E402
-from test_sim_validation import REFERENCE, swiglu              # noqa: E402
+from test_sim_validation import REFERENCE, swiglu  # noqa: E402
+
+import step_lab as sl  # noqa: E402
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import simpy
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from step_lab.sim.hbm import HBM    # noqa: E402
+from step_lab.sim.hbm import HBM  # noqa: E402
 
 
 class Fifo:

@@ -30,11 +30,11 @@ import simpy
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from step_lab.interpret.context import RunContext       # noqa: E402
+from step_lab.hw.placement import place  # noqa: E402
+from step_lab.interpret.context import RunContext  # noqa: E402
 from step_lab.ir.node import COMPUTE, GET, OFFCHIP, PUT  # noqa: E402
-from step_lab.ir.tokens import DONE, Stop               # noqa: E402
-from step_lab.sim.plan import plan_nodes                 # noqa: E402
-from step_lab.hw.placement import place                  # noqa: E402
+from step_lab.ir.tokens import DONE, Stop  # noqa: E402
+from step_lab.sim.plan import plan_nodes  # noqa: E402
 
 
 class Fifo:

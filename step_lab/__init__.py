@@ -17,12 +17,35 @@ if "numpy" not in _sys.modules:
     del _var
 
 from . import fn, hw, ops
-from .errors import (BindingError, ConfigError, DeadlockError, GraphError, InputError, ShapeError,
-                     StepError, TraceError)
-from .interpret import RunResult, interpret
-from .ir import (DONE, Addr, Bool, Buffer, Program, S, Scalar, Selector, Stream, StreamType, Tensor,
-                 Tile, Tuple, decode, encode)
+from .errors import (
+    BindingError,
+    ConfigError,
+    DeadlockError,
+    GraphError,
+    InputError,
+    ShapeError,
+    StepError,
+    TraceError,
+)
 from .hw import HardwareConfig
+from .interpret import RunResult, interpret
+from .ir import (
+    DONE,
+    Addr,
+    Bool,
+    Buffer,
+    Program,
+    S,
+    Scalar,
+    Selector,
+    Stream,
+    StreamType,
+    Tensor,
+    Tile,
+    Tuple,
+    decode,
+    encode,
+)
 from .sim import SimResult, simulate
 from .symbolic import ceil_div, dim
 

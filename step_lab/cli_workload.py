@@ -154,6 +154,7 @@ def write_workload_report(out, wl, rows: dict, result) -> Path:
     the summary, the approximations and input, then the same views as ``simulate FILE
     --report`` (collapsed graph, occupancy player when ``result`` has a trace, why is it slow)."""
     import html
+
     from .report import write_report
     out = Path(out)
     sections = [("Input", f"<p class='note'>{html.escape(rows['input'])}</p>")]

@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 from . import fn, ops
+from .fn.base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 from .ir.program import Program
 from .notebook import knobs
-from .fn.base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 
 __all__ = ["operator_docs", "opdocs_json", "OPDOCS_PATH", "main"]
 

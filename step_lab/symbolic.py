@@ -5,9 +5,10 @@ tuples of dimensions, outermost first (STEP.md §2.1).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from functools import lru_cache
-from typing import Iterable, Mapping, Union
+from functools import cache, lru_cache
+from typing import Union
 
 import sympy
 
@@ -29,7 +30,7 @@ def dim(name: str) -> sympy.Symbol:
     return _symbol(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, nonnegative=True)
 

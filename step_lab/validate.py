@@ -168,7 +168,7 @@ def program_symbols(program) -> dict:
 
 
 # Programs only grow (nodes are immutable once built), so the node count identifies a state.
-_SYMBOLS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SYMBOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _dtype_symbols(dtype) -> set:
@@ -367,7 +367,7 @@ def _cardinalities(program) -> list:
     return out
 
 
-_CARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _bounded(expr, env: dict, memo: dict) -> int:

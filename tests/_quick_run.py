@@ -15,7 +15,7 @@ _ROOT = Path(tempfile.mkdtemp(prefix="step_lab_quick_"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def quick_record(fig_id: str) -> dict:
     """The record of ``reproduce FIG --quick`` (written to :func:`quick_dir`), run once."""
     return reproduce(fig_id, _ROOT, RunContext(quick=True, progress=False))

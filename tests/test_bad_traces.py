@@ -18,8 +18,7 @@ from step_lab.cli import main
 from step_lab.errors import StepError, TraceError
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.reproduce.inputs import check_folder, expected, plan, resolve
-from step_lab.workloads.traces import (MAX_KV_LENGTH, load_kv_lengths, load_routing,
-                                       trace_path)
+from step_lab.workloads.traces import MAX_KV_LENGTH, load_kv_lengths, load_routing, trace_path
 
 MIXTRAL = "expert_routing/mixtral_b64/008_010.npz"
 QWEN = "expert_routing/qwen_b64/032_012.npz"

@@ -2,11 +2,11 @@
 import json
 
 import pytest
+from test_notebook_support import shell  # noqa: F401 (fixture)
 
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.sim.bottleneck import why_slow
-from test_notebook_support import shell  # noqa: F401 (fixture)
 
 CHAIN_HW = sl.hw.PAPER.replace(pipeline_latency_cycles=8, fifo_depth=1)
 
@@ -121,6 +121,7 @@ def test_why_html_names_bound_units_and_channels():
 
 def test_roofline_plot_has_labelled_axes_si_ticks_and_named_roofs():
     from bokeh.models import CustomJSTickFormatter, Legend
+
     from step_lab.notebook.roofline import roofline_figure, roofline_fragment, si
     runs = {f"depth {d}": sl.simulate(chain(depth=d), hw=CHAIN_HW, values=False)
             for d in (None, 2, 4, 16)}

@@ -7,7 +7,7 @@ import pytest
 
 import step_lab as sl
 from step_lab.errors import ConfigError
-from step_lab.formatting import (at_bindings, latex_quantity, number, quantity, si, yes_no)
+from step_lab.formatting import at_bindings, latex_quantity, number, quantity, si, yes_no
 
 M = sl.dim("M")
 
@@ -49,6 +49,7 @@ def test_a_symbol_is_never_glued_to_its_coefficient():
 def test_axis_formatter_is_a_browser_side_si_formatter():
     pytest.importorskip("bokeh")
     from bokeh.models import CustomJSTickFormatter
+
     from step_lab.formatting import axis_formatter
     f = axis_formatter("B")
     assert isinstance(f, CustomJSTickFormatter) and f.args == {"unit": "B", "mode": "si"}
@@ -63,6 +64,7 @@ def test_label_axes_and_readable_axes_replace_the_default_tick_format():
     from bokeh.layouts import row
     from bokeh.models import BasicTickFormatter, CustomJSTickFormatter, NumeralTickFormatter
     from bokeh.plotting import figure
+
     from step_lab.formatting import label_axes, readable_axes, unlabelled_axes
     a = figure()
     a.line([0, 1], [0, 7e6])
@@ -91,9 +93,9 @@ def test_fig_html_headline_table_uses_the_one_format(tmp_path):
 def test_every_axis_of_the_player_has_a_label_with_its_unit():
     pytest.importorskip("bokeh")
     from bokeh.models import Axis
+    from test_notebook_support import synthetic_occupancy
 
     from step_lab.notebook import animate
-    from test_notebook_support import synthetic_occupancy
     layout = animate(synthetic_occupancy()).layout("p0")
     labels = {ax.axis_label for ax in layout.select({"type": Axis}) if ax.visible}
     assert "time [cycles]" in labels and "off-chip bandwidth [B/cycle]" in labels
@@ -116,6 +118,7 @@ def test_the_explorers_pareto_view_has_readable_labelled_axes():
     pytest.importorskip("bokeh")
     pytest.importorskip("ipywidgets")
     from bokeh.models import CustomJSTickFormatter
+
     from step_lab.formatting import unlabelled_axes
     from step_lab.notebook.whatif import ParetoView
     view = ParetoView(lambda v, r: {}, lambda v: 0, lambda v: [])
@@ -127,6 +130,7 @@ def test_the_explorers_pareto_view_has_readable_labelled_axes():
 def test_a_reproduced_figure_has_labelled_readable_axes_and_one_table_format(tmp_path):
     pytest.importorskip("bokeh")
     from bokeh.models import BasicTickFormatter
+
     from step_lab.formatting import readable_axes, unlabelled_axes
     from step_lab.reproduce import RunContext, get_figure, reproduce
     result = get_figure("fig13").run(RunContext(quick=True, progress=False))

@@ -10,8 +10,15 @@ import pytest
 
 import step_lab as sl
 from step_lab.errors import ConfigError
-from step_lab.workloads import (GALLERY, MODELS, ModelConfig, attention_decode, model,
-                                model_names, moe_layer)
+from step_lab.workloads import (
+    GALLERY,
+    MODELS,
+    ModelConfig,
+    attention_decode,
+    model,
+    model_names,
+    moe_layer,
+)
 from step_lab.workloads.attention import attention_bindings
 from step_lab.workloads.models import gallery_path
 from step_lab.workloads.moe import moe_analysis, moe_reference

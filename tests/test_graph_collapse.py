@@ -7,10 +7,10 @@ import pytest
 
 import step_lab as sl
 from step_lab import ops
+from step_lab.errors import GraphError
 from step_lab.ir import render
 from step_lab.ir.dot import PALETTE, TENSOR_COLOUR, mimebundle, to_dot
 from step_lab.ir.dot_scopes import repeat_groups, scope_view
-from step_lab.errors import GraphError
 from step_lab.workloads import moe_layer
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz dot")

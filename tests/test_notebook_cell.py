@@ -1,9 +1,9 @@
 """Running %%step cell bodies and their short error messages (step_lab.notebook.cell)."""
 import pytest
+from test_notebook_support import GEMM_CELL
 
 import step_lab as sl
 from step_lab.notebook.cell import CellError, StepCell, short_error
-from test_notebook_support import GEMM_CELL
 
 
 def test_a_cell_builds_a_fresh_program_with_its_inputs_and_bindings():

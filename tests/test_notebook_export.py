@@ -2,11 +2,11 @@
 import re
 
 import pytest
+from test_notebook_support import gemm_builder
 
 import step_lab as sl
 from step_lab.notebook import report_fragments
 from step_lab.report import write_report
-from test_notebook_support import gemm_builder
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,19 @@
 """Frame computation from occupancy change events (step_lab.notebook.frames)."""
 import numpy as np
 import pytest
+from test_notebook_support import synthetic_occupancy
 
 from step_lab.notebook.frames import compute_frames, frame_boundaries
-from step_lab.notebook.occupancy import (BUSY, IDLE, STALLED_IN, STALLED_OUT, Fifo, Occupancy,
-                                         Unit, grid_positions)
-from test_notebook_support import synthetic_occupancy
+from step_lab.notebook.occupancy import (
+    BUSY,
+    IDLE,
+    STALLED_IN,
+    STALLED_OUT,
+    Fifo,
+    Occupancy,
+    Unit,
+    grid_positions,
+)
 
 
 def two_units() -> Occupancy:

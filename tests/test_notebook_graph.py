@@ -4,11 +4,11 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
+from test_notebook_support import gemm_builder
 
 from step_lab import ConfigError
 from step_lab.ir.dot import PALETTE
 from step_lab.notebook.graph import DOT_MISSING_HINT, graph_html, node_annotations, render_svg
-from test_notebook_support import gemm_builder
 
 needs_dot = pytest.mark.needs_dot
 if shutil.which("dot") is None and not os.environ.get("CI"):

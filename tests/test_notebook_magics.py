@@ -1,8 +1,8 @@
 """The %%step and %step_config magics inside a real IPython shell (step_lab.notebook.magics)."""
 from IPython.utils.capture import capture_output
+from test_notebook_support import GEMM_CELL, STATIC_CELL, shell  # noqa: F401 (fixture)
 
 import step_lab as sl
-from test_notebook_support import GEMM_CELL, STATIC_CELL, shell  # noqa: F401 (fixture)
 
 BAD_SHAPE = """\
 X = prog.tensor("X", (64, 64))

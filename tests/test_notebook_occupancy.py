@@ -4,12 +4,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_notebook_support import gemm_builder
 
 import step_lab as sl
-from step_lab.notebook.frames import compute_frames
 from step_lab.notebook import occupancy_from_result
+from step_lab.notebook.frames import compute_frames
 from step_lab.notebook.occupancy import BUSY, IDLE, STALLED_IN, STALLED_OUT
-from test_notebook_support import gemm_builder
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,13 @@ import threading
 import time
 
 import pytest
+from test_notebook_support import GEMM_CELL
 
 import step_lab as sl
 from step_lab.notebook.cell import StepCell
 from step_lab.notebook.knobs import Knob
 from step_lab.notebook.outcome import Options, evaluate
 from step_lab.notebook.panel import StepPanel
-from test_notebook_support import GEMM_CELL
 
 NO_SIM = Options(simulate=False, show_graph=False)
 

@@ -6,16 +6,22 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_notebook_support import gemm_builder, shell, synthetic_occupancy  # noqa: F401
 
 import step_lab as sl
 from step_lab.notebook import animate, compare
+from step_lab.notebook._player_figures import elide, group_cells, heat_ticks, short_label
 from step_lab.notebook.frames import compute_frames, frame_boundaries
 from step_lab.notebook.occupancy import BUSY, Occupancy, Unit
 from step_lab.notebook.player import HEAT_COLOURS, Player, bokehjs_loader
-from step_lab.notebook.player_data import (LEVELS, build_run, decode_frame, group_of_name,
-                                           group_units, heatmap_levels)
-from step_lab.notebook._player_figures import elide, group_cells, heat_ticks, short_label
-from test_notebook_support import gemm_builder, shell, synthetic_occupancy  # noqa: F401
+from step_lab.notebook.player_data import (
+    LEVELS,
+    build_run,
+    decode_frame,
+    group_of_name,
+    group_units,
+    heatmap_levels,
+)
 
 
 def _decode(arr: dict) -> np.ndarray:

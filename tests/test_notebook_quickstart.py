@@ -2,7 +2,7 @@
 test (tests/test_tutorials.py), which also checks the exercises."""
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def execute(path: Path):
     """Run a notebook once in a fresh ``python3`` kernel (this interpreter: jupyter_client swaps a
     kernelspec's ``python`` for ``sys.executable``) that imports this working tree's step_lab;

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from step_lab import fn, ops
-from step_lab.ops._guide import EXAMPLE_SETUP, FUNCTIONS, OPERATORS, opening
 from step_lab.opdocs import _BASES
+from step_lab.ops._guide import EXAMPLE_SETUP, FUNCTIONS, OPERATORS, opening
 
 GUIDE = {**OPERATORS, **FUNCTIONS}
 

@@ -4,8 +4,8 @@ import pytest
 
 import step_lab as sl
 from step_lab import fn, ops
-from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.errors import ShapeError, StepError
+from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.ir.tokens import DONE, S
 from step_lab.symbolic import evaluate
 

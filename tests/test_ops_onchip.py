@@ -4,8 +4,8 @@ import pytest
 
 import step_lab as sl
 from step_lab import ops
-from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.errors import ShapeError, StepError
+from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.ir.tokens import DONE, S, decode, encode
 from step_lab.ops.onchip import BufferValue
 
@@ -358,6 +358,7 @@ def test_streamify_takes_either_ref_or_repeat():
 def test_streamify_with_a_rank_two_ref_merges_each_read_closer_into_the_ref_stop_once():
     # Review finding: with c = 2 the read's S_m was emitted again after the merged S_{j+m}.
     import numpy as np
+
     import step_lab as sl
     from step_lab import ops
     from step_lab.ir.tokens import DONE, S

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import step_lab as sl
 from step_lab import ops
-from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.errors import ShapeError, StepError
+from step_lab.interpret import Unchecked  # malformed streams reach the operators as is
 from step_lab.ir.node import ANY, GET, PUT
 from step_lab.ir.tokens import DONE, S, decode, encode
 

@@ -5,7 +5,6 @@ tests/test_notebook_quickstart.py (it runs every notebooks/*.ipynb)."""
 import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 

@@ -49,6 +49,7 @@ def test_every_python_and_step_block_of_the_readme_runs_in_ipython_as_written():
     pytest.importorskip("ipywidgets")
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
+
     import step_lab as sl
 
     blocks = _blocks("python")

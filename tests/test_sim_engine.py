@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import step_lab as sl
-from step_lab import DONE, S, BindingError, ConfigError, DeadlockError, StepError, fn, ops
+from step_lab import DONE, BindingError, ConfigError, DeadlockError, S, StepError, fn, ops
 from step_lab.hw import PAPER
 from step_lab.ir.node import GET, PUT, Node
 

@@ -5,8 +5,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from step_lab.errors import BindingError, ShapeError
-from step_lab.symbolic import (as_dim, ceil_div, dim, dims_equal, evaluate, fmt, free_symbols,
-                               is_static, latex, nonempty, product, shapes_equal, try_int)
+from step_lab.symbolic import (
+    as_dim,
+    ceil_div,
+    dim,
+    dims_equal,
+    evaluate,
+    fmt,
+    free_symbols,
+    is_static,
+    latex,
+    nonempty,
+    product,
+    shapes_equal,
+    try_int,
+)
 
 X, Y = dim("X"), dim("Y")
 
@@ -99,6 +112,7 @@ def test_nonempty_builds_its_condition_from_the_factors_and_terms():
 
 def test_evaluate_rational_is_exact_at_mean_bindings():
     from fractions import Fraction
+
     from step_lab.symbolic import evaluate_rational
     expr = 3 * X / 2 + ceil_div(X, 4) * nonempty(X + Y)
     assert evaluate_rational(expr, {"X": Fraction(7, 2), "Y": 0}) == Fraction(25, 4)

@@ -14,15 +14,21 @@ import pytest
 
 from step_lab.cli import main
 from step_lab.errors import ConfigError, StepError
-from step_lab.workloads import (KvLengthModel, RoutingModel, fit_kv_lengths, fit_routing,
-                                scan_traces, synthetic_routing)
+from step_lab.workloads import (
+    KvLengthModel,
+    RoutingModel,
+    fit_kv_lengths,
+    fit_routing,
+    scan_traces,
+    synthetic_routing,
+)
 from step_lab.workloads.synthetic import load_profile, load_stats
 
 FOLDER = scan_traces()
 SEEDS = range(100, 132)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fit(rel: str) -> RoutingModel:
     return fit_routing(FOLDER.routing[rel], FOLDER.experts_of(rel))
 

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from step_lab.ir.tokens import (DONE, S, Stop, count_data, decode, encode, format_tokens,
-                                is_stop)
+from step_lab.ir.tokens import DONE, S, Stop, count_data, decode, encode, format_tokens, is_stop
 
 S1, S2, S3 = S(1), S(2), S(3)
 

@@ -4,8 +4,14 @@ import pytest
 
 import step_lab as sl
 from step_lab.workloads.models import MODELS, model
-from step_lab.workloads.traces import (expert_counts, load_kv_lengths, load_routing,
-                                       synthetic_kv_lengths, synthetic_routing, trace_path)
+from step_lab.workloads.traces import (
+    expert_counts,
+    load_kv_lengths,
+    load_routing,
+    synthetic_kv_lengths,
+    synthetic_routing,
+    trace_path,
+)
 
 
 def test_vendored_mixtral_trace_has_the_documented_counts():

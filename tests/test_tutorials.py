@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,7 @@ def test_the_readme_lists_every_tutorial():
 
 
 # -- executing the notebooks ---------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _kernel_path() -> str:
     """A JUPYTER_PATH entry whose ``python3`` kernelspec runs this very interpreter.
 
@@ -86,7 +86,7 @@ def _kernel_path() -> str:
     return str(root)
 
 
-@lru_cache(maxsize=None)
+@cache
 def executed(path: Path, run_solutions: bool = False):
     """Run a notebook once in a fresh ``python3`` kernel of this interpreter on this checkout
     (PYTHONPATH makes the kernel import this tree of step_lab, installed or not), top to bottom

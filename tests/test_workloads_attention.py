@@ -6,8 +6,14 @@ import step_lab as sl
 from step_lab.errors import ConfigError, StepError
 from step_lab.ir.program import Feedback
 from step_lab.workloads import attention_decode
-from step_lab.workloads.attention import (attention_bindings, attention_reference,
-                                          dynamic_assignment, kv_tiles, region_of, slot_length)
+from step_lab.workloads.attention import (
+    attention_bindings,
+    attention_reference,
+    dynamic_assignment,
+    kv_tiles,
+    region_of,
+    slot_length,
+)
 
 QWEN = "qwen3-30b-a3b"
 LENGTHS = np.array([5, 40, 31, 70, 3, 100, 64, 10])

@@ -5,8 +5,7 @@ import pytest
 import step_lab as sl
 from step_lab.errors import ConfigError
 from step_lab.workloads import swiglu
-from step_lab.workloads.swiglu import (FIG8_TILES_M, FIG8_TILES_N, swiglu_reference,
-                                       swiglu_traffic)
+from step_lab.workloads.swiglu import FIG8_TILES_M, FIG8_TILES_N, swiglu_reference, swiglu_traffic
 
 PAPER_MB = {(16, 16): 8.45, (16, 32): 7.41, (16, 64): 6.88, (16, 128): 6.62, (16, 256): 6.49,
             (32, 16): 5.31, (32, 32): 4.26, (32, 64): 3.74, (32, 128): 3.47, (32, 256): 3.34,

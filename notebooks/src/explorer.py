@@ -21,14 +21,25 @@ import numpy as np
 import step_lab as sl
 from step_lab.errors import ConfigError
 from step_lab.notebook import explore
-from step_lab.workloads import (MODELS, RoutingModel, attention_decode, fit_routing,
-                                load_kv_lengths, load_routing, model, model_choices, moe_layer,
-                                synthetic_kv_lengths, synthetic_routing, trace_path)
+from step_lab.notebook.figures import kv_table, routing_table, say
+from step_lab.notebook.whatif import ParetoView
+from step_lab.workloads import (
+    MODELS,
+    RoutingModel,
+    attention_decode,
+    fit_routing,
+    load_kv_lengths,
+    load_routing,
+    model,
+    model_choices,
+    moe_layer,
+    synthetic_kv_lengths,
+    synthetic_routing,
+    trace_path,
+)
 from step_lab.workloads.attention import attention_bindings
 from step_lab.workloads.moe import moe_analysis
 from step_lab.workloads.trace_folder import SHORT_NAMES
-from step_lab.notebook.whatif import ParetoView
-from step_lab.notebook.figures import kv_table, routing_table, say
 
 # %% [markdown]
 # ## A mixture-of-experts layer: tiling

@@ -11,11 +11,18 @@
 import inspect
 import time
 
-from step_lab.notebook.figures import (header, headline_table, points_table, say, settings_table, setup,
-                         show_notes, show_plot)
 from step_lab.hw import VALIDATION
+from step_lab.notebook.figures import (
+                         header,
+                         headline_table,
+                         points_table,
+                         say,
+                         settings_table,
+                         setup,
+                         show_notes,
+                         show_plot,
+)
 from step_lab.reproduce import RunContext, get_figure
-from step_lab.reproduce.figures import fig8
 from step_lab.workloads import swiglu
 from step_lab.workloads.swiglu import FIG8_TILES_M, FIG8_TILES_N
 

@@ -26,13 +26,22 @@ from bokeh.models import ColumnDataSource, FactorRange
 from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
+import step_lab as sl
 from step_lab.notebook.figures import fmt, say, setup, show_plot
-from step_lab.workloads import (GALLERY, RoutingModel, attention_decode, fit_kv_lengths,
-                                fit_routing, load_routing, model, moe_layer, scan_traces,
-                                trace_path)
+from step_lab.workloads import (
+    GALLERY,
+    RoutingModel,
+    attention_decode,
+    fit_kv_lengths,
+    fit_routing,
+    load_routing,
+    model,
+    moe_layer,
+    scan_traces,
+    trace_path,
+)
 from step_lab.workloads.attention import attention_bindings
 from step_lab.workloads.moe import moe_analysis
-import step_lab as sl
 
 BATCH = 64                   # tokens of the MoE layers, requests of the attention layers
 STATIC_TILES = [16, 64]      # static tile sizes compared with dynamic tiling

@@ -54,11 +54,11 @@ Further [Choice]s where STEP.md is silent:
 from __future__ import annotations
 
 import math
-import weakref
 import numbers
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Mapping
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.program import ragged_symbols
@@ -224,7 +224,7 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
 
 
 # Programs only grow (nodes are immutable once built), so the node count identifies a state.
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_bytes,

@@ -32,10 +32,31 @@ tiles) and updates; ``flops_of_type``/``flops_of_value`` tell the two uses apart
 Tile values are 2-D numpy arrays; Bool elements act as ``[1, 1]`` tiles for the Retile functions.
 """
 from .base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
-from .compute import (Add, Div, Exp, Identity, Matmul, MatmulAccumulate, Max, Mul, RowSum,
-                          Scale, SiLU, Sub)
-from .data import (AffineAddress, Count, Empty, InsertRow, RetileCol, RetileRow,
-                       RetileStreamify, TileAddresses, Zero)
+from .compute import (
+    Add,
+    Div,
+    Exp,
+    Identity,
+    Matmul,
+    MatmulAccumulate,
+    Max,
+    Mul,
+    RowSum,
+    Scale,
+    SiLU,
+    Sub,
+)
+from .data import (
+    AffineAddress,
+    Count,
+    Empty,
+    InsertRow,
+    RetileCol,
+    RetileRow,
+    RetileStreamify,
+    TileAddresses,
+    Zero,
+)
 
 __all__ = ["Function", "MapFunction", "UpdateFunction", "InitFunction", "FlatMapFunction",
            "Identity", "Matmul", "MatmulAccumulate", "Add", "Sub", "Mul", "Div", "Max", "Exp",

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ShapeError, StepError
-from ..ir.dtypes import DType, ELEMENT_BYTES, Scalar, Tile, Tuple
+from ..ir.dtypes import ELEMENT_BYTES, DType, Scalar, Tile, Tuple
 from ..symbolic import Dim, dims_equal, fmt, product
 
 FLOATS = ("bf16", "f16", "f32")

@@ -8,8 +8,19 @@ import numpy as np
 from ..errors import ShapeError
 from ..ir.dtypes import DType, Tile, Tuple
 from ..symbolic import Dim, dims_equal, product
-from .base import (MapFunction, UpdateFunction, as_tile, broadcast, check_flops, elements,
-                       int_flops, pair, tile_value, tuple_values, wider)
+from .base import (
+    MapFunction,
+    UpdateFunction,
+    as_tile,
+    broadcast,
+    check_flops,
+    elements,
+    int_flops,
+    pair,
+    tile_value,
+    tuple_values,
+    wider,
+)
 
 __all__ = ["Identity", "Matmul", "Exp", "SiLU", "Scale", "RowSum", "Add", "Sub", "Mul", "Div",
            "Max", "MatmulAccumulate"]

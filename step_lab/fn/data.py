@@ -10,9 +10,21 @@ from ..errors import ShapeError
 from ..ir.dtypes import Addr, DType, Selector, Tile, Tuple, numpy_dtype
 from ..ir.tokens import encode
 from ..symbolic import Dim, as_dim, dims_equal, fmt, try_int
-from .base import (FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction, addr,
-                       as_tile, index_value, is_int_tile, show, tile_value,
-                       tuple_items, tuple_values)
+from .base import (
+    FlatMapFunction,
+    Function,
+    InitFunction,
+    MapFunction,
+    UpdateFunction,
+    addr,
+    as_tile,
+    index_value,
+    is_int_tile,
+    show,
+    tile_value,
+    tuple_items,
+    tuple_values,
+)
 
 __all__ = ["RetileRow", "RetileCol", "Count", "Zero", "Empty", "RetileStreamify",
            "AffineAddress", "TileAddresses", "InsertRow"]

@@ -122,7 +122,7 @@ class HardwareConfig:
                 f"hbm_request_bytes / hbm_cycles_per_request = {limit})\n"
                 "  hint: raise hbm_channels together with offchip_bytes_per_cycle")
 
-    def replace(self, **changes) -> "HardwareConfig":
+    def replace(self, **changes) -> HardwareConfig:
         """A copy with some fields changed (validated again); unknown names raise ConfigError."""
         names = [f.name for f in dataclasses.fields(self)]
         for key in changes:

@@ -14,7 +14,8 @@ from ..errors import DeadlockError, StepError
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
 from ..ir.run import as_run, carries_run
 from ..ir.tokens import DONE, Stop, decode
-from ..validate import check_program, check_seed, max_events as max_events_limit
+from ..validate import check_program, check_seed
+from ..validate import max_events as max_events_limit
 from .context import RunContext
 
 __all__ = ["interpret", "RunResult"]

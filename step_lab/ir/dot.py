@@ -14,9 +14,9 @@ import warnings
 from collections import defaultdict
 
 from ..errors import GraphError, did_you_mean
+from .dot_scopes import ScopeView, scope_lines, scope_view
 from .render import PALETTE, TENSOR_COLOUR, graph_view_html, legend_html, program_svg
 from .tensor import Tensor
-from .dot_scopes import ScopeView, scope_lines, scope_view
 
 __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
 

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 from ..errors import GraphError, ShapeError, did_you_mean
 from ..symbolic import as_dim, free_symbols
-from .dtypes import Buffer, DType, element
 from .dot import mimebundle, to_dot
+from .dtypes import Buffer, DType, element
 from .node import GET, PUT, Node
 from .stream import Stream, StreamType
 from .tensor import Tensor

@@ -45,7 +45,7 @@ class StreamType:
     def is_ragged(self, d: Dim) -> bool:
         return bool(free_symbols(d) & self.ragged)
 
-    def same_as(self, other: "StreamType") -> bool:
+    def same_as(self, other: StreamType) -> bool:
         return self.dtype == other.dtype and shapes_equal(self.shape, other.shape)
 
     def __str__(self) -> str:
@@ -87,7 +87,7 @@ class Stream:
         n = self.node.name
         return n if len(self.node.outputs) <= 1 else f"{n}.{self.port}"
 
-    def assume(self, shape) -> "Stream":
+    def assume(self, shape) -> Stream:
         """Assert a known equivalent shape (STEP.md §2.6); checked at run time.
 
         Builds an ``ops.Assume`` node. The IR imports nothing above it: ``step_lab.ops.shape``

@@ -17,7 +17,7 @@ __all__ = ["Tensor"]
 class Tensor:
     """An off-chip (HBM) tensor: ``shape`` in elements (symbolic allowed), element ``dtype``."""
 
-    program: "Program"
+    program: Program
     name: str
     shape: Shape
     dtype: str

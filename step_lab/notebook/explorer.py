@@ -7,7 +7,8 @@ and a ``.rebuild(**knobs)`` method returning a new Workload for other knob value
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConfigError, did_you_mean
 from .knobs import Knob, knob_from_range

@@ -8,8 +8,8 @@ for further fragments on the same page: the first one's BokehJS serves them all)
 """
 from __future__ import annotations
 
-from .frames import MAX_FRAMES
 from .bokeh_html import bokeh_fragment, bokehjs_html
+from .frames import MAX_FRAMES
 from .graph import graph_html
 
 __all__ = ["report_fragments", "player_fragment", "bokeh_fragment", "bokehjs_html",

@@ -10,7 +10,7 @@ read from the registry.
 from __future__ import annotations
 
 import html
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from IPython.display import HTML, Markdown, display

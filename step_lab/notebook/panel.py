@@ -9,8 +9,8 @@ overtaken before they started are skipped. Errors go to the error area; the widg
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
 
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget

@@ -25,8 +25,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .frames import MAX_FRAMES, frame_boundaries
 from ._simtrace import occupancy_from_result
+from .frames import MAX_FRAMES, frame_boundaries
 from .occupancy import STATES, Occupancy
 from .player_data import LEVELS, RunData, build_run, encode_array, heatmap_levels
 
@@ -54,7 +54,7 @@ UNIT_CELL = 64          # pixels per unit of the drilled-into group (labels from
 SMOOTH_CYCLES = 16      # bandwidth is shown averaged over at least this many cycles
 
 
-def player_for(results, programs=None, labels=None, *, max_frames: int = MAX_FRAMES) -> "Player":
+def player_for(results, programs=None, labels=None, *, max_frames: int = MAX_FRAMES) -> Player:
     """A :class:`Player` of SimResults (recorded with ``trace=True``) or Occupancy records."""
     results = list(results)
     programs = list(programs or [None] * len(results))

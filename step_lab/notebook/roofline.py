@@ -71,8 +71,14 @@ def why_html(b) -> str:
 
 def roofline_figure(b, *, width: int = 640, height: int = 460):
     """The bokeh roofline of a :class:`~step_lab.sim.bottleneck.Bottleneck`."""
-    from bokeh.models import (ColumnDataSource, CustomJSTickFormatter, HoverTool, Label,
-                              Legend, LegendItem)
+    from bokeh.models import (
+        ColumnDataSource,
+        CustomJSTickFormatter,
+        HoverTool,
+        Label,
+        Legend,
+        LegendItem,
+    )
     from bokeh.plotting import figure
     roof = b.roofline
     pts = [p for p in roof.points if p.flops > 0 and p.offchip_bytes > 0 and p.cycles > 0]

@@ -9,7 +9,7 @@ axis. Attached to an ``explore`` widget it follows every knob change.
 from __future__ import annotations
 
 import html
-from typing import Callable
+from collections.abc import Callable
 
 from ..dse import pareto, pid
 
@@ -69,7 +69,7 @@ class ParetoView:
         self.widget = w.VBox([self.readout])
         self.widget.add_class("step-lab-pareto")
 
-    def attach(self, explorer) -> "ParetoView":
+    def attach(self, explorer) -> ParetoView:
         """Show this view inside an ``explore`` widget, below its summary, and follow its panel:
         update now and after every knob change."""
         panel = explorer.panel

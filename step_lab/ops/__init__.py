@@ -2,13 +2,13 @@
 
 Calling an operator adds a node to the program of its inputs and returns its output stream(s).
 """
+from .. import fn as _functions
+from . import _guide
+from .higher_order import Accum, FlatMap, Map, Scan
 from .offchip import LinearOffChipLoad, LinearOffChipStore, RandomOffChipLoad, RandomOffChipStore
 from .onchip import Bufferize, Streamify
 from .routing import EagerMerge, Partition, Reassemble
-from .higher_order import Accum, FlatMap, Map, Scan
 from .shape import Assume, Expand, Flatten, Promote, Reshape, Zip
-from .. import fn as _functions
-from . import _guide
 
 _guide.apply(globals())     # docstrings open with what the operator does and an example
 _guide.apply(vars(_functions), _guide.FUNCTIONS)

@@ -18,13 +18,13 @@ import math
 import re
 
 from ..errors import ShapeError, StepError
+from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
+from ..ir.dtypes import Tile
 from ..ir.node import COMPUTE, GET, PUT, Node
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
-from ..ir.dtypes import Tile
 from ..symbolic import Dim, dim, free_symbols, product
 from ._common import check_rank_arg, is_data
-from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 
 __all__ = ["Map", "Accum", "Scan", "FlatMap"]
 

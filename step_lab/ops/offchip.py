@@ -6,7 +6,7 @@ traffic a run counts is ``tiles moved · tile bytes`` (§6.1).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 
 from ..dse import pareto, pid
-from .html import graph_fragment, write_report
-from .svg import scatter_svg
 from ..workloads import expert_counts, load_routing, moe_layer, trace_path
 from ..workloads.moe import moe_analysis
+from .html import graph_fragment, write_report
+from .svg import scatter_svg
 
 __all__ = ["run_demo", "TRACE"]
 

@@ -96,6 +96,7 @@ def _html(fig, record, plot) -> str:
     if plot is not None:
         from bokeh.embed import file_html
         from bokeh.resources import INLINE
+
         from ..formatting import readable_axes
         page = file_html(readable_axes(plot), INLINE, title=f"{fig.id} — {fig.title}")
         at = page.rfind("<body>") + len("<body>")   # the inlined BokehJS also contains "<body>"

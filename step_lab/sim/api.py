@@ -7,13 +7,13 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from .. import validate
 from ..errors import BindingError, ConfigError, StepError
 from ..hw.config import PAPER, HardwareConfig, preset
 from ..hw.placement import place
 from ..interpret.context import RunContext
 from ..ir.run import as_run, carries_run
 from ..ir.tokens import decode
-from .. import validate
 from ..validate import check_program, check_seed
 from .engine import Engine
 from .ghost import attach_ghosts, ghost_inputs

@@ -28,7 +28,7 @@ _ZERO = bytes(64)       # read-only backing store of every ghost (all strides ar
 _GHOSTS: dict = {}      # (shape, dtype) -> the shared ghost (ghosts are read-only)
 
 
-def ghost(shape, dtype) -> "Ghost":
+def ghost(shape, dtype) -> Ghost:
     """A read-only ghost array of ``shape`` and ``dtype`` (no memory beyond one element)."""
     key = (tuple(shape), np.dtype(dtype))
     g = _GHOSTS.get(key)

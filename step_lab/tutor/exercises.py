@@ -5,17 +5,23 @@ Every checker takes the learner's answer, computes the expected one from the pac
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from . import programs as ref
-from .compare import (check_symbols, compare_nested, compare_tokens, evaluate_answer,
-                             same_dim, shape_text)
 from ..ir import Program, Stream, Tile
 from ..ir.tokens import decode, encode
 from ..symbolic import dim, fmt, free_symbols
+from . import programs as ref
+from .compare import (
+    check_symbols,
+    compare_nested,
+    compare_tokens,
+    evaluate_answer,
+    same_dim,
+    shape_text,
+)
 from .display import Wrong, as_tokens, parse_tokens, scalars, show
 
 __all__ = ["Exercise", "EXERCISES"]

@@ -6,7 +6,7 @@ checker builds them here, so an exercise's expected answer always comes from the
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def _runs(rows: int, cols: int, depth: int) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def smallest_fifo_depth(rows: int = 3, cols: int = 8) -> int:
     """The smallest depth of stream ``x`` with which :func:`normalise_program` finishes."""
     depth = 1
@@ -100,7 +100,7 @@ def smallest_fifo_depth(rows: int = 3, cols: int = 8) -> int:
     return depth
 
 
-@lru_cache(maxsize=None)
+@cache
 def padding_count(n: int, chunk: int = 4) -> int:
     """Padding elements ``Reshape(x, 0, chunk, pad)`` adds to a stream ``[X]`` at X = n."""
     from ..interpret import interpret
@@ -124,7 +124,7 @@ def partition_outputs() -> list:
     return [run.tokens[f"out{i}"] for i in range(2)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def moe_traffic(tiling: str, tile: int | None = None) -> int:
     """Off-chip bytes of the mini Mixtral layer on the real batch-64 routing trace."""
     from ..workloads import moe_layer, trace_path
@@ -142,7 +142,7 @@ def region_tiles(strategy: str = "interleaved", parallel: int = 4) -> list:
     return [int(v) for v in np.bincount(owner, weights=kv_tiles(lengths), minlength=parallel)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def time_multiplex_cycles(regions: int | None) -> int:
     """Cycles of the mini Qwen3 layer on the real routing trace; None = one region per expert."""
     from ..workloads import moe_layer, trace_path

@@ -8,8 +8,14 @@ from .swiglu import swiglu
 from .synthetic import KvLengthModel, RoutingModel, fit_kv_lengths, fit_routing
 from .toy import simplified_moe
 from .trace_folder import scan_traces
-from .traces import (expert_counts, load_kv_lengths, load_routing, synthetic_kv_lengths,
-                     synthetic_routing, trace_path)
+from .traces import (
+                     expert_counts,
+                     load_kv_lengths,
+                     load_routing,
+                     synthetic_kv_lengths,
+                     synthetic_routing,
+                     trace_path,
+)
 
 __all__ = ["attention_decode", "swiglu", "end_to_end", "qkv_generation",
            "Workload", "MODELS", "ModelConfig", "model", "moe_layer", "simplified_moe",

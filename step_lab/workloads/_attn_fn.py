@@ -16,10 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
+from ..fn.base import (
+    FlatMapFunction,
+    MapFunction,
+    addr,
+    as_tile,
+    index_value,
+    is_int_tile,
+    tile_value,
+    tuple_items,
+    tuple_values,
+)
 from ..ir.dtypes import Addr, DType, Selector, Tile, Tuple
 from ..ir.tokens import encode
-from ..fn.base import (FlatMapFunction, MapFunction, addr, as_tile, index_value, is_int_tile,
-                            tile_value, tuple_items, tuple_values)
 from ..symbolic import Dim, product
 
 __all__ = ["RequestTiles", "Pick", "MaskedExp", "COUNT", "ROLE_OLD", "ROLE_LAST"]

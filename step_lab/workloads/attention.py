@@ -46,8 +46,15 @@ import numpy as np
 from ..errors import ConfigError, did_you_mean
 from ..hw import ATTENTION
 from ..ir import Program
-from ._attn_dispatch import (COARSE_BLOCK, TILE_ROWS, close_feedback, distribute, merged_store,
-                             program_inputs, region_of)
+from ._attn_dispatch import (
+    COARSE_BLOCK,
+    TILE_ROWS,
+    close_feedback,
+    distribute,
+    merged_store,
+    program_inputs,
+    region_of,
+)
 from ._attn_region import FIFO_METADATA, FIFO_WRITEBACK, build_region
 from .base import Workload
 from .models import model as get_model

@@ -47,7 +47,7 @@ class Workload:
         from ..analysis.metrics import metrics
         return metrics(self.program, **kwargs)
 
-    def rebuild(self, **changes) -> "Workload":
+    def rebuild(self, **changes) -> Workload:
         """The same workload with some builder arguments changed (used by knobs and sweeps)."""
         if self.builder is None:
             from ..errors import ConfigError

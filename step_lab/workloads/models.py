@@ -12,7 +12,7 @@ gets its own gallery name ("qwen3-30b-a3b-hf"), so no figure ever changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -78,7 +78,7 @@ class ModelConfig:
         return 2 * self.kv_heads * self.head_dim * elem_bytes
 
     @classmethod
-    def from_hf_config(cls, path_or_dict, *, name: str | None = None) -> "ModelConfig":
+    def from_hf_config(cls, path_or_dict, *, name: str | None = None) -> ModelConfig:
         """Read a local Hugging Face config.json (see :mod:`.hf_config`); no network."""
         from .hf_config import from_hf_config
         return from_hf_config(path_or_dict, name=name)
@@ -109,7 +109,7 @@ def gallery_path(name: str) -> Path:
     return _gallery_dir() / f"{name}.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gallery_model(name: str) -> ModelConfig:
     return ModelConfig.from_hf_config(gallery_path(name), name=name)
 

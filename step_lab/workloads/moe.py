@@ -27,10 +27,11 @@ import numpy as np
 from ..errors import ConfigError, StepError, did_you_mean
 from ..hw.config import PAPER
 from ..symbolic import evaluate
-from .base import Workload
 from ._moe_program import MoePlan, build_moe_program
 from ._moe_shared import dense_routing, ffn_view, layer_meta, with_shared
-from .models import ModelConfig, model as lookup_model
+from .base import Workload
+from .models import ModelConfig
+from .models import model as lookup_model
 from .traces import check_routing, expert_counts, load_routing, synthetic_routing
 
 __all__ = ["moe_layer", "moe_analysis", "moe_reference", "moe_bandwidths", "expert_weights",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import statistics
 
 import pytest
-
 from test_jupyterlab import CHROMIUM, CHROMIUM_ARGS, SHOTS, _require_chromium
 
 pytestmark = pytest.mark.browser

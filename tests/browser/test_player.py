@@ -16,9 +16,7 @@ import time
 import urllib.request
 
 import pytest
-
-from test_jupyterlab import (ROOT, SHOTS, _poll, _run_all, _wait_kernel_idle, browser,  # noqa: F401
-                             lab)
+from test_jupyterlab import ROOT, SHOTS, _poll, _run_all, _wait_kernel_idle, browser, lab  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

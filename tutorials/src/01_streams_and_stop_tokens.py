@@ -23,6 +23,7 @@
 import ast
 
 import ipywidgets as widgets
+
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.ir.tokens import Stop
@@ -212,7 +213,7 @@ round_trip()
 widgets.interact(round_trip,
                  tensors=widgets.Text(value="[[[1, 2], [3]], [[4], [5, 6, 7]]]",
                                       continuous_update=False, description="tensors"),
-                 rank=widgets.IntSlider(value=2, min=0, max=4, description="rank"));
+                 rank=widgets.IntSlider(value=2, min=0, max=4, description="rank"))
 
 # %% [markdown]
 # ## Summary

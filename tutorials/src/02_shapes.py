@@ -17,6 +17,7 @@
 # %%
 #%load_ext step_lab
 import ipywidgets as widgets
+
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.symbolic import evaluate, fmt
@@ -202,7 +203,7 @@ reshape_view()
 # %%
 widgets.interact(reshape_view,
                  X_value=widgets.IntSlider(value=6, min=0, max=14, description="X"),
-                 chunk=widgets.IntSlider(value=4, min=1, max=6, description="chunk"));
+                 chunk=widgets.IntSlider(value=4, min=1, max=6, description="chunk"))
 
 # %% [markdown]
 # ## Summary

@@ -21,6 +21,7 @@
 #%load_ext step_lab
 import ipywidgets as widgets
 import numpy as np
+
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.tutor import check, say, show
@@ -276,7 +277,7 @@ route_rows()
 # %%
 pick = {f"row{i}": widgets.Dropdown(options=list(CHOICES), value=v, description=f"row {i}")
         for i, v in enumerate(["{0}", "{1}", "{0,1}", "{}"])}
-widgets.interact(route_rows, **pick);
+widgets.interact(route_rows, **pick)
 
 # %% [markdown]
 # ## Summary

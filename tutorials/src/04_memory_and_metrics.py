@@ -20,6 +20,7 @@
 #%load_ext step_lab
 import ipywidgets as widgets
 import numpy as np
+
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.symbolic import fmt
@@ -204,7 +205,7 @@ widgets.interact(gemv_metrics,
                  B_value=widgets.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512],
                                                  value=64, description="B"),
                  row_tile=widgets.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64], value=8,
-                                                  description="row tile"));
+                                                  description="row tile"))
 
 # %% [markdown]
 # ## Summary

@@ -20,6 +20,7 @@
 import math
 
 import numpy as np
+
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.notebook import animate, explore

@@ -25,8 +25,14 @@ from step_lab.dse import pareto
 from step_lab.notebook import compare, explore
 from step_lab.symbolic import fmt
 from step_lab.tutor import check, say, table
-from step_lab.workloads import (MODELS, expert_counts, load_routing, moe_layer, simplified_moe,
-                                trace_path)
+from step_lab.workloads import (
+    MODELS,
+    expert_counts,
+    load_routing,
+    moe_layer,
+    simplified_moe,
+    trace_path,
+)
 
 # %% [markdown]
 # ## 1 · A real routing trace

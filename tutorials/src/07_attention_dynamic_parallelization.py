@@ -18,6 +18,7 @@
 # %%
 #%load_ext step_lab
 import numpy as np
+
 from step_lab.notebook import explore
 from step_lab.tutor import check, say, table
 from step_lab.workloads import attention_decode, load_kv_lengths, trace_path

@@ -19,6 +19,7 @@
 import dataclasses
 
 import ipywidgets as widgets
+
 from step_lab.tutor import check, say, table
 from step_lab.workloads import MODELS, expert_counts, load_routing, moe_layer, trace_path
 
@@ -126,7 +127,7 @@ what_if()
 # %%
 widgets.interact(what_if, regions=widgets.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64, 128],
                                                           value=8, description="regions",
-                                                          continuous_update=False));
+                                                          continuous_update=False))
 
 # %% [markdown]
 # ## Summary

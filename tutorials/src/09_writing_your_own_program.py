@@ -17,6 +17,7 @@
 # %%
 #%load_ext step_lab
 import numpy as np
+
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.dse import pareto

@@ -9,8 +9,7 @@ R ∈ {128 (plain expert-parallel program, the baseline), 64, 32, 16, 8, 4}. Uti
 from __future__ import annotations
 
 from ..registry import FigureResult, figure
-from ._moe import (QWEN, REQUEST_GRANULARITY_NOTE, ROUTING_TRACES, by_label, routing_for,
-                   run_points)
+from ._moe import QWEN, REQUEST_GRANULARITY_NOTE, ROUTING_TRACES, by_label, routing_for, run_points
 
 REGIONS = (128, 64, 32, 16, 8, 4)
 QUICK_REGIONS = (128, 32, 8, 4)

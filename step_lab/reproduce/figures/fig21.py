@@ -12,8 +12,7 @@ of 81).
 from __future__ import annotations
 
 from ..registry import FigureResult, figure
-from ._attention import (CLASS_LABEL, CLASSES, TRACES, bar_plot, geomean, kv_trace,
-                         run_points)
+from ._attention import CLASS_LABEL, CLASSES, TRACES, bar_plot, geomean, kv_trace, run_points
 
 BATCHES = (16, 64, 80)
 STRATEGIES = ("coarse", "interleaved", "dynamic")

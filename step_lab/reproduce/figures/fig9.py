@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from ...dse import pid
 from ..registry import FigureResult, figure
-from ._moe import MIXTRAL, QWEN, ROUTING_TRACES, by_label, ratio, routing_for, run_points, \
-    tiling_plot
+from ._moe import (
+    MIXTRAL,
+    QWEN,
+    ROUTING_TRACES,
+    by_label,
+    ratio,
+    routing_for,
+    run_points,
+    tiling_plot,
+)
 
 TILES = (8, 16, 32, 64)
 MODELS = {"mixtral": MIXTRAL, "qwen": QWEN}
