@@ -8,5 +8,5 @@ from .tokens import DONE, S, Stop, decode, encode, format_tokens, is_stop
 
 __all__ = ["Addr", "Bool", "Buffer", "DType", "Scalar", "Selector", "Tile", "Tuple", "Node",
            "GET", "PUT", "ANY", "COMPUTE", "OFFCHIP", "Feedback", "Input", "Output", "Program",
-           "Tensor", "Run", "as_run", "Stream", "StreamType", "DONE", "S", "Stop", "decode", "encode",
-           "format_tokens", "is_stop"]
+           "Tensor", "Run", "as_run", "Stream", "StreamType", "DONE", "S", "Stop", "decode",
+           "encode", "format_tokens", "is_stop"]

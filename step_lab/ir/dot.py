@@ -12,11 +12,15 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from ..errors import GraphError, did_you_mean
-from .dot_scopes import ScopeView, scope_lines, scope_view
+from .dot_scopes import Expand, ScopeView, scope_lines, scope_view
 from .render import PALETTE, TENSOR_COLOUR, graph_view_html, legend_html, program_svg
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .program import Program
 
 __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
 
@@ -24,8 +28,10 @@ __all__ = ["to_dot", "mimebundle", "text_summary", "PALETTE"]
 _WARNED = False                 # one missing-Graphviz warning per process
 
 
-def to_dot(program, *, annotate=None, rankdir: str = "LR", regions=None, scopes: bool = True,
-           expand="all", max_label: int | None = None, edge_labels: bool = True) -> str:
+def to_dot(program: Program, *, annotate: dict[str, str] | None = None, rankdir: str = "LR",
+           regions: dict[str, list[str]] | None = None, scopes: bool = True,
+           expand: Expand = "all", max_label: int | None = None,
+           edge_labels: bool = True) -> str:
     """DOT source of ``program``.
 
     ``annotate``: ``{node name: text}`` appended as a last label line (e.g. ``"busy 73%"``);
@@ -190,7 +196,7 @@ def _quote(text: str) -> str:
 
 
 # -- notebook display ---------------------------------------------------------------------------
-def text_summary(program) -> str:
+def text_summary(program: Program) -> str:
     """A plain-text view of the program: one line per node with its input and output types."""
     lines = [repr(program)]
     for node in program.nodes:
@@ -202,7 +208,7 @@ def text_summary(program) -> str:
     return "\n".join(lines)
 
 
-def mimebundle(program) -> dict:
+def mimebundle(program: Program) -> dict[str, str]:
     """``{"text/html", "image/svg+xml", "text/plain"}`` with Graphviz (repeated scopes collapsed,
     the HTML zoomable with a legend), else ``{"text/plain"}`` + one warning per process."""
     global _WARNED
@@ -224,6 +230,6 @@ def mimebundle(program) -> dict:
     return {"text/plain": text_summary(program)}
 
 
-def rankdir_for(program) -> str:
+def rankdir_for(program: Program) -> str:
     """"LR" for small programs (as before), "TB" once scopes make them deep and wide."""
     return "TB" if any(n.scope for n in program.nodes) else "LR"

@@ -19,9 +19,20 @@ and reports), or a scope name / path or a list of them: the named scopes are dra
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphError, did_you_mean
+
+if TYPE_CHECKING:
+    from .node import Node
+    from .program import Program
+
+# what to_dot(expand=...) accepts: "all", "none", a scope name or path, or a list of them
+Expand = str | bool | None | tuple[str, ...] | Iterable[str | tuple[str, ...]]
+# draws one node: node_line(node, indent) -> DOT line
+NodeLine = Callable[[Any, str], str]
 
 __all__ = ["ScopeView", "scope_view", "repeat_groups", "scope_label"]
 
@@ -36,7 +47,7 @@ class ScopeView:
     repeats: dict = field(default_factory=dict)
     members: dict = field(default_factory=dict)
 
-    def target(self, node):
+    def target(self, node: Node) -> Node:
         return self.alias.get(node, node)
 
     @property
@@ -44,7 +55,7 @@ class ScopeView:
         return bool(self.alias)
 
 
-def _subtree(program) -> dict:
+def _subtree(program: Program) -> dict:
     """``{scope path: [nodes whose scope starts with that path]}`` for every non-empty prefix."""
     table: dict = {}
     for n in program.nodes:
@@ -57,7 +68,7 @@ def _signature(path: tuple, nodes: list) -> tuple:
     index = {n: i for i, n in enumerate(nodes)}
     depth = len(path)
     sig = []
-    for i, n in enumerate(nodes):
+    for n in nodes:
         ports = []
         for port, s in enumerate(n.inputs):
             src = index.get(s.node)
@@ -66,7 +77,7 @@ def _signature(path: tuple, nodes: list) -> tuple:
     return tuple(sig)
 
 
-def repeat_groups(program) -> dict:
+def repeat_groups(program: Program) -> dict:
     """``{parent path: [[member paths with one signature], …]}`` for groups of ≥ 2 siblings."""
     subtree = _subtree(program)
     by_parent: dict = {}
@@ -77,11 +88,11 @@ def repeat_groups(program) -> dict:
             if any(len(g) > 1 for g in sigs.values())}
 
 
-def _expand_set(program, expand) -> set | None:
+def _expand_set(program: Program, expand: Expand) -> set | None:
     """None for "all"; else the set of scope paths to draw on their own."""
     if expand == "all" or expand is True:
         return None
-    if expand in ("none", None, False):
+    if expand is None or expand is False or expand == "none":
         return set()
     single = isinstance(expand, str) or (isinstance(expand, tuple)
                                           and all(isinstance(x, str) for x in expand))
@@ -106,7 +117,7 @@ def _expand_set(program, expand) -> set | None:
     return chosen
 
 
-def scope_view(program, expand="all") -> ScopeView:
+def scope_view(program: Program, expand: Expand = "all") -> ScopeView:
     """The nodes to draw and the aliases of the hidden ones (see the module docstring)."""
     chosen = _expand_set(program, expand)
     if chosen is None:
@@ -128,7 +139,7 @@ def scope_view(program, expand="all") -> ScopeView:
             members[keep] = rest
             hidden.update(rest[1:])
             for other in rest[1:]:
-                for a, b in zip(subtree[other], subtree[keep]):
+                for a, b in zip(subtree[other], subtree[keep], strict=True):
                     alias[a] = b
     shown = [n for n in program.nodes if n not in alias]
     return ScopeView(shown, alias, repeats, members)
@@ -148,7 +159,7 @@ def scope_label(path: tuple, view: ScopeView) -> str:
     return f"{path[-1]} … {last}  ×{count}"
 
 
-def scope_lines(nodes: list, view: ScopeView, node_line) -> list[str]:
+def scope_lines(nodes: list, view: ScopeView, node_line: NodeLine) -> list[str]:
     """DOT lines for ``nodes``: unscoped ones at top level, the rest in nested clusters
     (``node_line(node, indent)`` draws one node). Collapsed groups get a bold double frame."""
     tree: dict = {}                           # path -> {"nodes": [...], "children": [...]}
@@ -172,7 +183,8 @@ def scope_lines(nodes: list, view: ScopeView, node_line) -> list[str]:
     return lines
 
 
-def _emit(path: tuple, tree: dict, view: ScopeView, node_line, lines: list, ind: str) -> None:
+def _emit(path: tuple, tree: dict, view: ScopeView, node_line: NodeLine, lines: list,
+          ind: str) -> None:
     ident = "cluster_scope_" + "/".join(path)
     label = scope_label(path, view).replace("\\", "\\\\").replace('"', '\\"')
     ident = ident.replace("\\", "\\\\").replace('"', '\\"')

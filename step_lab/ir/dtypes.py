@@ -6,6 +6,7 @@ emulated in float32, as the paper's artifact does).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,14 +34,16 @@ def element(name: str, *, what: str = "dtype") -> str:
     return key
 
 
-def numpy_dtype(elem: str):
+def numpy_dtype(elem: str) -> type[np.generic]:
     return NUMPY[elem]
 
 
 class DType:
     """Base of stream data types. Subclasses are frozen dataclasses."""
 
-    nbytes: Dim
+    @property
+    def nbytes(self) -> Dim:  # pragma: no cover - every data type overrides
+        raise NotImplementedError(f"{type(self).__name__} does not define nbytes")
 
     @property
     def is_buffer(self) -> bool:
@@ -55,7 +58,7 @@ class Tile(DType):
     cols: Dim
     elem: str = "bf16"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "elem", element(self.elem))
         for what in ("rows", "cols"):
             object.__setattr__(self, what, as_dim(getattr(self, what), what=f"tile {what}"))
@@ -65,7 +68,7 @@ class Tile(DType):
         return product((self.rows, self.cols, ELEMENT_BYTES[self.elem]))
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple[Dim, Dim]:
         return (self.rows, self.cols)
 
     @property
@@ -82,7 +85,7 @@ class Scalar(DType):
 
     elem: str = "bool"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "elem", element(self.elem))
 
     @property
@@ -99,7 +102,7 @@ class Selector(DType):
 
     n: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1:
             raise ShapeError(f"Selector width {self.n!r} is invalid (expected an int >= 1)")
 
@@ -117,7 +120,7 @@ class Buffer(DType):
 
     tile: DType
     shape: Shape
-    ragged: frozenset = frozenset()
+    ragged: frozenset[Any] = frozenset()
 
     @property
     def nbytes(self) -> Dim:
@@ -139,7 +142,7 @@ class Buffer(DType):
 class Tuple(DType):
     """``Tuple(T1, T2, …)`` produced by Zip."""
 
-    items: tuple
+    items: tuple[DType, ...]
 
     @property
     def nbytes(self) -> Dim:

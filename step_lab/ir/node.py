@@ -19,15 +19,36 @@ Behaviours are generators: ``node.behaviour(ctx)`` yields commands and receives 
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import GraphError, ShapeError
 from ..symbolic import fmt
 from .stream import Stream, StreamType
 
+if TYPE_CHECKING:
+    from .program import Program
+
 GET, PUT, ANY, COMPUTE, OFFCHIP = range(5)
 
-__all__ = ["Node", "GET", "PUT", "ANY", "COMPUTE", "OFFCHIP"]
+__all__ = ["Node", "GET", "PUT", "ANY", "COMPUTE", "OFFCHIP", "BehaviourContext", "Behaviour"]
+
+# A behaviour: a generator that yields commands (tuples above) and receives their results.
+Behaviour = Generator[Any, Any, None]
+
+
+class BehaviourContext(Protocol):
+    """What a behaviour may ask of its driver (``interpret.context.RunContext`` implements it;
+    the IR names only the protocol, so it imports nothing above it)."""
+
+    bindings: dict[str, int]
+    memory: Any                 # the run's off-chip memory (interpret.memory.OffChipMemory)
+    outputs: dict[str, list[Any]]
+    stored: dict[str, Any]
+
+    def value(self, dim: Any, where: str = "") -> int: ...
+    def input_tokens(self, node: Node) -> list[Any]: ...
+    def output_tokens(self, node: Node) -> list[Any]: ...
 
 
 class Node:
@@ -52,9 +73,18 @@ class Node:
     holds_accumulator: ClassVar[bool] = False  # keeps its output element on chip (§6.2)
     introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
     back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
-    scope: tuple = ()                     # name-scope path (Program.scope), outermost first
+    scope: tuple[str, ...] = ()           # name-scope path (Program.scope), outermost first
 
-    def __new__(cls, *args, name: str | None = None, **kwargs):
+    # set by __new__ (and _build) on every instance
+    inputs: tuple[Stream, ...]
+    outputs: tuple[Stream, ...]
+    params: dict[str, Any]
+    name: str
+    program: Program
+    _out_types: tuple[StreamType, ...]
+
+    def __new__(cls, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+        """Build the node and return its output stream(s) (or a sink's result), not the node."""
         node = object.__new__(cls)
         node.inputs = ()
         node.outputs = ()
@@ -110,7 +140,7 @@ class Node:
         return f"{type(self).__name__} {name!r}" if name else type(self).__name__
 
     # -- behaviour ---------------------------------------------------------------------------
-    def behaviour(self, ctx):  # pragma: no cover - every op overrides
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:  # pragma: no cover
         raise TypeError(f"{type(self).__name__} has no behaviour")
 
     # -- display -------------------------------------------------------------------------------

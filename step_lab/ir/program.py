@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..errors import GraphError, ShapeError, did_you_mean
 from ..symbolic import as_dim, free_symbols
 from .dot import mimebundle, to_dot
 from .dtypes import Buffer, DType, element
-from .node import GET, PUT, Node
+from .node import GET, PUT, Behaviour, BehaviourContext, Node
 from .stream import Stream, StreamType
 from .tensor import Tensor
 from .tokens import DONE
@@ -27,14 +29,14 @@ class Input(Node):
     forwards_residency = "first_output"
     introduces_symbols = True
 
-    def _build(self, program, stype: StreamType):
+    def _build(self, program: Program, stype: StreamType) -> None:
         self.params = {"program": program}
         self._out_types = (stype,)
 
     def describe(self) -> str:
         return ""
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         for tok in ctx.input_tokens(self):
             yield (PUT, 0, tok)
 
@@ -45,15 +47,15 @@ class Output(Node):
     group = "io"
     forwards_residency = "first_output"
 
-    def _build(self, stream, label: str):
+    def _build(self, stream: Stream, label: str) -> None:
         self.inputs = (self._stream_arg(stream, "stream"),)
         self.params = {"label": label}
         self._out_types = ()
 
-    def _result(self):
+    def _result(self) -> None:
         return None
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         sink = ctx.output_tokens(self)
         while True:
             tok = yield (GET, 0)
@@ -70,14 +72,14 @@ class Feedback(Node):
     introduces_symbols = True
     back_edge = True
 
-    def _build(self, program, stype: StreamType, depth: int):
+    def _build(self, program: Program, stype: StreamType, depth: int) -> None:
         self.params = {"program": program, "depth": depth}
         self._out_types = (stype,)
 
     def describe(self) -> str:
         return f"depth={self.params['depth']}"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         while True:
             tok = yield (GET, 0)
             yield (PUT, 0, tok)
@@ -103,7 +105,7 @@ class Program:
 
     # -- name scopes ------------------------------------------------------------------------
     @contextmanager
-    def scope(self, name: str):
+    def scope(self, name: str) -> Iterator[tuple[str, ...]]:
         """Group the nodes created inside: ``with prog.scope("expert 12"): ...``.
 
         Scopes nest like a module path in torch.fx; every node created inside gets
@@ -128,16 +130,16 @@ class Program:
         """The scope path new nodes get (``()`` outside any ``with prog.scope(...)``)."""
         return self._scope
 
-    def scopes(self) -> dict:
+    def scopes(self) -> dict[tuple[str, ...], list[Node]]:
         """``{scope path: [nodes whose scope is exactly that path]}`` in node order."""
-        table: dict = {}
+        table: dict[tuple[str, ...], list[Node]] = {}
         for n in self.nodes:
             table.setdefault(n.scope, []).append(n)
         return table
 
     # -- building --------------------------------------------------------------------------
-    def tensor(self, name: str, shape, dtype: str = "bf16", *, role: str = "input",
-               ragged=()) -> Tensor:
+    def tensor(self, name: str, shape: Iterable[Any], dtype: str = "bf16", *,
+               role: str = "input", ragged: Iterable[Any] = ()) -> Tensor:
         """Declare an off-chip tensor (element shape, symbolic dims allowed)."""
         self._check_new_name(name, self.tensors, "tensor")
         shape = tuple(as_dim(d, what=f"tensor {name!r} dim") for d in shape)
@@ -147,7 +149,8 @@ class Program:
         self.tensors[name] = t
         return t
 
-    def input(self, name: str, dtype: DType, shape, *, ragged=()) -> Stream:
+    def input(self, name: str, dtype: DType, shape: Iterable[Any], *,
+              ragged: Iterable[Any] = ()) -> Stream:
         """Declare an input stream whose tokens are given at run time (``inputs={name: …}``)."""
         self._check_new_name(name, self.inputs, "input")
         if not isinstance(dtype, DType):
@@ -166,9 +169,12 @@ class Program:
             raise GraphError(f"output {name!r}: stream {stream.name!r} belongs to program "
                              f"{stream.program.name!r}, not {self.name!r}")
         Output(stream, name, name=f"out_{name}")
-        self.outputs[name] = self.nodes[-1]
+        sink = self.nodes[-1]
+        assert isinstance(sink, Output)  # Output() returns None; its node is the last one
+        self.outputs[name] = sink
 
-    def feedback(self, dtype: DType, shape, *, ragged=(), depth: int = 1,
+    def feedback(self, dtype: DType, shape: Iterable[Any], *, ragged: Iterable[Any] = (),
+                 depth: int = 1,
                  name: str | None = None) -> Stream:
         """A stream usable before its producer exists; close it with :meth:`connect`."""
         if not _valid_depth(depth):
@@ -218,10 +224,10 @@ class Program:
         self.nodes.append(node)
         return name
 
-    def _add_streams(self, streams) -> None:
+    def _add_streams(self, streams: Iterable[Stream]) -> None:
         self.streams.extend(streams)
 
-    def _check_new_name(self, name, table, what: str) -> None:
+    def _check_new_name(self, name: object, table: dict[str, Any], what: str) -> None:
         if not isinstance(name, str) or not name:
             raise GraphError(f"{what} name {name!r} (expected a non-empty string)")
         if name in table:
@@ -236,17 +242,17 @@ class Program:
         raise GraphError(f"no node {name!r} in program {self.name!r}"
                          + did_you_mean(name, [n.name for n in self.nodes]))
 
-    def consumers(self) -> dict:
+    def consumers(self) -> dict[Stream, list[tuple[Node, int]]]:
         """``{stream: [(node, input_port), …]}`` for every stream."""
-        table: dict = {s: [] for s in self.streams}
+        table: dict[Stream, list[tuple[Node, int]]] = {s: [] for s in self.streams}
         for n in self.nodes:
             for i, s in enumerate(n.inputs):
                 table.setdefault(s, []).append((n, i))
         return table
 
-    def symbols(self) -> set:
+    def symbols(self) -> set[Any]:
         """Every free symbol in stream shapes, dtypes and tensor shapes."""
-        syms = set()
+        syms: set[Any] = set()
         for s in self.streams:
             syms |= free_symbols(*s.shape) | _dtype_symbols(s.dtype)
         for t in self.tensors.values():
@@ -266,10 +272,10 @@ class Program:
         from ..analysis.lint import lint
         return lint(self)
 
-    def to_dot(self, **kwargs) -> str:
+    def to_dot(self, **kwargs: Any) -> str:
         return to_dot(self, **kwargs)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return mimebundle(self)
 
     def fingerprint(self) -> str:
@@ -282,7 +288,7 @@ class Program:
         """
         return hashlib.sha256(repr(self._structure()).encode()).hexdigest()[:16]
 
-    def _structure(self) -> tuple:
+    def _structure(self) -> tuple[Any, ...]:
         nodes = tuple((type(n).__qualname__, n.name, n.describe(),
                        tuple((s.node.name, s.port, str(s.type)) for s in n.inputs),
                        tuple(str(s.type) for s in n.outputs)) for n in self.nodes)
@@ -292,8 +298,8 @@ class Program:
         return f"<Program {self.name!r}: {len(self.nodes)} nodes, {len(self.streams)} streams>"
 
 
-def _dtype_symbols(dtype) -> set:
-    out = set()
+def _dtype_symbols(dtype: DType) -> set[Any]:
+    out: set[Any] = set()
     for attr in ("rows", "cols", "shape", "tile", "items"):
         v = getattr(dtype, attr, None)
         if v is None:
@@ -312,14 +318,14 @@ def _max_depth() -> int:
     return MAX_FIFO_DEPTH
 
 
-def _valid_depth(depth) -> bool:
+def _valid_depth(depth: object) -> bool:
     return (isinstance(depth, int) and not isinstance(depth, bool)
             and 1 <= depth <= _max_depth())
 
 
-def ragged_symbols(program) -> tuple:
+def ragged_symbols(program: Program) -> tuple[Any, ...]:
     """Ragged symbols of every stream, buffer type and tensor of ``program``, sorted by name."""
-    found = set()
+    found: set[Any] = set()
     for stream in program.streams:
         found |= stream.type.ragged
         if isinstance(stream.dtype, Buffer):

@@ -13,7 +13,8 @@ Every graph step_lab draws (``Program._repr_mimebundle_``, notebook panels and `
 * :func:`graph_view_html` wraps an SVG in a box that opens with the graph fitted to the box
   (never enlarged beyond its natural size; see its [Choice] for tall graphs), scrolling past
   ``max_height``; zoom buttons (+, −, width, all = the whole graph at
-  once, 1:1), Ctrl/⌘+wheel zoom, drag to pan, and a legend of the node colours. [Choice] The controls are inline event-handler attributes, not a ``<script>``: they
+  once, 1:1), Ctrl/⌘+wheel zoom, drag to pan, and a legend of the node colours.
+  [Choice] The controls are inline event-handler attributes, not a ``<script>``: they
   run in JupyterLab outputs, in ipywidgets ``HTML`` (which never runs scripts) and in a
   standalone ``file://`` page alike, with no CDN. Without them (a sanitized output) the graph
   still opens fitted and scrolls.
@@ -24,8 +25,13 @@ import html
 import re
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
 from ..errors import GraphError
+from .dot_scopes import Expand
+
+if TYPE_CHECKING:
+    from .program import Program
 
 # Node fill colours by operator group (the unit-kind trait), shared by the DOT source and legend.
 PALETTE = {
@@ -67,8 +73,8 @@ def dot_to_svg(source: str, *, what: str = "graph") -> str | None:
     return svg[svg.find("<svg"):]
 
 
-def program_svg(program, *, annotate: dict | None = None, rankdir: str = "TB",
-                expand="none") -> str | None:
+def program_svg(program: Program, *, annotate: dict | None = None, rankdir: str = "TB",
+                expand: Expand = "none") -> str | None:
     """SVG of ``program`` (repeated scopes collapsed unless ``expand``); ``None`` without dot."""
     source = program.to_dot(annotate=annotate or None, rankdir=rankdir, expand=expand,
                             max_label=DISPLAY_LABEL, edge_labels=False)

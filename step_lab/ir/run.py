@@ -1,14 +1,15 @@
 """The runnable unit: a program with the bindings and inputs that make it runnable.
 
-``sl.simulate(run)``, ``interpret(run)``, ``metrics(...).evaluate(run)``, the CLI and the notebook explorer take a
-:class:`Run` (or anything :func:`as_run` accepts), so the triple is never re-assembled by hand;
-a ``Workload`` builds one (``workload.run``).
+``sl.simulate(run)``, ``interpret(run)``, ``metrics(...).evaluate(run)``, the CLI and the
+notebook explorer take a :class:`Run` (or anything :func:`as_run` accepts), so the triple is
+never re-assembled by hand; a ``Workload`` builds one (``workload.run``).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from ..errors import ConfigError
 from .program import Program
@@ -37,7 +38,7 @@ class Run:
                                   "(expected a dict)")
 
 
-def as_run(obj, *, bindings: Mapping | None = None, inputs: Mapping | None = None) -> Run:
+def as_run(obj: Any, *, bindings: Mapping | None = None, inputs: Mapping | None = None) -> Run:
     """A :class:`Run` from a Run, a Program (with ``bindings``/``inputs``), anything with a
     ``run`` attribute that is a Run (a Workload), or a ``(program, inputs, bindings)`` tuple
     (what a ``%%step`` cell builder returns). Explicit ``bindings``/``inputs`` override."""
@@ -58,7 +59,7 @@ def as_run(obj, *, bindings: Mapping | None = None, inputs: Mapping | None = Non
                run.inputs if inputs is None else inputs)
 
 
-def carries_run(obj) -> bool:
+def carries_run(obj: object) -> bool:
     """Is ``obj`` a :class:`Run` or something that carries one (a Workload's ``.run``)?"""
     return isinstance(obj, Run) or isinstance(getattr(obj, "run", None), Run)
 

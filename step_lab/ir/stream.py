@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..symbolic import Dim, Shape, as_dim, fmt, free_symbols, product, shapes_equal
 from .dtypes import DType
 
+if TYPE_CHECKING:
+    from .node import Node
+    from .program import Program
+
+_T = TypeVar("_T", bound=type)
+
 # Operator classes that Stream methods build, registered by the layer that defines them.
-_OPERATORS: dict = {}
+_OPERATORS: dict[str, type] = {}
 
 
-def register_operator(cls) -> type:
+def register_operator(cls: _T) -> _T:
     """Let ``Stream`` methods build ``cls`` (``Stream.assume`` -> ``ops.Assume``)."""
     _OPERATORS[cls.__name__] = cls
     return cls
@@ -24,9 +31,9 @@ class StreamType:
 
     dtype: DType
     shape: Shape
-    ragged: frozenset = field(default=frozenset())
+    ragged: frozenset[Any] = field(default=frozenset())
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(as_dim(d, what="stream dim") for d in self.shape))
         live = free_symbols(*self.shape)
         object.__setattr__(self, "ragged", frozenset(s for s in self.ragged if s in live))
@@ -60,7 +67,7 @@ class Stream:
 
     __slots__ = ("program", "node", "port", "type")
 
-    def __init__(self, program, node, port: int, stype: StreamType):
+    def __init__(self, program: Program, node: Node, port: int, stype: StreamType) -> None:
         self.program = program
         self.node = node
         self.port = port
@@ -79,7 +86,7 @@ class Stream:
         return self.type.rank
 
     @property
-    def ragged(self) -> frozenset:
+    def ragged(self) -> frozenset[Any]:
         return self.type.ragged
 
     @property
@@ -87,7 +94,7 @@ class Stream:
         n = self.node.name
         return n if len(self.node.outputs) <= 1 else f"{n}.{self.port}"
 
-    def assume(self, shape) -> Stream:
+    def assume(self, shape: Shape) -> Stream:
         """Assert a known equivalent shape (STEP.md §2.6); checked at run time.
 
         Builds an ``ops.Assume`` node. The IR imports nothing above it: ``step_lab.ops.shape``

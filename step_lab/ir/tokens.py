@@ -5,6 +5,9 @@ Stop tokens are interned :class:`Stop` instances (``S(2) is S(2)``); ``DONE`` is
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 __all__ = ["Stop", "S", "DONE", "is_stop", "encode", "decode", "format_tokens", "count_data"]
 
 
@@ -12,7 +15,8 @@ class Stop:
     """Stop token ``S_k``: closes a k-dimensional sub-tensor (k >= 1)."""
 
     __slots__ = ("level",)
-    _interned: dict = {}
+    _interned: dict[int, Stop] = {}
+    level: int
 
     def __new__(cls, level: int):
         tok = cls._interned.get(level)
@@ -27,15 +31,15 @@ class Stop:
     def __repr__(self) -> str:
         return f"S{self.level}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Stop], tuple[int]]:
         return (Stop, (self.level,))
 
 
 class _Done:
     __slots__ = ()
-    _instance = None
+    _instance: _Done | None = None
 
-    def __new__(cls):
+    def __new__(cls) -> _Done:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -43,7 +47,7 @@ class _Done:
     def __repr__(self) -> str:
         return "Done"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[_Done], tuple[()]]:
         return (_Done, ())
 
 
@@ -54,11 +58,11 @@ def S(level: int) -> Stop:
     return Stop(level)
 
 
-def is_stop(tok) -> bool:
+def is_stop(tok: object) -> bool:
     return type(tok) is Stop
 
 
-def encode(tensors, rank: int) -> list:
+def encode(tensors: Iterable[Any], rank: int) -> list[Any]:
     """Encode a list of rank-``rank`` nested lists as tokens, ending with ``DONE`` (E1–E4)."""
     out: list = []
     for t in tensors:
@@ -67,7 +71,7 @@ def encode(tensors, rank: int) -> list:
     return out
 
 
-def _enc(t, k: int) -> list:
+def _enc(t: Any, k: int) -> list[Any]:
     if k == 0:
         return [t]
     body = [tok for child in t for tok in _enc(child, k - 1)]
@@ -78,7 +82,7 @@ def _enc(t, k: int) -> list:
     return body
 
 
-def decode(tokens, rank: int) -> list:
+def decode(tokens: Iterable[Any], rank: int) -> list[Any]:
     """Inverse of :func:`encode`: a list of rank-``rank`` nested lists (STEP.md §2.3).
 
     ``S_k`` closes the k innermost open levels; an empty rank-k tensor decodes as ``[[]]``-form.
@@ -100,9 +104,9 @@ def decode(tokens, rank: int) -> list:
     return stack[0]
 
 
-def format_tokens(tokens, show=repr) -> str:
+def format_tokens(tokens: Iterable[Any], show: Callable[[Any], str] = repr) -> str:
     return " ".join(repr(t) if (t is DONE or type(t) is Stop) else show(t) for t in tokens)
 
 
-def count_data(tokens) -> int:
+def count_data(tokens: Iterable[Any]) -> int:
     return sum(1 for t in tokens if t is not DONE and type(t) is not Stop)
