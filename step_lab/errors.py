@@ -6,6 +6,10 @@ Messages follow the house template ``<what> <value!r> <where> (<expected>)`` plu
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
+from typing import TypeVar
+
+_V = TypeVar("_V")
 
 
 class StepError(Exception):
@@ -45,7 +49,7 @@ class UnknownNameError(ConfigError, AttributeError):
     ``hasattr`` and ``getattr(..., default)`` keep working) whose message suggests the name."""
 
 
-def missing_attribute(module: str, names, name: str, what: str) -> AttributeError:
+def missing_attribute(module: str, names: Iterable[str], name: str, what: str) -> AttributeError:
     """The error for ``module.name`` when ``name`` is not one of ``names``, with a did-you-mean
     that ignores case (``fn.matmul`` -> ``'Matmul'``). Dunder names (Python's own probes) get
     a plain AttributeError."""
@@ -65,7 +69,7 @@ class TraceError(StepError):
     """A trace file (expert routing, KV lengths) is missing, unreadable or malformed."""
 
 
-def did_you_mean(value: str, allowed) -> str:
+def did_you_mean(value: str, allowed: Iterable[object]) -> str:
     """Return `` (did you mean 'x'?)`` for the closest allowed name, or an empty string."""
     names = [str(a) for a in allowed]
     folded = [a for a in names if a.lower() == str(value).lower()]
@@ -73,7 +77,7 @@ def did_you_mean(value: str, allowed) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def lookup(table: dict, name, what: str):
+def lookup(table: dict[str, _V], name: object, what: str) -> _V:
     """``table[name.lower()]``, or a ConfigError listing the names and suggesting the closest."""
     key = str(name).lower()
     if key not in table:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from functools import cache, lru_cache
-from typing import Union
+from typing import Any, TypeAlias
 
 import sympy
 
 from .errors import BindingError, ShapeError
 
-Dim = Union[int, sympy.Expr]
+Dim: TypeAlias = int | sympy.Expr
 Shape = tuple  # tuple[Dim, ...]
 
 __all__ = ["Dim", "Shape", "dim", "ceil_div", "nonempty", "is_static", "as_dim", "dims_equal",
@@ -35,7 +35,7 @@ def _symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, nonnegative=True)
 
 
-def as_dim(value, *, what: str = "dimension") -> Dim:
+def as_dim(value: object, *, what: str = "dimension") -> Dim:
     """Normalise ``value`` to an int or a sympy expression, rejecting negatives and non-integers."""
     if isinstance(value, bool):
         raise ShapeError(f"{what} {value!r} is a bool (expected a non-negative int or sl.dim)")
@@ -128,7 +128,7 @@ def product(dims: Iterable[Dim]) -> Dim:
     return _simplify_int(out)
 
 
-def sum_dims(values) -> Dim:
+def sum_dims(values: Iterable[Dim]) -> Dim:
     """Exact sum of ints and expressions in one n-ary sympy.Add (linear, not quadratic)."""
     values = list(values)
     ints = sum(v for v in values if isinstance(v, int))
@@ -148,11 +148,11 @@ def dims_equal(a: Dim, b: Dim) -> bool:
 
 
 def shapes_equal(a: Shape, b: Shape) -> bool:
-    return len(a) == len(b) and all(dims_equal(x, y) for x, y in zip(a, b))
+    return len(a) == len(b) and all(dims_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def free_symbols(*exprs) -> set:
-    out: set = set()
+def free_symbols(*exprs: Any) -> set[Any]:
+    out: set[Any] = set()
     for e in exprs:
         if isinstance(e, sympy.Basic):
             out |= e.free_symbols
@@ -161,11 +161,11 @@ def free_symbols(*exprs) -> set:
     return out
 
 
-def _key(s) -> str:
+def _key(s: Any) -> str:
     return s if isinstance(s, str) else s.name
 
 
-def evaluate(expr, bindings: Mapping, *, where: str = "") -> int:
+def evaluate(expr: Dim, bindings: Mapping[Any, Any], *, where: str = "") -> int:
     """Substitute ``bindings`` (names or symbols -> ints) and return an exact int.
 
     Raises :class:`BindingError` listing every unbound symbol.
@@ -190,7 +190,8 @@ def evaluate(expr, bindings: Mapping, *, where: str = "") -> int:
     return int(value)
 
 
-def evaluate_rational(expr, bindings: Mapping, *, where: str = "") -> Fraction:
+def evaluate_rational(expr: sympy.Expr, bindings: Mapping[Any, Any], *,
+                      where: str = "") -> Fraction:
     """Exact value of ``expr`` at ``bindings`` (names or symbols -> ints or Fractions).
 
     For rational bindings (ragged dims at their mean, §6.4). ``xreplace`` with Rationals, not
@@ -211,7 +212,7 @@ def evaluate_rational(expr, bindings: Mapping, *, where: str = "") -> Fraction:
                            f"{ {k.name: str(v) for k, v in subs.items()} } (got {value})") from None
 
 
-def try_int(expr, bindings: Mapping | None = None):
+def try_int(expr: Dim, bindings: Mapping[Any, Any] | None = None) -> int | None:
     """Evaluate when possible, else return None (no error)."""
     try:
         return evaluate(expr, bindings or {})
@@ -219,7 +220,7 @@ def try_int(expr, bindings: Mapping | None = None):
         return None
 
 
-def fmt(d) -> str:
+def fmt(d: object) -> str:
     """Human-readable form of a dim: ``⌈D1/4⌉`` instead of ``ceiling(D1/4)``."""
     if isinstance(d, int):
         return str(d)
@@ -232,7 +233,7 @@ def fmt(d) -> str:
     return s
 
 
-def _is_indicator(e) -> bool:
+def _is_indicator(e: Any) -> bool:
     """``Piecewise((1, cond), (0, True))``: the paper's ``1 if x > 0 else 0`` (``nonempty``)."""
     return (isinstance(e, sympy.Piecewise) and len(e.args) == 2 and e.args[0][0] == 1
             and e.args[1] == (0, True))
@@ -244,6 +245,6 @@ def _indicator_symbol(e):
     return sympy.Symbol(f"[{text.replace(' & ', ' ∧ ')}]")
 
 
-def latex(expr, **options) -> str:
+def latex(expr: Dim, **options: Any) -> str:
     """LaTeX of an expression (``options`` go to ``sympy.latex``, e.g. ``mul_symbol="dot"``)."""
     return sympy.latex(expr, **options)
