@@ -20,7 +20,7 @@ Behaviours are generators: ``node.behaviour(ctx)`` yields commands and receives 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
 from ..errors import GraphError, ShapeError
 from ..symbolic import fmt
@@ -129,7 +129,7 @@ class Node:
                              f"{type(value).__name__} {value!r:.60} (expected a Stream)")
         return value
 
-    def _fail(self, arg: str, value, expected: str, hint: str = ""):
+    def _fail(self, arg: str, value: Any, expected: str, hint: str = "") -> NoReturn:
         """Raise a ShapeError naming this operator, the argument, the value and the rule."""
         shown = fmt(value) if not isinstance(value, (Stream, StreamType, str)) else str(value)
         msg = f"{self._label()}: argument {arg!r} = {shown} ({expected})"

@@ -56,7 +56,8 @@ OPERATORS: dict[str, tuple[str, str]] = {
     "Partition": (
         "Routes chunks of a stream to several consumers, chosen per chunk by a selector "
         "(e.g. tokens to experts).",
-        "to0, to1 = ops.Partition(x, sel, 2)                    # each row of x to consumer 0 or 1\n"
+        "to0, to1 = ops.Partition(x, sel, 2)                    # each row of x to consumer 0 or"
+        " 1\n"
         "print(to0.shape)                                       # (sel_x0, 8)"),
     "Reassemble": (
         "Collects chunks from several producers back into one stream, in selector order "
@@ -124,7 +125,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "MatmulAccumulate": ("Multiplies pairs of tiles and adds the product to an accumulator "
                          "(a fused matmul + sum).",
                          "acc = fn.MatmulAccumulate()((a, b.T), np.zeros((2, 2), np.float32))\n"
-                         "print(acc.tolist())                                    # [[6.0, 6.0], [6.0, 6.0]]"),
+                         "print(acc.tolist())                                    # [[6.0, 6.0],"
+                         " [6.0, 6.0]]"),
     "Add": ("Adds two tiles element-wise (also the update of a running sum).",
             "sums = ops.Accum(x, fn.Add(), fn.Zero((1, 1), \"f32\"), 1)\n"
             "print(fn.Add()((a, b))[0, 0])                          # 3.0"),
@@ -156,11 +158,13 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
                   "rows = ops.Accum(ops.Promote(x), fn.RetileRow(), fn.Empty((0, 1)), 1)\n"
                   "print(fn.RetileRow()(a, b).shape)                      # (4, 3)"),
     "RetileCol": ("Puts tiles side by side into a wider tile (packs columns).",
-                  "wide = ops.Accum(x, fn.RetileCol(), fn.Empty((1, 0)), 1)   # one [1, 8] per row\n"
+                  "wide = ops.Accum(x, fn.RetileCol(), fn.Empty((1, 0)), 1)   # one [1, 8] per"
+                  " row\n"
                   "print(fn.RetileCol()(a, b).shape)                      # (2, 6)"),
     "RetileStreamify": ("Splits every tile into a stream of its rows.",
                         "tiles = ops.Flatten(ops.LinearOffChipLoad(X, tile=(16, 128)), 0, 2)\n"
-                        "rows = ops.FlatMap(tiles, fn.RetileStreamify())        # rows of [1, 128]"),
+                        "rows = ops.FlatMap(tiles, fn.RetileStreamify())        # rows of [1,"
+                        " 128]"),
     "Count": ("Counts the elements of each group (as a running count).",
               "n = ops.Accum(x, fn.Count(), fn.Zero((1, 1), \"i32\"), 1)\n"
               "print(n.shape)                                         # (4,)"),
@@ -179,7 +183,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
                       "print(tiles.shape)                                     # (6, 3)"),
     "InsertRow": ("Replaces one row of a tile (e.g. writing a new token into a KV cache tile).",
                   "tile, row = np.zeros((3, 2), np.float32), np.ones((1, 2), np.float32)\n"
-                  "print(fn.InsertRow()((tile, row, np.array([[1]]))).tolist())   # [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]"),
+                  "print(fn.InsertRow()((tile, row, np.array([[1]]))).tolist())   # [[0.0, 0.0],"
+                  " [1.0, 1.0], [0.0, 0.0]]"),
 }
 
 

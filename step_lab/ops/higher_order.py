@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any, TypeVar
+
+import sympy
 
 from ..errors import ShapeError, StepError
 from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 from ..ir.dtypes import Tile
-from ..ir.node import COMPUTE, GET, PUT, Node
+from ..ir.node import COMPUTE, GET, PUT, Behaviour, BehaviourContext, Node
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
 from ..symbolic import Dim, dim, free_symbols, product
 from ._common import check_rank_arg, is_data
 
 __all__ = ["Map", "Accum", "Scan", "FlatMap"]
+
+_F = TypeVar("_F", bound=Function)
 
 
 def _contains_buffer(dtype) -> bool:
@@ -35,7 +40,7 @@ def _contains_buffer(dtype) -> bool:
     return any(_contains_buffer(t) for t in getattr(dtype, "items", ()))
 
 
-def fresh_symbol(stream: Stream, suffix: str):
+def fresh_symbol(stream: Stream, suffix: str) -> sympy.Symbol:
     """A deterministic fresh symbol named after ``stream``'s producer (STEP.md §2.5)."""
     base = stream.node.name
     if len(stream.node.outputs) > 1:
@@ -64,7 +69,7 @@ class _HigherOrder(Node):
         from .shape import Zip  # shape.py sits beside this module; imported lazily
         return Zip(*streams)
 
-    def _function(self, arg: str, fn, kind: type, example: str) -> Function:
+    def _function(self, arg: str, fn: Any, kind: type[_F], example: str) -> _F:
         if isinstance(fn, type) and issubclass(fn, Function):
             try:
                 fn = fn()
@@ -114,7 +119,7 @@ class Map(_HigherOrder):
         self.params = {"fn": fn, **self._options(compute_bw, write_back)}
         self._out_types = (StreamType(out, stream.shape, stream.ragged),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         fn = self.params["fn"]
         while True:
             tok = yield (GET, 0)
@@ -195,7 +200,7 @@ class Accum(_Reduce):
             return reduced[0]
         return fresh_symbol(stream, f"n{rank}")
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         fn, init, b = self.params["fn"], self.params["init"], self.params["rank"]
         acc, open_group = init(ctx.bindings), False
         while True:
@@ -232,7 +237,7 @@ class Scan(_Reduce):
                                                                      init.out_type()))
         self._out_types = (StreamType(out, stream.shape, stream.ragged),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         fn, init, b = self.params["fn"], self.params["init"], self.params["rank"]
         acc = init(ctx.bindings)
         while True:
@@ -268,9 +273,9 @@ class FlatMap(_HigherOrder):
         b = len(eshape) - 1
         ragged = set(stream.ragged)
         inner = []
-        for i, (e, dd) in enumerate(zip(eshape[1:], data_dependent[1:])):
+        for i, (e, dd) in enumerate(zip(eshape[1:], data_dependent[1:], strict=True)):
             inner.append(fresh_symbol(stream, f"fm{b - 1 - i}") if dd else e)
-        ragged.update(d for d, dd in zip(inner, data_dependent[1:]) if dd)
+        ragged.update(d for d, dd in zip(inner, data_dependent[1:], strict=True) if dd)
         outer, fresh = self._outer_dim(stream, eshape[0], data_dependent[0])
         if fresh and stream.rank >= 1:      # an outermost dim is always regular (§2.4)
             ragged.add(outer)
@@ -289,7 +294,7 @@ class FlatMap(_HigherOrder):
             return fresh_symbol(stream, "fm"), True
         return product((d0, e_b)), False
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         fn, b = self.params["fn"], self.params["b"]
         hold = self.inputs[0].rank >= 1   # a rank-0 input has no stop token to merge with
         pending = None          # the closing S_b of the last element's result, not yet emitted

@@ -6,13 +6,14 @@ traffic a run counts is ``tiles moved · tile bytes`` (§6.1).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import BindingError, GraphError, ShapeError, StepError
 from ..ir.dtypes import Bool, Tile, is_address, is_static_tile
-from ..ir.node import GET, OFFCHIP, PUT, Node
+from ..ir.node import GET, OFFCHIP, PUT, Behaviour, BehaviourContext, Node
 from ..ir.program import Tensor
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
@@ -24,7 +25,7 @@ __all__ = ["LinearOffChipLoad", "LinearOffChipStore", "RandomOffChipLoad", "Rand
 
 
 # -- shared helpers (also used by Streamify's affine reads) ---------------------------------------
-def affine_tokens(out_shape, stride, base: int = 0) -> list:
+def affine_tokens(out_shape: Sequence[int], stride: Sequence[int], base: int = 0) -> list[Any]:
     """Token template of one affine read (§4.1): tile numbers ``Σ i_d·stride_d`` and stop tokens.
 
     The rank-k read over ``out_shape`` (row-major, last index fastest) is encoded per E1/E2, so a
@@ -42,7 +43,8 @@ def affine_tokens(out_shape, stride, base: int = 0) -> list:
     return body
 
 
-def emit_read(tokens, fetch: Callable, charge=None):
+def emit_read(tokens: Sequence[Any], fetch: Callable[[Any], Any], charge: tuple | None = None
+              ) -> Generator[Any, Any, Stop | None]:
     """Generator: PUT ``tokens`` on output 0, data items mapped by ``fetch``.
 
     A final stop token is *held back* and returned (None otherwise) so that the caller can merge
@@ -61,7 +63,7 @@ def emit_read(tokens, fetch: Callable, charge=None):
     return None
 
 
-def row_major_strides(shape) -> tuple:
+def row_major_strides(shape: Sequence[Dim]) -> tuple[Dim, ...]:
     return tuple(product(shape[d + 1:]) for d in range(len(shape)))
 
 
@@ -79,7 +81,8 @@ def _dims_arg(node: Node, arg: str, values) -> tuple:
     return tuple(out)
 
 
-def affine_args(node: Node, default_shape: tuple, stride, out, *, out_arg: str) -> tuple:
+def affine_args(node: Node, default_shape: tuple, stride: Any, out: Any, *,
+                out_arg: str) -> tuple[tuple, tuple]:
     """Resolve (stride, out_shape) of an affine read; defaults read ``default_shape`` once.
 
     [Choice] ``out`` alone gets row-major strides over ``out``; ``stride`` alone reads
@@ -97,7 +100,7 @@ def check_reach(node: Node, stride: tuple, out: tuple, n_tiles: Dim, what: str) 
     """Largest accessed index ``Σ (out_d − 1)·stride_d`` must be < the tile count (when static)."""
     if not all(is_static(d) for d in (*stride, *out, n_tiles)) or not all(o >= 1 for o in out):
         return
-    largest = sum((o - 1) * s for o, s in zip(out, stride))
+    largest = sum((o - 1) * s for o, s in zip(out, stride, strict=True))
     if largest >= n_tiles:
         node._fail("stride", stride, f"with out shape {fmt(out)} the largest accessed tile index "
                    f"is {largest} but {what} has only {n_tiles} tiles (expected index < "
@@ -107,7 +110,7 @@ def check_reach(node: Node, stride: tuple, out: tuple, n_tiles: Dim, what: str) 
 def _tile_arg(node: Node, tile) -> tuple:
     if not isinstance(tile, (tuple, list)) or len(tile) != 2:
         node._fail("tile", tile, "expected a pair (rows, cols) of ints >= 1")
-    for what, v in zip(("rows", "cols"), tile):
+    for what, v in zip(("rows", "cols"), tile, strict=True):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             node._fail("tile", tuple(tile), f"tile {what} {v!r} is invalid (expected tile dims "
                        "to be ints >= 1)")
@@ -243,13 +246,13 @@ class LinearOffChipLoad(Node):
         out = [ctx.value(d, where=f"{self.name} tiled_out_shape") for d in self.tiled_out_shape]
         stride = [ctx.value(s, where=f"{self.name} stride") for s in self.stride]
         if all(o >= 1 for o in out):
-            largest = sum((o - 1) * s for o, s in zip(out, stride))
+            largest = sum((o - 1) * s for o, s in zip(out, stride, strict=True))
             if largest >= n_tiles:
                 raise StepError(f"affine read reaches tile {largest} but tensor "
                                 f"{self.tensor.name!r} has {n_tiles} tiles (expected < {n_tiles})")
         return affine_tokens(out, stride)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         tiles = ctx.memory.tiles(self.tensor, self.tile)
         template = self._template(ctx, len(tiles))
         charge = (OFFCHIP, ctx.value(self.element_bytes()), False)
@@ -321,13 +324,14 @@ class LinearOffChipStore(Node):
         self._out_types = ()
 
     def _declare(self, s: Stream, name: str) -> Tensor:
-        shape = s.shape
-        r, c = s.dtype.rows, s.dtype.cols
+        shape, tile = s.shape, s.dtype
+        assert isinstance(tile, Tile)  # _build checked: a stream of static tiles
+        r, c = tile.rows, tile.cols
         if len(shape) == 1:
             full = (product((shape[0], r)), c)
         else:
             full = (*shape[:-2], product((shape[-2], r)), product((shape[-1], c)))
-        return s.program.tensor(name, full, s.dtype.elem, role="output", ragged=s.ragged)
+        return s.program.tensor(name, full, tile.elem, role="output", ragged=s.ragged)
 
     def _result(self):
         return self.tensor
@@ -339,7 +343,7 @@ class LinearOffChipStore(Node):
     def describe(self) -> str:
         return f"-> {self.tensor.name} tile=[{self.tile[0]},{self.tile[1]}]"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         n_tiles = _tile_count(ctx, self.tensor, self.tile)
         charge = (OFFCHIP, self.element_bytes(), True)
         count = 0
@@ -392,7 +396,7 @@ class RandomOffChipLoad(Node):
     def describe(self) -> str:
         return f"{self.tensor.name} tile=[{self.tile[0]},{self.tile[1]}]"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         tiles = ctx.memory.tiles(self.tensor, self.tile)
         charge = (OFFCHIP, ctx.value(self.element_bytes()), False)
         while True:
@@ -448,7 +452,7 @@ class RandomOffChipStore(Node):
     def describe(self) -> str:
         return f"-> {self.tensor.name} tile=[{self.tile[0]},{self.tile[1]}]"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         n_tiles = _tile_count(ctx, self.tensor, self.tile)
         charge = (OFFCHIP, self.element_bytes(), True)
         writes = 0

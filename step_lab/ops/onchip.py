@@ -5,9 +5,12 @@ holding a rank-b tensor of tiles.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from ..errors import StepError
 from ..ir.dtypes import Buffer, is_static_tile
-from ..ir.node import GET, PUT, Node
+from ..ir.node import GET, PUT, Behaviour, BehaviourContext, Node
 from ..ir.stream import StreamType
 from ..ir.tokens import DONE, Stop, decode
 from ..symbolic import Dim, fmt, free_symbols, is_static, product, shapes_equal
@@ -27,7 +30,7 @@ class BufferValue:
 
     __slots__ = ("tokens", "tiles", "shape")
 
-    def __init__(self, tokens, rank: int):
+    def __init__(self, tokens: Iterable[Any], rank: int) -> None:
         self.tokens = tuple(tokens)
         self.tiles = [t for t in self.tokens if type(t) is not Stop]
         self.shape = _concrete_shape(self.tokens, rank)
@@ -88,7 +91,7 @@ class Bufferize(Node):
     def describe(self) -> str:
         return f"rank={self.rank}"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         b = self.rank
         body: list = []
         while True:
@@ -180,7 +183,9 @@ class Streamify(Node):
 
     def element_bytes(self) -> Dim:
         """Bytes of one output tile."""
-        return self.inputs[0].dtype.tile.nbytes
+        buf = self.inputs[0].dtype
+        assert isinstance(buf, Buffer)  # _build checked: a stream of buffers
+        return buf.tile.nbytes
 
     def describe(self) -> str:
         parts = ["per ref" if self.ref is not None else f"repeat={fmt(self.repeat)}"]
@@ -189,7 +194,7 @@ class Streamify(Node):
         return " ".join(parts)
 
     # -- behaviour -----------------------------------------------------------------------------
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         if self.ref is None:
             pending = yield from self._run_static()
         else:

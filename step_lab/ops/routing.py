@@ -11,7 +11,7 @@ import re
 
 from ..errors import StepError
 from ..ir.dtypes import DType, Selector, Tile
-from ..ir.node import ANY, GET, PUT, Node
+from ..ir.node import ANY, GET, PUT, Behaviour, BehaviourContext, Node
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
 from ..symbolic import Dim, as_dim, dim, dims_equal, free_symbols, shapes_equal
@@ -135,7 +135,7 @@ class _FreshSymbols(Node):
     def _result(self):
         types = self._types_for(symbol_prefix(self.name))
         self._out_types = types
-        for stream, stype in zip(self.outputs, types):
+        for stream, stype in zip(self.outputs, types, strict=True):
             stream.type = stype
         return super()._result()
 
@@ -190,7 +190,7 @@ class Partition(Node):
     def describe(self) -> str:
         return f"rank={self.params['rank']}, num_consumers={self.params['num_consumers']}"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         p, n = self.params["rank"], self.params["num_consumers"]
         owed = 0   # selector stop level owed for an input stop of level > p already consumed
         while True:
@@ -287,7 +287,7 @@ class Reassemble(_FreshSymbols):
     def describe(self) -> str:
         return f"rank={self.params['rank']}, num_inputs={self.params['num_inputs']}"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         a, n = self.params["rank"], self.params["num_inputs"]
         held = None   # the group closer S_{a+1}, waiting for a possible Rule M merge
         while True:
@@ -375,7 +375,7 @@ class EagerMerge(_FreshSymbols):
     def describe(self) -> str:
         return f"rank={self.params['rank']}, num_inputs={self.params['num_inputs']}"
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         a, n = self.params["rank"], self.params["num_inputs"]
         ports = list(range(n))
         start = 0

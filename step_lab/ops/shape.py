@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import sympy
 
 from ..errors import ShapeError, StepError
 from ..ir.dtypes import Bool, DType, Scalar, Selector, Tile, Tuple, numpy_dtype
-from ..ir.node import Node
+from ..ir.node import Behaviour, BehaviourContext, Node
 from ..ir.stream import Stream, StreamType, register_operator
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import as_dim, ceil_div, dim, dims_equal, fmt, nonempty, product, try_int
@@ -22,14 +25,14 @@ from ._common import GET, PUT, check_int, check_rank_arg, is_data
 __all__ = ["Flatten", "Reshape", "Promote", "Expand", "Zip", "Assume"]
 
 
-def fresh_dim(stream: Stream, tag: str):
+def fresh_dim(stream: Stream, tag: str) -> sympy.Symbol:
     """Fresh symbol ``<producer>[_<port>]_<tag>``: rebuilding a program gives the same name."""
     base = stream.node.name + (f"_{stream.port}" if len(stream.node.outputs) > 1 else "")
     base = re.sub(r"\W", "_", base)
     return dim(f"{base}_{tag}" if base[:1].isalpha() or base[:1] == "_" else f"s{base}_{tag}")
 
 
-def shown(tok) -> str:
+def shown(tok: object) -> str:
     """A token for error messages: stop tokens and Done by name, data elements abbreviated."""
     if tok is DONE or type(tok) is Stop:
         return repr(tok)
@@ -75,7 +78,7 @@ class Flatten(Node):
         else:
             self._out_types = (_replace_dims(stream.type, start, stop, (product(merged),)),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         lo, hi = self.params["min"], self.params["max"]
         while True:
             tok = yield (GET, 0)
@@ -140,7 +143,7 @@ class Reshape(Node):
                        f"chunk_size {size}, so a pad value is required",
                        hint="pass pad=sl.fn.Zero(tile_shape) or a value of the stream's type")
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         if self.params["rank"] == 0:
             yield from self._split_elements(ctx.bindings)
         else:
@@ -205,7 +208,7 @@ class Reshape(Node):
                 return
 
 
-def check_pad(node: Node, dtype: DType, pad):
+def check_pad(node: Node, dtype: DType, pad: Any) -> Callable[..., Any] | None:
     """Check ``pad`` against the data type (§4.5 "pad type ≠ A"); return a value factory."""
     if pad is None:
         return None
@@ -237,7 +240,7 @@ def _pad_value(node: Node, dtype: DType, x):
         want = tuple(d if isinstance(d, int) else None for d in dtype.shape)
         arr = np.asarray(x) if isinstance(x, (np.ndarray, list, tuple)) else None
         if arr is None or arr.ndim != 2 or arr.dtype.kind not in "biuf" or any(
-                w is not None and w != g for w, g in zip(want, arr.shape)):
+                w is not None and w != g for w, g in zip(want, arr.shape, strict=True)):
             node._fail("pad", bad, f"expected a numpy tile of shape {dtype.shape} for {dtype}",
                        hint=f"pass np.zeros({dtype.shape}) or "
                        f"sl.fn.Zero({dtype.shape}, {dtype.elem!r})")
@@ -257,11 +260,11 @@ def _pad_value(node: Node, dtype: DType, x):
             return frozenset(bits)
         node._fail("pad", bad, f"expected a set of indices in [0, {dtype.n}) for {dtype}")
     if isinstance(dtype, Tuple) and isinstance(x, (tuple, list)) and len(x) == len(dtype.items):
-        return tuple(_pad_value(node, t, v) for t, v in zip(dtype.items, x))
+        return tuple(_pad_value(node, t, v) for t, v in zip(dtype.items, x, strict=True))
     node._fail("pad", bad, f"expected a value of the stream's data type {dtype}")
 
 
-def pad_label(pad) -> str:
+def pad_label(pad: object) -> str:
     """A short, content-dependent label of ``pad`` for display and fingerprints."""
     if isinstance(pad, np.ndarray):
         digest = hashlib.sha1(np.ascontiguousarray(pad).tobytes()).hexdigest()[:8]
@@ -297,7 +300,7 @@ class Promote(Node):
         self._out_types = (StreamType(stream.dtype, shape[:at] + (1,) + shape[at:],
                                       stream.ragged),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         p = self.params["rank"]
         if p is None:
             yield from self._outermost(self.inputs[0].rank)
@@ -311,8 +314,8 @@ class Promote(Node):
                 if tok is DONE:
                     return
 
-    def _outermost(self, a: int):
-        held = None               # the last top-level S_a (or, for a = 0, "saw data")
+    def _outermost(self, a: int) -> Behaviour:
+        held: object = None              # the last top-level S_a (or, for a = 0, "saw data")
         while True:
             tok = yield (GET, 0)
             if tok is DONE:
@@ -418,7 +421,7 @@ class Expand(Node):
         at = len(stream.shape) - b
         self._out_types = (_replace_dims(stream.type, at, len(stream.shape), tuple(sizes)),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         if "sizes" in self.params:
             yield from self._expand_static()
         else:
@@ -498,7 +501,7 @@ class Zip(Node):
             if s.rank != first.rank:
                 self._fail(f"streams[{i}]", s.type, f"expected rank {first.rank} like "
                            f"{first.name!r} {first.type}")
-            for k, (x, y) in enumerate(zip(first.shape, s.shape)):
+            for k, (x, y) in enumerate(zip(first.shape, s.shape, strict=True)):
                 if not dims_equal(x, y):
                     self._fail(f"streams[{i}]", s.type, f"expected the shape of {first.name!r} "
                                f"{first.type}; entry {k} is {fmt(y)} vs {fmt(x)}",
@@ -509,7 +512,7 @@ class Zip(Node):
         self._out_types = (StreamType(Tuple(tuple(s.dtype for s in streams)), first.shape,
                                       ragged),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         pos = 0
         while True:
             toks = []
@@ -557,7 +560,7 @@ class Assume(Node):
         self.params = {"shape": dims}
         self._out_types = (StreamType(stream.dtype, dims, stream.ragged),)
 
-    def behaviour(self, ctx):
+    def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         stype = self._out_types[0]
         expected = [None if stype.is_ragged(d) else try_int(d, ctx.bindings)
                     for d in (stype.dim_of_rank(i) for i in range(stype.rank + 1))]
