@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,13 +18,13 @@ INTEGERS = ("i32", "u32", "i64", "u64")
 class Function:
     """Base class: value semantics from the constructor arguments listed in ``_fields``."""
 
-    _fields: ClassVar[tuple] = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
     is_matmul: ClassVar[bool] = False
 
     def _key(self) -> tuple:
         return tuple(getattr(self, f) for f in self._fields)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self._key() == other._key()
 
     def __hash__(self) -> int:
@@ -45,7 +45,7 @@ class Function:
     def __repr__(self) -> str:
         return self.name
 
-    def _type_error(self, what: str, value, expected: str) -> ShapeError:
+    def _type_error(self, what: str, value: Any, expected: str) -> ShapeError:
         shown = value if isinstance(value, str) else show(value)
         return ShapeError(f"{self.name}: {what} {shown} ({expected})")
 
@@ -60,6 +60,9 @@ class MapFunction(Function):
 class UpdateFunction(Function):
     """An accumulator update ``(A, R) -> R`` for Accum and Scan."""
 
+    def accum_type(self, elem: DType, init: DType, count: Dim = 1) -> DType:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} does not define accum_type")
+
     def scan_type(self, elem: DType, init: DType) -> DType:
         return self.accum_type(elem, init, 1)
 
@@ -73,7 +76,7 @@ class FlatMapFunction(Function):
 
 
 # --------------------------------------------------------------------------- helpers
-def show(v) -> str:
+def show(v: object) -> str:
     if isinstance(v, tuple):
         return "(" + ", ".join(show(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, (DType, str)):
@@ -81,14 +84,14 @@ def show(v) -> str:
     return fmt(v) if not isinstance(v, float) else repr(v)
 
 
-def tuple_items(dtype: DType) -> list:
+def tuple_items(dtype: DType) -> list[DType]:
     """Components of a (possibly nested) Zip tuple type, flattened."""
     if isinstance(dtype, Tuple):
         return [x for t in dtype.items for x in tuple_items(t)]
     return [dtype]
 
 
-def tuple_values(value) -> list:
+def tuple_values(value: Any) -> list[Any]:
     if isinstance(value, tuple):
         return [x for v in value for x in tuple_values(v)]
     return [value]
@@ -100,7 +103,8 @@ def wider(*elems: str) -> str:
     return max(pool, key=lambda e: ELEMENT_BYTES[e])
 
 
-def as_tile(fn: Function, dtype: DType, what: str = "input type", *, scalars=False) -> Tile:
+def as_tile(fn: Function, dtype: DType, what: str = "input type", *,
+            scalars: bool = False) -> Tile:
     if isinstance(dtype, Tile):
         return dtype
     if scalars and isinstance(dtype, Scalar):
@@ -108,11 +112,11 @@ def as_tile(fn: Function, dtype: DType, what: str = "input type", *, scalars=Fal
     raise fn._type_error(what, dtype, "expected a Tile" + (" or Bool" if scalars else ""))
 
 
-def tile_value(x) -> np.ndarray:
+def tile_value(x: Any) -> np.ndarray:
     return x if isinstance(x, np.ndarray) and x.ndim == 2 else np.asarray(x).reshape(1, 1)
 
 
-def pair(fn: Function, dtype: DType) -> tuple:
+def pair(fn: Function, dtype: DType) -> tuple[Tile, Tile]:
     items = tuple_items(dtype)
     if not isinstance(dtype, Tuple) or len(items) != 2:
         raise fn._type_error("input type", dtype,
@@ -120,7 +124,7 @@ def pair(fn: Function, dtype: DType) -> tuple:
     return as_tile(fn, items[0], "first operand"), as_tile(fn, items[1], "second operand")
 
 
-def broadcast_dim(a: Dim, b: Dim):
+def broadcast_dim(a: Dim, b: Dim) -> Dim | None:
     if dims_equal(a, b) or b == 1:
         return a
     if a == 1:
@@ -129,7 +133,7 @@ def broadcast_dim(a: Dim, b: Dim):
 
 
 def broadcast(fn: Function, a: Tile, b: Tile, what: str) -> Tile:
-    dims = [broadcast_dim(x, y) for x, y in zip(a.shape, b.shape)]
+    dims = [broadcast_dim(x, y) for x, y in zip(a.shape, b.shape, strict=True)]
     if None in dims:
         raise fn._type_error(what, f"{a} and {b}",
                              "expected equal dims or dims of size 1 (numpy broadcasting)")
@@ -140,7 +144,7 @@ def elements(t: Tile) -> Dim:
     return product(t.shape)
 
 
-def index_value(fn: Function, x) -> int:
+def index_value(fn: Function, x: Any) -> int:
     """The integer held by an address tile or a one-hot selector."""
     if isinstance(x, frozenset):
         if len(x) != 1:
@@ -157,12 +161,12 @@ def is_int_tile(t: DType) -> bool:
     return isinstance(t, Tile) and t.elem in INTEGERS and t.rows == 1 and t.cols == 1
 
 
-def check_flops(fn: Function, value, arg: str):
+def check_flops(fn: Function, value: Any, arg: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ShapeError(f"{type(fn).__name__}: argument {arg!r} = {value!r} "
                          "(expected a number >= 0)")
     return value
 
 
-def int_flops(expr) -> int:
+def int_flops(expr: Any) -> int:
     return int(expr) if not isinstance(expr, float) else int(round(expr))

@@ -1,7 +1,7 @@
 """Compute functions: Matmul, element-wise maps and updates (STEP.md §4.4, FLOPs §7.2)."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Identity(MapFunction):
     def flops_of_type(self, in_dtype: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         return 0
 
 
@@ -69,7 +69,7 @@ class Matmul(MapFunction):
                                    f"expected A[M,K] and {layout} with equal K")
         return a, w, n
 
-    def out_type(self, in_dtype: DType) -> DType:
+    def out_type(self, in_dtype: DType) -> Tile:
         a, w, n = self._mkn(in_dtype)
         return Tile(a.rows, n, wider(a.elem, w.elem))
 
@@ -85,7 +85,7 @@ class Matmul(MapFunction):
         a, _, n = self._mkn(in_dtype)
         return product((self.flops_per_mac, a.rows, a.cols, n))
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         a, w = (tile_value(v) for v in tuple_values(value))
         n = w.shape[0] if self.transpose_weight else w.shape[1]
         return int_flops(self.flops_per_mac * a.shape[0] * a.shape[1] * n)
@@ -94,18 +94,18 @@ class Matmul(MapFunction):
 class _Unary(MapFunction):
     """Element-wise function of one tile; ``flops_per_element`` FLOPs per element."""
 
-    _fields = ("flops_per_element",)
+    _fields: ClassVar[tuple[str, ...]] = ("flops_per_element",)
 
     def __init__(self, flops_per_element: float = 1):
         self.flops_per_element = check_flops(self, flops_per_element, "flops_per_element")
 
-    def out_type(self, in_dtype: DType) -> DType:
+    def out_type(self, in_dtype: DType) -> Tile:
         return as_tile(self, in_dtype)
 
     def flops_of_type(self, in_dtype: DType) -> Dim:
         return product((self.flops_per_element, elements(self.out_type(in_dtype))))
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         return int_flops(self.flops_per_element * np.asarray(value).size)
 
 
@@ -145,7 +145,7 @@ class Scale(_Unary):
 class RowSum(_Unary):
     """``[M,N] -> [M,1]`` row sums; 1 FLOP per input element (§7.2)."""
 
-    def out_type(self, in_dtype: DType) -> DType:
+    def out_type(self, in_dtype: DType) -> Tile:
         t = as_tile(self, in_dtype)
         return Tile(t.rows, 1, t.elem)
 
@@ -167,12 +167,15 @@ class _Binary(MapFunction, UpdateFunction):
     """
 
     _fields = ("flops_per_element",)
-    _op: ClassVar = None
+
+    @staticmethod
+    def _op(a: Any, b: Any, /) -> Any:  # pragma: no cover - each subclass sets a ufunc
+        raise NotImplementedError("_Binary subclasses set _op")
 
     def __init__(self, flops_per_element: float = 1):
         self.flops_per_element = check_flops(self, flops_per_element, "flops_per_element")
 
-    def out_type(self, in_dtype: DType) -> DType:
+    def out_type(self, in_dtype: DType) -> Tile:
         a, b = pair(self, in_dtype)
         return broadcast(self, a, b, "operand types")
 
@@ -195,7 +198,7 @@ class _Binary(MapFunction, UpdateFunction):
         t = self.out_type(elem) if isinstance(elem, Tuple) else as_tile(self, elem)
         return product((self.flops_per_element, elements(t)))
 
-    def flops_of_value(self, x, acc=None) -> int:
+    def flops_of_value(self, x: Any, acc: Any = None) -> int:
         shapes = [np.shape(v) for v in (tuple_values(x) if acc is None else [x, acc])]
         return int_flops(self.flops_per_element * int(np.prod(np.broadcast_shapes(*shapes))))
 
@@ -261,5 +264,5 @@ class MatmulAccumulate(UpdateFunction):
         self._product_type(elem)
         return self._matmul.flops_of_type(elem)
 
-    def flops_of_value(self, x, acc=None) -> int:
+    def flops_of_value(self, x: Any, acc: Any = None) -> int:
         return self._matmul.flops_of_value(x)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import weakref
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -123,7 +123,7 @@ class _Retile(UpdateFunction):
     def flops_of_type(self, elem: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, x, acc=None) -> int:
+    def flops_of_value(self, x: Any, acc: Any = None) -> int:
         return 0
 
 
@@ -156,7 +156,7 @@ class Count(UpdateFunction):
     def flops_of_type(self, elem: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, x, acc=None) -> int:
+    def flops_of_value(self, x: Any, acc: Any = None) -> int:
         return 0
 
 
@@ -181,7 +181,7 @@ class Zero(InitFunction):
 
     _fields = ("shape", "elem")
 
-    def __init__(self, shape, elem: str = "f32"):
+    def __init__(self, shape: tuple[Any, Any], elem: str = "f32") -> None:
         self.shape = _init_shape(self, shape)
         self.elem = Tile(1, 1, elem).elem
 
@@ -199,7 +199,7 @@ class Empty(InitFunction):
 
     _fields = ("shape", "elem")
 
-    def __init__(self, shape, elem: str = "f32"):
+    def __init__(self, shape: tuple[Any, Any], elem: str = "f32") -> None:
         self.shape = _init_shape(self, shape)
         if 0 not in self.shape:
             raise ShapeError(f"Empty: argument 'shape' = {show(self.shape)} (expected a zero "
@@ -258,13 +258,13 @@ class RetileStreamify(FlatMapFunction):
             keep = ~tile_value(parts[1]).astype(bool).reshape(-1)
             if keep.size != len(rows):
                 raise self._run_error(f"mask of {keep.size} rows for a tile of {len(rows)} rows")
-            rows = [r for r, k in zip(rows, keep) if k]
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
         return encode([rows], 1)[:-1] if self.rank else rows
 
     def flops_of_type(self, in_dtype: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         return 0
 
 
@@ -293,7 +293,7 @@ class AffineAddress(MapFunction):
     def flops_of_type(self, in_dtype: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         return 0
 
 
@@ -307,7 +307,8 @@ class TileAddresses(FlatMapFunction):
 
     _fields = ("count", "stride", "rank", "max_count")
 
-    def __init__(self, count=None, stride: int = 1, rank: int = 1, max_count=None):
+    def __init__(self, count: Dim | None = None, stride: int = 1, rank: int = 1,
+                 max_count: Dim | None = None) -> None:
         self.count = None if count is None else as_dim(count, what="TileAddresses count")
         if isinstance(stride, bool) or not isinstance(stride, int):
             raise ShapeError(f"TileAddresses: argument 'stride' = {stride!r} (expected an int)")
@@ -342,7 +343,7 @@ class TileAddresses(FlatMapFunction):
     def flops_of_type(self, in_dtype: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         return 0
 
 
@@ -374,5 +375,5 @@ class InsertRow(MapFunction):
     def flops_of_type(self, in_dtype: DType) -> Dim:
         return 0
 
-    def flops_of_value(self, value) -> int:
+    def flops_of_value(self, value: Any) -> int:
         return 0
