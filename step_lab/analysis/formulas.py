@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from ..ir.dtypes import ELEMENT_BYTES, Buffer, DType, Tile, Tuple
+from ..ir.node import Node
+from ..ir.stream import Stream
 from ..symbolic import Dim, nonempty, product
 
 __all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "performs_flops",
@@ -33,7 +36,7 @@ class Accounting:
 
 
 # -- off-chip traffic (§6.1) -------------------------------------------------------------------
-def traffic(node) -> Dim:
+def traffic(node: Node) -> Dim:
     """Bytes moved off chip: ``‖out‖·|out tile|`` for loads, the written data for stores."""
     if node.reads_tensor:
         out = node.outputs[0]
@@ -44,14 +47,14 @@ def traffic(node) -> Dim:
     return 0
 
 
-def store_data(node):
+def store_data(node: Node) -> Stream:
     """The data input of a store (its ``data_inputs`` trait: the only input, or
     RandomOffChipStore's ``wdata``, port 1)."""
     return node.inputs[node.data_inputs][0]
 
 
 # -- FLOPs (§6.4) ------------------------------------------------------------------------------
-def flops(node) -> Dim:
+def flops(node: Node) -> Dim:
     """``‖in‖ · flops(fn, element type)`` for Map / Accum / Scan / FlatMap, else 0."""
     if node.cost_role != "compute":
         return 0
@@ -60,13 +63,13 @@ def flops(node) -> Dim:
     return product((node.inputs[0].type.cardinality, per_element))
 
 
-def function_of(node):
+def function_of(node: Node) -> Any:
     """The per-element function of a higher-order node (``fn``, or ``update`` for Accum/Scan)."""
     params = node.params
     return params["update"] if "update" in params else params["fn"]
 
 
-def element_type(node) -> DType:
+def element_type(node: Node) -> DType:
     """The element type the function sees: the input dtype, or a Tuple over several inputs."""
     if len(node.inputs) == 1:
         return node.inputs[0].dtype
@@ -74,7 +77,7 @@ def element_type(node) -> DType:
 
 
 # -- allocated compute and on-demand activity (§6.4, §7.4) -------------------------------------
-def performs_flops(node) -> bool:
+def performs_flops(node: Node) -> bool:
     """Is ``node`` a *compute operator* (§6.4, §7.4; EXPERIMENTS.md §1.3)?
 
     [Choice] A higher-order node (Map / Accum / Scan / FlatMap) whose function performs FLOPs on
@@ -87,7 +90,7 @@ def performs_flops(node) -> bool:
     return function_of(node).flops_of_type(element_type(node)) != 0
 
 
-def compute_bw(node) -> Dim:
+def compute_bw(node: Node) -> Dim | Fraction:
     """The programmer-set compute bandwidth C of a compute operator (§6.4 allocated compute).
 
     0 when unset (the metric has no hardware default) and for nodes that perform no FLOPs
@@ -100,7 +103,7 @@ def compute_bw(node) -> Dim:
     return int(exact) if exact.denominator == 1 else exact
 
 
-def activity(node) -> Dim:
+def activity(node: Node) -> Dim:
     """``1 if Σ ‖in_i‖ > 0 else 0``: whether the node receives any work (1 with no inputs)."""
     if not node.inputs:
         return 1
@@ -111,7 +114,7 @@ def activity(node) -> Dim:
 
 
 # -- on-chip memory (§6.2, §6.3) ---------------------------------------------------------------
-def memory(node, acc: Accounting) -> Dim:
+def memory(node: Node, acc: Accounting) -> Dim:
     """On-chip bytes a node allocates under ``acc.preset``."""
     if acc.preset == "artifact":
         return _artifact_memory(node, acc)
@@ -156,7 +159,7 @@ def buffer_cardinality(buffer: Buffer) -> Dim:
     return product(buffer.shape)
 
 
-def is_matmul(node) -> bool:
+def is_matmul(node: Node) -> bool:
     return bool(getattr(function_of(node), "is_matmul", False))
 
 

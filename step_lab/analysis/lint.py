@@ -19,7 +19,9 @@ names, e.g. ``reassemble3_g``); any other symbol first appearing at an operator 
 """
 from __future__ import annotations
 
-from ..ir.program import Feedback, Input, Tensor
+from typing import Any
+
+from ..ir.program import Feedback, Input, Program, Tensor
 from ..ops.routing import Partition
 from ..ops.shape import Reshape
 from ..symbolic import free_symbols
@@ -27,7 +29,7 @@ from ..symbolic import free_symbols
 __all__ = ["lint"]
 
 
-def lint(program) -> list[str]:
+def lint(program: Program) -> list[str]:
     """Warnings about ``program`` (an empty list for a clean program)."""
     consumers = program.consumers()
     warnings: list[str] = []
@@ -77,9 +79,9 @@ def _unused_tensors(program) -> list[str]:
             for t in program.tensors.values() if id(t) not in used]
 
 
-def input_symbols(program) -> set:
+def input_symbols(program: Program) -> set[Any]:
     """Symbols sizing tensors and input streams: they must be bound before running (§6.4)."""
-    found = set()
+    found: set[Any] = set()
     for tensor in program.tensors.values():
         found |= free_symbols(*tensor.shape)
     for node in program.nodes:

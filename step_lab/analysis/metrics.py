@@ -59,9 +59,10 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from ..errors import BindingError, ConfigError, did_you_mean
-from ..ir.program import ragged_symbols
+from ..ir.program import Program, ragged_symbols
 from ..ir.run import as_run, carries_run
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
 from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
@@ -138,7 +139,7 @@ class Metrics:
                 f"metrics of {self.program_name!r}: unbound symbols {names} "
                 f"(pass bindings={{{', '.join(repr(m) + ': …' for m in names)}}}){hint}")
 
-    def operational_intensity(self, bindings: Mapping | None = None):
+    def operational_intensity(self, bindings: Mapping | None = None) -> Any:
         """FLOPs per off-chip byte: a sympy expression, or a float when ``bindings`` are given.
 
         An upper bound if operators other than the off-chip ones may spill (§6.1).
@@ -165,8 +166,8 @@ class Metrics:
         rows.append(self._row("total", "", self.totals, env))
         return rows
 
-    def _row(self, node: str, op: str, cells: dict, env) -> dict:
-        row = {"node": node, "op": op}
+    def _row(self, node: str, op: str, cells: dict, env: dict | None) -> dict:
+        row: dict[str, object] = {"node": node, "op": op}
         for name, expr in cells.items():
             if env is not None:
                 row[name] = _evaluate(expr, env, where=f"{node} {name}")
@@ -199,8 +200,8 @@ class Metrics:
         return f"Metrics({self.program_name!r}, {self.preset}/{self.policy}: {body})"
 
 
-def metrics(program, *, preset: str = "paper", policy: str = "static", compute_tile: int = 16,
-            double_buffer: int = 2, compute_elem_bytes: int | None = None,
+def metrics(program: Program, *, preset: str = "paper", policy: str = "static",
+            compute_tile: int = 16, double_buffer: int = 2, compute_elem_bytes: int | None = None,
             store_buffer_depth: int = 1) -> Metrics:
     """Symbolic traffic, on-chip memory, FLOPs and allocated compute of ``program`` (§6).
 
