@@ -1,10 +1,15 @@
 """What a running behaviour may ask of its driver: bindings, input tokens, memory, outputs."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import BindingError, ShapeError, StepError
-from ..ir.dtypes import Scalar, Selector, Tile, numpy_dtype
+from ..ir.dtypes import DType, Scalar, Selector, Tile, numpy_dtype
+from ..ir.node import Node
+from ..ir.program import Program
+from ..ir.stream import StreamType
 from ..ir.tokens import DONE, Stop, encode
 from ..symbolic import evaluate, free_symbols
 from ..validate import check_stream_shape, check_work, run_bindings
@@ -13,7 +18,7 @@ from .memory import OffChipMemory
 __all__ = ["RunContext", "normalize_value", "check_bindings", "check_token_list", "Unchecked"]
 
 
-def check_bindings(program, bindings: dict) -> None:
+def check_bindings(program: Program, bindings: dict) -> None:
     """Symbols that size inputs (tensor dims, input stream dims) must be bound (STEP.md §6.4)."""
     needed = set()
     for t in program.tensors.values():
@@ -24,15 +29,17 @@ def check_bindings(program, bindings: dict) -> None:
         needed |= free_symbols(*st.shape) - set(st.ragged)
     missing = sorted(s.name for s in needed if s.name not in bindings)
     if missing:
+        given = ', '.join(repr(m) + ': …' for m in missing)
         raise BindingError(f"cannot run {program.name!r}: unbound symbols {set(missing)} size its "
-                           f"inputs (pass bindings={{{', '.join(repr(m) + ': …' for m in missing)}}})")
+                           f"inputs (pass bindings={{{given}}})")
 
 
 class RunContext:
     """Per-run state shared by all behaviours (interpreter and simulator)."""
 
-    def __init__(self, program, inputs=None, bindings=None, seed: int = 0, *,
-                 where: str = "simulate", max_events: int | None = None):
+    def __init__(self, program: Program, inputs: dict[str, Any] | None = None,
+                 bindings: dict[str, Any] | None = None, seed: int = 0, *,
+                 where: str = "simulate", max_events: int | None = None) -> None:
         self.program = program
         self.where = where
         self.bindings = run_bindings(program, bindings, where)
@@ -59,12 +66,12 @@ class RunContext:
         self.memory = OffChipMemory(program, {k: v for k, v in self.inputs.items()
                                               if k in program.tensors}, self.bindings, seed)
         self.outputs: dict[str, list] = {}
-        self.stored: dict = {}
+        self.stored: dict[str, Any] = {}
 
-    def value(self, dim, where: str = "") -> int:
+    def value(self, dim: Any, where: str = "") -> int:
         return evaluate(dim, self.bindings, where=where)
 
-    def input_tokens(self, node) -> list:
+    def input_tokens(self, node: Node) -> list:
         name = node.name
         stype = node.outputs[0].type
         if name not in self.inputs:
@@ -76,10 +83,10 @@ class RunContext:
         return [t if (t is DONE or type(t) is Stop) else normalize_value(stype.dtype, t, name)
                 for t in tokens]
 
-    def _declared(self, stype) -> list:
+    def _declared(self, stype: StreamType) -> list[int | None]:
         """The stream's dims outermost first: an int when known at these bindings, None for a
         ragged or unknown dim (measured, not checked)."""
-        out = []
+        out: list[int | None] = []
         for d in stype.shape:
             if free_symbols(d) & stype.ragged:
                 out.append(None)
@@ -90,7 +97,7 @@ class RunContext:
                 out.append(None)
         return out
 
-    def output_tokens(self, node) -> list:
+    def output_tokens(self, node: Node) -> list:
         return self.outputs.setdefault(node.params["label"], [])
 
 
@@ -133,7 +140,7 @@ def check_token_list(tokens: list, rank: int, where: str) -> None:
                          "rule E3)")
 
 
-def normalize_value(dtype, x, where: str):
+def normalize_value(dtype: DType, x: Any, where: str) -> Any:
     """Turn a user-supplied element into the canonical value for ``dtype``."""
     if isinstance(dtype, Selector):
         bits = _selector_bits(dtype, x, where)
@@ -161,7 +168,8 @@ def normalize_value(dtype, x, where: str):
                              f"({e})") from None
         if arr.ndim != 2:
             arr = arr.reshape(_tile_shape(dtype, arr, where))
-        for got, want, what in zip(arr.shape, (dtype.rows, dtype.cols), ("rows", "cols")):
+        for got, want, what in zip(arr.shape, (dtype.rows, dtype.cols), ("rows", "cols"),
+                                   strict=True):
             if isinstance(want, int) and got != want:
                 raise ShapeError(f"input {where!r}: element of shape {arr.shape} does not fit "
                                  f"{dtype} ({what} {got} != {want})")

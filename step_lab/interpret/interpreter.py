@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import DeadlockError, StepError
-from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
+from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT, Node
 from ..ir.run import as_run, carries_run
+from ..ir.stream import Stream
 from ..ir.tokens import DONE, Stop, decode
 from ..validate import check_program, check_seed
 from ..validate import max_events as max_events_limit
@@ -35,7 +37,7 @@ class RunResult:
     flops: int = 0
     flops_by_node: dict = field(default_factory=dict)
 
-    def tokens_of(self, stream) -> list:
+    def tokens_of(self, stream: Stream) -> list:
         return self.stream_tokens[stream]
 
 
@@ -46,7 +48,8 @@ class _Proc:
         self.node, self.gen, self.blocked, self.done = node, gen, None, False
 
 
-def interpret(program, *, inputs=None, bindings=None, seed: int = 0,
+def interpret(program: Any, *, inputs: dict[str, Any] | None = None,
+              bindings: dict[str, Any] | None = None, seed: int = 0,
               max_events: int | None = None) -> RunResult:
     """Run ``program`` on numpy ``inputs`` with symbol ``bindings``; return all tokens and values.
 
@@ -62,14 +65,14 @@ def interpret(program, *, inputs=None, bindings=None, seed: int = 0,
     check_seed(seed, "interpret")
     limit = max_events_limit(max_events, "interpret")
     ctx = RunContext(program, inputs, bindings, seed, where="interpret", max_events=limit)
-    queues = {}              # (node, port) -> deque of input tokens
-    fanout = {s: [] for s in program.streams}
+    queues: dict[tuple[Node, int], deque] = {}     # (node, port) -> deque of input tokens
+    fanout: dict[Stream, list[deque]] = {s: [] for s in program.streams}
     for n in program.nodes:
         for i, s in enumerate(n.inputs):
-            q = deque()
+            q: deque = deque()
             queues[(n, i)] = q
             fanout[s].append(q)
-    recorded = {s: [] for s in program.streams}
+    recorded: dict[Stream, list] = {s: [] for s in program.streams}
     procs = [_Proc(n, n.behaviour(ctx)) for n in program.nodes]
     result = RunResult(program, ctx.outputs, {}, {}, recorded)
     _run(procs, queues, fanout, recorded, result)

@@ -1,24 +1,36 @@
 """Off-chip memory contents for a run: tensors as numpy arrays, read and written tile by tile."""
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import numpy as np
 
 from ..errors import BindingError, StepError
 from ..ir.dtypes import numpy_dtype
+from ..ir.program import Program
+from ..ir.tensor import Tensor
 from ..symbolic import evaluate
 from ..validate import check_input_array
 
-__all__ = ["OffChipMemory"]
+__all__ = ["OffChipMemory", "Tiles"]
+
+
+class Tiles(Protocol):
+    """A tensor seen as a flat row-major sequence of ``(r, c)`` tiles (reads and writes)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int) -> np.ndarray: ...
+    def __setitem__(self, i: int, value: Any) -> None: ...
 
 
 class OffChipMemory:
     """Holds one numpy array per tensor and serves tiles by linear tile index (row-major)."""
 
-    def __init__(self, program, inputs: dict, bindings: dict, seed: int = 0):
+    def __init__(self, program: Program, inputs: dict, bindings: dict, seed: int = 0) -> None:
         self.program = program
         self.bindings = bindings
         self.arrays: dict[str, np.ndarray] = {}
-        self._tiled: dict = {}
+        self._tiled: dict[tuple[str, tuple], Tiles] = {}
         self.written: dict[str, dict[int, np.ndarray]] = {}
         rng = np.random.default_rng(seed)
         for name, t in program.tensors.items():
@@ -31,11 +43,11 @@ class OffChipMemory:
             elif t.role == "input":
                 self.arrays[name] = _random(rng, shape, t.dtype)
 
-    def shape_of(self, tensor) -> tuple:
+    def shape_of(self, tensor: Tensor) -> tuple[int, ...]:
         return tuple(evaluate(d, self.bindings, where=f"tensor {tensor.name!r}")
                      for d in tensor.shape)
 
-    def tiles(self, tensor, tile: tuple) -> np.ndarray:
+    def tiles(self, tensor: Tensor, tile: tuple) -> Tiles:
         """The tensor viewed as a flat row-major array of tiles: shape (n_tiles, r, c)."""
         key = (tensor.name, tile)
         view = self._tiled.get(key)
@@ -45,10 +57,10 @@ class OffChipMemory:
             self._tiled[key] = view
         return view
 
-    def write(self, tensor, index: int, value) -> None:
+    def write(self, tensor: Tensor, index: int, value: Any) -> None:
         self.written.setdefault(tensor.name, {})[index] = value
 
-    def assembled(self, tensor, tile: tuple, n_tiles: int | None = None):
+    def assembled(self, tensor: Tensor, tile: tuple, n_tiles: int | None = None) -> np.ndarray:
         """Array of a written tensor: tiles placed row-major into its declared shape if known."""
         done = self.written.get(tensor.name, {})
         r, c = tile
@@ -72,7 +84,7 @@ class OffChipMemory:
         return out
 
 
-def tile_view(arr: np.ndarray, tile: tuple, name: str) -> np.ndarray:
+def tile_view(arr: np.ndarray, tile: tuple, name: str) -> Tiles:
     """A writable (n_tiles, r, c) view when possible (copy-back is the caller's problem)."""
     r, c = tile
     if arr.ndim < 2:
