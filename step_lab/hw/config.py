@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigError, did_you_mean, lookup
 from ..ir.program import MAX_FIFO_DEPTH
@@ -122,7 +123,7 @@ class HardwareConfig:
                 f"hbm_request_bytes / hbm_cycles_per_request = {limit})\n"
                 "  hint: raise hbm_channels together with offchip_bytes_per_cycle")
 
-    def replace(self, **changes) -> HardwareConfig:
+    def replace(self, **changes: Any) -> HardwareConfig:
         """A copy with some fields changed (validated again); unknown names raise ConfigError."""
         names = [f.name for f in dataclasses.fields(self)]
         for key in changes:
@@ -148,7 +149,7 @@ def _check_int(name: str, value, minimum: int) -> int:
 
 def _check_grid(grid) -> tuple:
     ok = (isinstance(grid, (tuple, list)) and len(grid) == 2
-          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 1
                   for v in grid))
     if not ok:
         raise ConfigError(f"HardwareConfig: grid = {grid!r:.60} (expected None or (rows, cols) "
@@ -168,7 +169,7 @@ VALIDATION = PAPER.replace(hbm_channels=8, offchip_bytes_per_cycle=256,
 PRESETS = {"paper": PAPER, "attention": ATTENTION, "validation": VALIDATION}
 
 
-def preset(name) -> HardwareConfig:
+def preset(name: str | HardwareConfig) -> HardwareConfig:
     """The preset called ``name`` (case-insensitive); a HardwareConfig is returned unchanged."""
     if isinstance(name, HardwareConfig):
         return name

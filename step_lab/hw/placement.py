@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, did_you_mean
+from ..ir.program import Program
+
+if TYPE_CHECKING:
+    from .config import HardwareConfig
 
 __all__ = ["Placement", "place", "unit_kind", "cell_kind"]
 
 
-def unit_kind(node) -> str | None:
+def unit_kind(node: object) -> str | None:
     """"compute", "memory" or None (network) for a node, from its operator group."""
     group = getattr(node, "group", "other")
     if group == "higher-order":
@@ -68,7 +73,7 @@ class Placement:
                 "shared": {f"{r},{c}": names for (r, c), names in self.shared.items()}}
 
 
-def place(program, hw, placement: dict | None = None) -> Placement:
+def place(program: Program, hw: HardwareConfig, placement: dict | None = None) -> Placement:
     """Place ``program``'s nodes on ``hw``'s grid (see the module docstring for the rules)."""
     if placement is not None and not hasattr(placement, "items"):
         raise ConfigError(f"placement = {placement!r:.60} of type {type(placement).__name__} "
@@ -122,7 +127,7 @@ def _auto_grid(kinds: dict, fixed: dict) -> tuple:
     return (rows, cols)
 
 
-def _check_cell(name: str, cell: tuple, grid: tuple, kind: str) -> None:
+def _check_cell(name: str, cell: tuple, grid: tuple, kind: str | None) -> None:
     if cell[0] >= grid[0] or cell[1] >= grid[1]:
         raise ConfigError(f"placement of {name!r} = {cell} is outside the {grid[0]}×{grid[1]} "
                           f"grid (expected row < {grid[0]} and col < {grid[1]})")
@@ -146,7 +151,7 @@ def _fill(todo: list, kind: str, grid: tuple, unit_of: dict, hw) -> None:
     taken = set(unit_of.values())
     free = [c for c in cells if c not in taken]
     if len(todo) <= len(free):
-        for name, cell in zip(todo, free):
+        for name, cell in zip(todo, free, strict=False):  # fewer nodes than free cells
             unit_of[name] = cell
         return
     if not hw.time_multiplex or not cells:
