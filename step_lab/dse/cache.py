@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -40,7 +41,7 @@ class ResultCache:
     ``rejected`` lists ``(file name, reason)`` for every record ``get`` refused.
     """
 
-    def __init__(self, folder):
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             raise ConfigError(f"cache {str(folder)!r} is a file (expected a folder for the "
@@ -58,7 +59,7 @@ class ResultCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
-    def get(self, key: str):
+    def get(self, key: str) -> Any:
         """The record stored under ``key``, or None (absent, or rejected: see ``rejected``)."""
         p = self._path(key)
         if not p.is_file():
@@ -72,7 +73,7 @@ class ResultCache:
             return self._reject(p, reason)
         return envelope["record"]
 
-    def _reject(self, path: Path, reason: str):
+    def _reject(self, path: Path, reason: str) -> None:
         self.rejected.append((path.name, reason))
         return None
 

@@ -1,6 +1,9 @@
 """Pareto frontiers and the Pareto Improvement Distance (EXPERIMENTS.md §2). Both axes minimised."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from ..errors import StepError
 
 __all__ = ["pareto", "pid"]
@@ -20,11 +23,12 @@ def _dominates(a, b) -> bool:
     return a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
 
 
-def pareto(points, x: str = "onchip_memory", y: str = "cycles") -> list:
+def pareto(points: Sequence[Any], x: str = "onchip_memory", y: str = "cycles") -> list[Any]:
     """The non-dominated subset of ``points`` (in input order); exact duplicates are kept once."""
     coords = [_xy(p, x, y) for p in points]
-    keep, seen = [], set()
-    for i, (p, c) in enumerate(zip(points, coords)):
+    keep: list[Any] = []
+    seen: set[tuple] = set()
+    for i, (p, c) in enumerate(zip(points, coords, strict=True)):
         if any(_dominates(o, c) for j, o in enumerate(coords) if j != i) or c in seen:
             continue
         seen.add(c)
@@ -32,7 +36,7 @@ def pareto(points, x: str = "onchip_memory", y: str = "cycles") -> list:
     return keep
 
 
-def pid(point, frontier, x: str = "onchip_memory", y: str = "cycles") -> float:
+def pid(point: Any, frontier: Sequence[Any], x: str = "onchip_memory", y: str = "cycles") -> float:
     """``min over q in pareto(frontier) of max(y(q)/y(p), x(q)/x(p))``.
 
     > 1: ``point`` lies beyond the frontier; = 1: on it; < 1: dominated.

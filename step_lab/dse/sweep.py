@@ -15,7 +15,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from typing import Any
 
 from ..errors import ConfigError
 from .cache import ResultCache, point_key
@@ -25,12 +27,14 @@ __all__ = ["sweep", "grid_points"]
 
 def grid_points(grid: dict) -> list[dict]:
     if not isinstance(grid, dict) or not grid:
-        raise ConfigError(f"grid {grid!r:.80} (expected a non-empty dict of name -> list of values)")
+        raise ConfigError(f"grid {grid!r:.80} (expected a non-empty dict of name -> list of "
+                          "values)")
     for k, v in grid.items():
         if not isinstance(v, (list, tuple)) or not v:
             raise ConfigError(f"grid entry {k!r} = {v!r:.60} (expected a non-empty list)")
     names = list(grid)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
+    return [dict(zip(names, combo, strict=True))
+            for combo in itertools.product(*(grid[n] for n in names))]
 
 
 def _run_point(fn, point: dict) -> dict:
@@ -55,8 +59,10 @@ def _fn_key(fn) -> str:
     return name
 
 
-def sweep(fn, grid: dict, *, executor=None, cache=None, progress=True, jobs: int | None = None,
-          key: str | None = None, desc: str | None = None) -> list[dict]:
+def sweep(fn: Callable[..., Any], grid: dict, *, executor: Any = None,
+          cache: str | os.PathLike[str] | None = None, progress: bool = True,
+          jobs: int | None = None, key: str | None = None,
+          desc: str | None = None) -> list[dict]:
     """Run ``fn`` over the grid and return one record per point, in grid order.
 
     ``executor``: None (local processes, ``jobs`` workers; 1 job runs inline), a
@@ -80,7 +86,7 @@ def sweep(fn, grid: dict, *, executor=None, cache=None, progress=True, jobs: int
     todo = []
     for i, p in enumerate(points):
         hit = store.get(point_key(fkey, p)) if store else None
-        if hit is not None and not _matches(hit, p):
+        if store is not None and hit is not None and not _matches(hit, p):
             store.rejected.append((f"{point_key(fkey, p)}.json", "record is of another point"))
             hit = None
         if hit is not None:
