@@ -1,6 +1,7 @@
 """Off-chip memory contents for a run: tensors as numpy arrays, read and written tile by tile."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,6 +33,7 @@ class OffChipMemory:
         self.arrays: dict[str, np.ndarray] = {}
         self._tiled: dict[tuple[str, tuple], Tiles] = {}
         self.written: dict[str, dict[int, np.ndarray]] = {}
+        self._stand_ins: dict[str, Callable[[Tensor, tuple], Tiles]] = {}
         rng = np.random.default_rng(seed)
         for name, t in program.tensors.items():
             if name not in inputs and t.role != "input":
@@ -53,9 +55,16 @@ class OffChipMemory:
         view = self._tiled.get(key)
         if view is None:
             arr = self.arrays[tensor.name]
-            view = tile_view(arr, tile, tensor.name)
+            stand_in = self._stand_ins.get(tensor.name)
+            view = stand_in(tensor, tile) if stand_in else tile_view(arr, tile, tensor.name)
             self._tiled[key] = view
         return view
+
+    def serve_tiles(self, names: Iterable[str], serve: Callable[[Tensor, tuple], Tiles]) -> None:
+        """Serve the tiles of the tensors ``names`` with ``serve(tensor, tile)`` instead of
+        viewing their arrays (the simulator's timing-only stand-ins, ``sim.ghost``)."""
+        for name in names:
+            self._stand_ins[name] = serve
 
     def write(self, tensor: Tensor, index: int, value: Any) -> None:
         self.written.setdefault(tensor.name, {})[index] = value

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import sympy
@@ -27,8 +28,10 @@ from .trace import FifoTrace, Trace
 __all__ = ["simulate"]
 
 
-def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs=None,
-             trace: bool = False, progress=None, placement: dict | None = None, seed: int = 0,
+def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
+             bindings: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+             trace: bool = False, progress: Any = None, placement: dict | None = None,
+             seed: int = 0,
              values: bool = True, lockstep: bool = False,
              max_events: int | None = None) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.

@@ -35,6 +35,10 @@ are those of the run being explained.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .result import SimResult
 
 __all__ = ["Bottleneck", "StalledUnit", "Roofline", "RooflinePoint", "why_slow",
            "BOUND_NAMES"]
@@ -127,7 +131,7 @@ class Bottleneck:
         out["bound_name"] = self.bound_name
         if self.roofline is not None:
             out["roofline"]["ridge"] = self.roofline.ridge
-            for p, d in zip(self.roofline.points, out["roofline"]["points"]):
+            for p, d in zip(self.roofline.points, out["roofline"]["points"], strict=True):
                 d["intensity"] = None if p.intensity == float("inf") else p.intensity
                 d["achieved"] = p.achieved
         return out
@@ -145,7 +149,8 @@ class Bottleneck:
         return self.summary()
 
 
-def why_slow(result, variants=None, *, top: int = 5, label: str = "this run") -> Bottleneck:
+def why_slow(result: SimResult, variants: dict[str, SimResult] | None = None, *, top: int = 5,
+             label: str = "this run") -> Bottleneck:
     """Classify ``result`` (a SimResult); ``variants`` ``{label: SimResult}`` already simulated
     (knob settings) are placed on the roofline and compared, never re-run."""
     cycles = max(int(result.cycles), 1)
@@ -193,8 +198,9 @@ def _top_stalled(per_node: dict, top: int) -> list:
 def _classify(result, per_node: dict, cycles: int, bw_util: float, comp_util: float) -> tuple:
     if bw_util >= BW_BOUND:
         return ("offchip", None, None,
-                f"off-chip traffic uses {bw_util:.0%} of the {_num(result.hw.offchip_bytes_per_cycle)}"
-                f" B/cycle the hardware provides ({_num(result.offchip_bytes)} B in "
+                f"off-chip traffic uses {bw_util:.0%} of the "
+                f"{_num(result.hw.offchip_bytes_per_cycle)} B/cycle the hardware provides "
+                f"({_num(result.offchip_bytes)} B in "
                 f"{_num(result.cycles)} cycles)")
     if comp_util >= COMPUTE_BOUND:
         return ("compute", None, None,

@@ -7,15 +7,20 @@ for those, data values are compared as multisets and stop tokens as per-level co
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..interpret import interpret
+from ..interpret.interpreter import RunResult
+from ..ir.program import Program
 from ..ir.tokens import DONE, Stop
 from .api import simulate
+from .result import SimResult
 
 __all__ = ["check_against_interpreter", "order_free_outputs"]
 
-def order_free_outputs(program) -> set:
+def order_free_outputs(program: Program) -> set[str]:
     """Names of outputs and stored tensors fed (transitively) by an order-free operator
     (EagerMerge, Reassemble: the ``order_free`` trait)."""
     tainted: dict = {}
@@ -37,8 +42,10 @@ def order_free_outputs(program) -> set:
     return out
 
 
-def check_against_interpreter(program, *, inputs=None, bindings=None, seed: int = 0,
-                              rtol: float = 1e-5, atol: float = 1e-6, **sim_kwargs):
+def check_against_interpreter(program: Program, *, inputs: dict[str, Any] | None = None,
+                              bindings: dict[str, Any] | None = None, seed: int = 0,
+                              rtol: float = 1e-5, atol: float = 1e-6,
+                              **sim_kwargs: Any) -> tuple[RunResult, SimResult]:
     """Run ``interpret`` and ``simulate``; assert equal outputs; return ``(run, sim)``."""
     run = interpret(program, inputs=inputs, bindings=bindings, seed=seed)
     sim = simulate(program, inputs=inputs, bindings=bindings, seed=seed, **sim_kwargs)
@@ -64,7 +71,7 @@ def _compare_tokens(name, expected, got, order_free: bool, rtol, atol) -> None:
     if order_free:
         _compare_multisets(name, expected, got, rtol, atol)
         return
-    for i, (a, b) in enumerate(zip(expected, got)):
+    for i, (a, b) in enumerate(zip(expected, got, strict=True)):
         _same(name, i, a, b, rtol, atol)
 
 
@@ -81,11 +88,11 @@ def _same_value(where, a, b, rtol, atol) -> None:
                                    err_msg=where)
     elif isinstance(a, tuple):
         assert isinstance(b, tuple) and len(a) == len(b), f"{where}: {b!r} vs {a!r}"
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             _same_value(where, x, y, rtol, atol)
     elif hasattr(a, "tiles"):               # buffer references: compare their contents
         assert len(a.tiles) == len(b.tiles) and a.shape == b.shape, f"{where}: buffers differ"
-        for x, y in zip(a.tiles, b.tiles):
+        for x, y in zip(a.tiles, b.tiles, strict=True):
             _same_value(where, x, y, rtol, atol)
     else:
         assert a == b, f"{where}: simulated {b!r}, interpreted {a!r}"
@@ -103,7 +110,7 @@ def _compare_multisets(name, expected, got, rtol, atol) -> None:
         return stops, sorted(data, key=_key)
     (s1, d1), (s2, d2) = split(expected), split(got)
     assert s1 == s2, f"output {name!r}: stop tokens {s2} simulated, {s1} interpreted"
-    for i, (a, b) in enumerate(zip(d1, d2)):
+    for i, (a, b) in enumerate(zip(d1, d2, strict=True)):
         _same_value(f"output {name!r} (order-free) item {i}", a, b, rtol, atol)
 
 

@@ -1,8 +1,13 @@
 """Error messages of the simulator: deadlock reports and behaviour failures (STYLE.md §4)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import StepError
 from ..ir.node import ANY, GET, PUT
+
+if TYPE_CHECKING:
+    from .state import Proc
 
 __all__ = ["deadlock_message", "wrap_error"]
 
@@ -38,7 +43,7 @@ def _blocked_line(p) -> str:
     return f"{head} waits on command {cmd!r}"
 
 
-def wrap_error(p, e: Exception) -> StepError:
+def wrap_error(p: Proc, e: Exception) -> StepError:
     """``while simulating 'accum3' (Accum) at cycle N: …`` (the caller chains the original)."""
     msg = f"while simulating {p.name!r} ({type(p.node).__name__}) at cycle {p.clock}: {e}"
     if isinstance(e, StepError):

@@ -13,10 +13,16 @@ for big tiles but correct in shape).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from ..errors import BindingError, StepError
+from ..interpret.context import RunContext
 from ..ir.dtypes import numpy_dtype
+from ..ir.program import Program
+from ..ir.tensor import Tensor
 from ..symbolic import evaluate
 
 __all__ = ["Ghost", "ghost", "ghost_inputs", "attach_ghosts"]
@@ -28,7 +34,7 @@ _ZERO = bytes(64)       # read-only backing store of every ghost (all strides ar
 _GHOSTS: dict = {}      # (shape, dtype) -> the shared ghost (ghosts are read-only)
 
 
-def ghost(shape, dtype) -> Ghost:
+def ghost(shape: tuple[int, ...], dtype: Any) -> Ghost:
     """A read-only ghost array of ``shape`` and ``dtype`` (no memory beyond one element)."""
     key = (tuple(shape), np.dtype(dtype))
     g = _GHOSTS.get(key)
@@ -134,7 +140,7 @@ def _concatenate(arrays, axis=0, **kwargs):
     axis = axis % len(shapes[0])
     shape = list(shapes[0])
     for s in shapes[1:]:
-        for d, (x, y) in enumerate(zip(shape, s)):
+        for d, (x, y) in enumerate(zip(shape, s, strict=True)):
             if d != axis and x != y:
                 raise ValueError(f"all the input array dimensions except for the concatenation "
                                  f"axis must match exactly ({shape} vs {list(s)})")
@@ -143,7 +149,7 @@ def _concatenate(arrays, axis=0, **kwargs):
     return ghost(shape, dtype)
 
 
-def ghost_inputs(program, inputs: dict, bindings: dict) -> tuple:
+def ghost_inputs(program: Program, inputs: dict, bindings: dict) -> tuple:
     """Zero-strided stand-ins for every input tensor the user gave no array for.
 
     Returns ``(inputs with stand-ins, names of the stand-ins)``. Tensors whose shape is unbound
@@ -202,22 +208,14 @@ class _GhostTiles:
         raise StepError(f"cannot write into input tensor {self.name!r} of a timing-only run")
 
 
-def attach_ghosts(ctx, names) -> None:
+def attach_ghosts(ctx: RunContext, names: Iterable[str]) -> None:
     """Serve every tile of the stand-in tensors as a ghost (through ``memory.tiles`` only)."""
     if not names:
         return
     memory = ctx.memory
-    ghosted = set(names)
-    served = memory.tiles
-    cache: dict = {}
 
-    def tiles(tensor, tile):
-        if tensor.name not in ghosted:
-            return served(tensor, tile)
-        key = (tensor.name, tuple(tile))
-        if key not in cache:
-            arr = memory.arrays[tensor.name]
-            cache[key] = _GhostTiles(arr.shape, arr.dtype, tuple(tile), tensor.name)
-        return cache[key]
+    def tiles(tensor: Tensor, tile: tuple) -> _GhostTiles:
+        arr = memory.arrays[tensor.name]
+        return _GhostTiles(arr.shape, arr.dtype, tuple(tile), tensor.name)
 
-    memory.tiles = tiles          # an instance attribute: only this run's memory changes
+    memory.serve_tiles(names, tiles)   # only this run's memory changes; it caches the views

@@ -1,7 +1,14 @@
 """Progress reporting for long simulations: a callable or a tqdm-like bar (``update(n)``)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..errors import StepError
+
+if TYPE_CHECKING:
+    from ..interpret.context import RunContext
+    from ..ir.program import Program
+    from .engine import Engine
 
 __all__ = ["Progress"]
 
@@ -15,7 +22,7 @@ class Progress:
     gets ``update(new tokens)`` and, if its ``total`` is None, the expected total.
     """
 
-    def __init__(self, target, expected: int | None):
+    def __init__(self, target: Any, expected: int | None) -> None:
         self.target = target
         self.expected = expected
         self.reported = 0
@@ -25,7 +32,7 @@ class Progress:
     own = False     # True when the bar was made here (progress=True) and is closed here
 
     @classmethod
-    def wrap(cls, target, program, ctx):
+    def wrap(cls, target: Any, program: Program, ctx: RunContext) -> Progress | None:
         if target is None or target is False:
             return None
         if target is True:                   # a tqdm.auto bar: notebook widget or terminal
@@ -42,11 +49,11 @@ class Progress:
                               "object with update(n), e.g. a tqdm bar)")
         return cls(target, _expected_tokens(program, ctx))
 
-    def tick(self, engine) -> None:
+    def tick(self, engine: Engine) -> None:
         done = sum(c[0] for p in engine.procs for c in p.counts)
         self._report(done, engine)
 
-    def close(self, engine) -> None:
+    def close(self, engine: Engine) -> None:
         done = sum(c[0] for p in engine.procs for c in p.counts)
         if self.expected is not None:
             done = max(done, self.expected)

@@ -9,6 +9,7 @@ access: first burst start, completion, bytes, read/write and the node. All numbe
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["Trace", "FifoTrace"]
@@ -23,14 +24,15 @@ class FifoTrace:
     producer: str
     consumer: str
     capacity: int
-    puts: object
-    gets: object
+    puts: Sequence[int]             # array('q')
+    gets: Sequence[int]
 
-    def changes(self) -> list:
+    def changes(self) -> list[tuple[int, int]]:
         """``[(cycle, occupancy), …]`` after every change, in cycle order (gets before puts)."""
         events = [(c, -1) for c in self.gets] + [(c, 1) for c in self.puts]
         events.sort()
-        out, level = [], 0
+        out: list[tuple[int, int]] = []
+        level = 0
         for cycle, delta in events:
             level += delta
             if out and out[-1][0] == cycle:
@@ -55,7 +57,7 @@ class Trace:
     busy: dict                      # node name -> array [s0, e0, s1, e1, …]
     units: dict                     # node name -> (row, col) or None (network)
     fifos: dict                     # channel name -> FifoTrace
-    hbm: object                     # array [start, done, bytes, is_write, node index] * n
+    hbm: Sequence[int]              # array [start, done, bytes, is_write, node index] * n
     node_names: list = field(default_factory=list)
 
     def intervals(self, node: str) -> list:
@@ -99,7 +101,7 @@ class Trace:
                           for k, f in self.fifos.items()},
                 "hbm": list(self.hbm), "node_names": list(self.node_names)}
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Trace) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
