@@ -79,3 +79,19 @@ class FileProgress:
 def pytest_configure(config: pytest.Config) -> None:
     if _ENABLED and not config.pluginmanager.has_plugin("step-lab-file-progress"):
         config.pluginmanager.register(FileProgress(config), "step-lab-file-progress")
+
+
+# -- shared fixtures --------------------------------------------------------------------------
+@pytest.fixture
+def shell():
+    """A fresh-namespace IPython shell with ``%load_ext step_lab`` done."""
+    from IPython.core.interactiveshell import InteractiveShell
+    ip = InteractiveShell.instance()
+    ip.reset(new_session=False)                   # a clean user namespace, same shell
+    ip.run_line_magic("load_ext", "step_lab")
+    magics = ip.magics_manager.registry["StepMagics"]
+    saved = {k: getattr(magics, k) for k in magics.traits(config=True)}
+    magics.background = False
+    yield ip
+    for key, value in saved.items():
+        setattr(magics, key, value)

@@ -1,7 +1,6 @@
 """Bad input inside a %%step cell: one short UsageError naming the error class (issue 13)."""
 import pytest
 from IPython.utils.capture import capture_output
-from test_notebook_support import shell  # noqa: F401 (fixture)
 
 CELL = """\
 X = prog.tensor("X", (sl.dim("B"), 64), "f32")

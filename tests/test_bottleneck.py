@@ -2,7 +2,6 @@
 import json
 
 import pytest
-from test_notebook_support import shell  # noqa: F401 (fixture)
 
 import step_lab as sl
 from step_lab import fn, ops

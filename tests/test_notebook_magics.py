@@ -1,6 +1,6 @@
 """The %%step and %step_config magics inside a real IPython shell (step_lab.notebook.magics)."""
 from IPython.utils.capture import capture_output
-from test_notebook_support import GEMM_CELL, STATIC_CELL, shell  # noqa: F401 (fixture)
+from test_notebook_support import GEMM_CELL, STATIC_CELL
 
 import step_lab as sl
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from test_notebook_support import gemm_builder, shell, synthetic_occupancy  # noqa: F401
+from test_notebook_support import gemm_builder, synthetic_occupancy
 
 import step_lab as sl
 from step_lab.notebook import animate, compare

@@ -1,7 +1,6 @@
 """``%%solution``: hidden by default (Run All shows a closed box and runs nothing), run on request
 (``--run`` or the "Run the solution" button)."""
 from IPython.utils.capture import capture_output
-from test_notebook_support import shell  # noqa: F401 (fixture)
 
 from step_lab.notebook.solution import solution_html
 

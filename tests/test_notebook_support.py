@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from step_lab.notebook.occupancy import Fifo, Occupancy, Unit
 
@@ -53,21 +52,6 @@ def synthetic_occupancy(units: int = 6, cycles: int = 400, fifos: int = 3, seed:
     hbm = [(int(t), int(t) + 4, 256) for t in rng.integers(0, cycles, 200)]
     return Occupancy(cycles, unit_list, events, [Fifo(f"fifo{q}", 2) for q in range(fifos)],
                      fifo_events, hbm, 1024.0, label)
-
-
-@pytest.fixture
-def shell():
-    """A fresh-namespace IPython shell with ``%load_ext step_lab`` done."""
-    from IPython.core.interactiveshell import InteractiveShell
-    ip = InteractiveShell.instance()
-    ip.reset(new_session=False)                   # a clean user namespace, same shell
-    ip.run_line_magic("load_ext", "step_lab")
-    magics = ip.magics_manager.registry["StepMagics"]
-    saved = {k: getattr(magics, k) for k in magics.traits(config=True)}
-    magics.background = False
-    yield ip
-    for key, value in saved.items():
-        setattr(magics, key, value)
 
 
 def test_synthetic_occupancy_is_reproducible():

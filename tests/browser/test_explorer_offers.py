@@ -15,14 +15,12 @@ import re
 import urllib.request
 
 import pytest
-from test_jupyterlab import (  # noqa: F401
+from test_jupyterlab import (
     SHOTS,
     _poll,
     _start_kernel_session,
     _tall_shot,
     _wait_kernel_idle,
-    browser,
-    lab,
 )
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -56,14 +55,6 @@ def _lab_settings(folder: Path) -> None:
     notebook = folder / "@jupyterlab" / "notebook-extension"
     notebook.mkdir(parents=True)
     (notebook / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A running JupyterLab on a copy of notebooks/: yields ``(base_url, token)``."""
-    work = tmp_path_factory.mktemp("lab")
-    shutil.copytree(ROOT / "notebooks", work / "notebooks")
-    yield from running_lab(work, work / "notebooks", kernel_for="quickstart.ipynb")
 
 
 def running_lab(work: Path, root_dir: Path, kernel_for: str | None = None):
@@ -121,22 +112,6 @@ def _start_kernel_session(base: str, token: str, path: str) -> None:
                                      method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as r:
         assert json.load(r)["kernel"]["name"] == "python3"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium driven by Playwright (one instance for the module's tests)."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in [*SHOTS.glob("[0-9]-*.png"), SHOTS / "failure.png"]:   # ours only
-        old.unlink(missing_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 import pytest
-from test_jupyterlab import ROOT, SHOTS, _poll, _run_all, _wait_kernel_idle, browser, lab  # noqa: F401
+from test_jupyterlab import ROOT, SHOTS, _poll, _run_all, _wait_kernel_idle
 
 pytestmark = pytest.mark.browser
 
