@@ -25,7 +25,7 @@ def main() -> None:
         hdl = np.array([h for _, h in REFERENCE.values()])
         rank = np.abs(np.argsort(np.argsort(ours)) - np.argsort(np.argsort(ref))).max()
         print(f"\n{label}\n  (m,n)     ours    STeP-ref  ratio   HDL≈")
-        for (mn, (c, h)), o in zip(REFERENCE.items(), ours):
+        for (mn, (c, h)), o in zip(REFERENCE.items(), ours, strict=True):
             print(f"  {str(mn):9} {o:7d} {c:9d}  {o / c:5.2f}  {h:6d}")
         print(f"  Pearson r vs STeP reference = {np.corrcoef(ours, ref)[0, 1]:.4f}, "
               f"vs HDL = {np.corrcoef(ours, hdl)[0, 1]:.4f}, max ratio error "

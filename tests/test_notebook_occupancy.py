@@ -136,7 +136,7 @@ def _reference_unit_events(trace, units):
             best = np.maximum(best, np.where(times >= t[0], rank[s[at]], 0))
         states = by_rank[best]
         keep = np.concatenate([[True], states[1:] != states[:-1]])
-        rows += [(t, index, s) for t, s in zip(times[keep], states[keep])]
+        rows += [(t, index, s) for t, s in zip(times[keep], states[keep], strict=True)]
     return np.array(rows, dtype=np.int64)
 
 

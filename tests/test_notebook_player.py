@@ -153,7 +153,7 @@ def test_labels_are_elided_to_their_cell_and_heatmap_rows_thinned():
     cols, rows, cell = group_cells(129, 980)
     assert cols * cell <= 980 and cols * rows >= 129 and cell >= 60
     ticks = heat_ticks(129, 3.3)
-    assert all(b - a >= 12 / 3.3 for a, b in zip(ticks, ticks[1:]))
+    assert all(b - a >= 12 / 3.3 for a, b in zip(ticks, ticks[1:], strict=False))
     assert heat_ticks(10, 18) == list(range(10))
 
 
@@ -216,7 +216,7 @@ def test_a_scoped_workload_is_grouped_by_its_name_scopes():
     experts = [g for g in run.groups if g.startswith("expert ")]
     assert experts == [f"expert {i}" for i in range(len(experts))] and len(experts) >= 2
     scope_of = {n.name: " / ".join(n.scope) for n in wl.program.nodes}
-    for name, g in zip(run.unit_names, run.unit_group):
+    for name, g in zip(run.unit_names, run.unit_group, strict=True):
         first = name.split(" + ")[0]
         if scope_of[first]:
             assert run.groups[g] == scope_of[first]

@@ -47,7 +47,7 @@ def test_the_example_runs_and_prints_what_it_says(name):
                 if line.startswith("print(") for m in [re.search(r"#\s*(.*)$", line)] if m]
     printed = out.getvalue().splitlines()
     assert len(printed) == len(promised)
-    for claim, line in zip(promised, printed):
+    for claim, line in zip(promised, printed, strict=True):
         assert line == claim, f"{name}: prints {line}, the comment says {claim}"
 
 

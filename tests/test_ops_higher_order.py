@@ -71,7 +71,7 @@ def test_map_matmul_over_a_tuple_stream_equals_numpy_and_types_dynamic_tiles():
     assert at(y.dtype.rows, X=4) == 4 and y.dtype.cols == 32
     pairs = [(rand(4, 64), rand(64, 32)) for _ in range(3)]
     r = sl.interpret(prog, inputs={"xy": pairs}, bindings={"X": 4})
-    for got, (a, w) in zip(r.stream_tokens[y][:-1], pairs):
+    for got, (a, w) in zip(r.stream_tokens[y][:-1], pairs, strict=True):
         np.testing.assert_allclose(got, a @ w, rtol=1e-5)
     assert r.flops == 3 * 2 * 4 * 64 * 32
     assert y.node.params == {"fn": fn.Matmul(), "compute_bw": 1024, "write_back": False}
@@ -84,7 +84,7 @@ def test_map_elementwise_chain_of_the_swiglu_body_equals_numpy():
     h = ops.Map(g, fn.Mul())
     pairs = [(rand(4, 8), rand(4, 8)) for _ in range(2)]
     toks = run(prog, h, {"gu": pairs})
-    for got, (a, b) in zip(toks[:-1], pairs):
+    for got, (a, b) in zip(toks[:-1], pairs, strict=True):
         np.testing.assert_allclose(got, a * b, rtol=1e-6)
 
 
@@ -96,7 +96,7 @@ def test_map_over_a_list_of_streams_zips_them():
     assert y.shape == (2,) and y.dtype == sl.Tile(2, 3, "f32")
     va, vb = [rand(2, 3), rand(2, 3)], [rand(2, 3), rand(2, 3)]
     toks = run(prog, y, {"a": va, "b": vb})
-    for got, p, q in zip(toks[:-1], va, vb):
+    for got, p, q in zip(toks[:-1], va, vb, strict=True):
         np.testing.assert_allclose(got, p + q, rtol=1e-6)
 
 
@@ -179,7 +179,7 @@ def test_accum_retile_row_packs_static_groups_exactly():
     assert t.shape == (3,) and t.dtype == sl.Tile(4, 64, "bf16")
     rows = [[rand(1, 64) for _ in range(4)] for _ in range(3)]
     r = sl.interpret(prog, inputs={"x": rows})
-    for got, group in zip(r.stream_tokens[t][:-1], rows):
+    for got, group in zip(r.stream_tokens[t][:-1], rows, strict=True):
         np.testing.assert_array_equal(got, np.vstack(group))
     assert r.flops == 0
 
@@ -228,7 +228,7 @@ def test_accum_matmul_accumulate_equals_numpy_and_counts_flops():
     assert y.shape == (2,) and at(y.dtype.rows, X=4) == 4 and y.dtype.cols == 8
     groups = [[(rand(4, 16), rand(16, 8)) for _ in range(3)] for _ in range(2)]
     r = sl.interpret(prog, inputs={"xw": groups}, bindings={"X": 4})
-    for got, g in zip(r.stream_tokens[y][:-1], groups):
+    for got, g in zip(r.stream_tokens[y][:-1], groups, strict=True):
         np.testing.assert_allclose(got, sum(a @ w for a, w in g), rtol=1e-4, atol=1e-4)
     expected = evaluate(xw.type.cardinality * fn.MatmulAccumulate().flops_of_type(xw.dtype),
                         {"X": 4})

@@ -170,8 +170,8 @@ def test_loaded_tiles_equal_numpy_slices_of_the_input():
     (read,) = res.values["x"]
     expected = [[arr[i:i + 2, j:j + 4] for j in (0, 4)] for i in (0, 2, 4)]
     assert len(read) == 3 and all(len(row) == 2 for row in read)
-    for got_row, exp_row in zip(read, expected):
-        for got, exp in zip(got_row, exp_row):
+    for got_row, exp_row in zip(read, expected, strict=True):
+        for got, exp in zip(got_row, exp_row, strict=True):
             np.testing.assert_array_equal(got, exp)
 
 
@@ -185,7 +185,7 @@ def test_leading_tensor_dims_are_part_of_the_row_major_tile_array():
     flat = [tok for tok in res.tokens["x"] if isinstance(tok, np.ndarray)]
     expected = [arr[b, i:i + 2, j:j + 3] for b in range(2) for i in (0, 2) for j in (0, 3)]
     assert len(flat) == 8
-    for got, exp in zip(flat, expected):
+    for got, exp in zip(flat, expected, strict=True):
         np.testing.assert_array_equal(got, exp)
     assert res.tokens["x"][2] is S(1) and res.tokens["x"][5] is S(2)
 
@@ -431,7 +431,7 @@ def test_random_load_of_a_permutation_gathers_the_tiles():
     res = sl.interpret(prog, inputs={"T": arr, "a": perm})
     tiles = tiles_of(arr, 2, 4)
     got = [t for t in res.tokens["x"] if isinstance(t, np.ndarray)]
-    for g, p in zip(got, perm):
+    for g, p in zip(got, perm, strict=True):
         np.testing.assert_array_equal(g, tiles[p])
     assert res.offchip_bytes == 8 * 2 * 4 * 4
 

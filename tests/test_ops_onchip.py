@@ -58,9 +58,9 @@ def oracle(buffers_tokens, b: int, ref_tokens, c: int, m: int) -> list:
     def walk(buf, ref, depth):
         if depth == 0:
             return leaves(ref, c, decode(list(buf.tokens) + [DONE], m)[0])
-        return [walk(x, y, depth - 1) for x, y in zip(buf, ref)]
+        return [walk(x, y, depth - 1) for x, y in zip(buf, ref, strict=True)]
 
-    nested = [walk(x, y, b) for x, y in zip(bufs, refs)]
+    nested = [walk(x, y, b) for x, y in zip(bufs, refs, strict=True)]
     return encode(nested, b + c + m)
 
 

@@ -388,7 +388,7 @@ def test_reassemble_merges_dynamic_tiles_that_differ_in_symbolic_rows():
 def _reassemble_error(shapes, dtypes=None, width=None, sel_dtype=None):
     prog = sl.Program("p")
     dtypes = dtypes or [F32] * len(shapes)
-    ins = [prog.input(f"i{k}", t, s) for k, (s, t) in enumerate(zip(shapes, dtypes))]
+    ins = [prog.input(f"i{k}", t, s) for k, (s, t) in enumerate(zip(shapes, dtypes, strict=True))]
     sel_dtype = sel_dtype or sl.Selector(width or len(shapes))
     return ins, prog.input("sel", sel_dtype, (3,))
 
@@ -440,7 +440,7 @@ def test_reassemble_describes_rank_and_inputs():
 def eager_program(shapes, values, *, dtypes=None, ragged=(), bindings=None):
     prog = sl.Program("p")
     dtypes = dtypes or [F32] * len(shapes)
-    ins = [prog.input(f"i{k}", t, s, ragged=ragged) for k, (s, t) in enumerate(zip(shapes, dtypes))]
+    ins = [prog.input(f"i{k}", t, s, ragged=ragged) for k, (s, t) in enumerate(zip(shapes, dtypes, strict=True))]
     data, which = ops.EagerMerge(ins)
     prog.output("data", data)
     prog.output("sel", which)
@@ -541,7 +541,7 @@ def _regroup(t, s, depth: int):
     """Reference: each chunk at selector depth repeated once per selected output."""
     if depth == 0:
         return [t] * len(s)
-    return [_regroup(tc, sc, depth - 1) for tc, sc in zip(t, s)]
+    return [_regroup(tc, sc, depth - 1) for tc, sc in zip(t, s, strict=True)]
 
 
 @st.composite
@@ -569,7 +569,7 @@ def test_reassemble_after_partition_repeats_each_chunk_per_selected_output(case)
     prog.output("out", out)
     res = sl.interpret(prog, inputs={"x": data, "sel": sel},
                        bindings={f"R{k}": 3 for k in range(a)})
-    expected = [_regroup(t, k, b) for t, k in zip(data, sel)]
+    expected = [_regroup(t, k, b) for t, k in zip(data, sel, strict=True)]
     assert plain(res.tokens["out"]) == encode(expected, a + 1)
     if not multi_hot:   # one-hot: the identity on data, up to the unit group dimension G = 1
         assert _squeeze(decode(plain(res.tokens["out"]), a + 1), b) == data
@@ -601,5 +601,5 @@ def test_eager_merge_conserves_chunks_and_partition_by_its_selector_undoes_it(a,
     assert len(chunks) == len(sources) == sum(len(v) for v in values)
     assert all(len(src) == 1 for src in sources)
     for k, v in enumerate(values):
-        assert [c for c, src in zip(chunks, sources) if src == {k}] == v
+        assert [c for c, src in zip(chunks, sources, strict=True) if src == {k}] == v
         assert decode(plain(res.tokens[f"back{k}"]), a) == v

@@ -390,7 +390,7 @@ def test_reshape_rank_0_matches_chunking_each_row_with_padding(rows, size):
     padded = [r + [0] * (-len(r) % size) for r in rows]
     want = [[p[i:i + size] for i in range(0, len(p), size)] for p in padded]
     flags = [[[j >= len(r) - i for j in range(size)] for i in range(0, len(p), size)]
-             for r, p in zip(rows, padded)]
+             for r, p in zip(rows, padded, strict=True)]
     assert res.stream_tokens[data] == encode(want, 2)
     assert res.stream_tokens[padding] == encode(flags, 2)
 

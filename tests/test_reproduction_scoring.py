@@ -116,7 +116,7 @@ def test_fig21_criteria_are_scored_and_undecided_in_quick_mode():
     ((950, 700, 430), "dyn < mm = pm", False), ((170, 170, 171), "mm = pm = dyn", True),
 ])
 def test_fig17_bar_ordering(values, order, ok):
-    bars = dict(zip(("memory_matched", "performance_matched", "dynamic"), values))
+    bars = dict(zip(("memory_matched", "performance_matched", "dynamic"), values, strict=True))
     assert ordered(bars, order) is ok
 
 

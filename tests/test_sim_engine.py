@@ -185,13 +185,13 @@ def test_fifo_occupancy_never_exceeds_capacity_and_time_never_goes_backwards(dep
     for fifo in trace.fifos.values():
         puts, gets = list(fifo.puts), list(fifo.gets)
         assert puts == sorted(puts) and gets == sorted(gets) and len(puts) == len(gets)
-        assert all(g >= p for p, g in zip(puts, gets))       # a token leaves after it came
+        assert all(g >= p for p, g in zip(puts, gets, strict=True))       # a token leaves after it came
         assert max((level for _, level in fifo.changes()), default=0) <= fifo.capacity
         assert min((level for _, level in fifo.changes()), default=0) >= 0
     for name in trace.busy:
         spans = trace.intervals(name)
         assert all(s < e for s, e in spans)
-        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))   # sorted, disjoint
+        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))   # sorted, disjoint
         assert all(e <= result.cycles for _, e in spans)
     for start, done, nbytes, _, _ in trace.hbm_accesses():
         assert 0 <= start < done <= result.cycles and nbytes > 0

@@ -60,7 +60,7 @@ def player_for(results, programs=None, labels=None, *, max_frames: int = MAX_FRA
     programs = list(programs or [None] * len(results))
     labels = list(labels or [""] * len(results))
     runs = []
-    for result, program, label in zip(results, programs, labels):
+    for result, program, label in zip(results, programs, labels, strict=False):
         if isinstance(result, Occupancy):
             if label:
                 result.label = label
@@ -82,7 +82,7 @@ class Player:
         self.width = width
         self.boundaries = frame_boundaries(max(o.cycles for o in runs), max_frames)
         self.runs: list[RunData] = [build_run(o, self.boundaries, p)
-                                    for o, p in zip(runs, programs)]
+                                    for o, p in zip(runs, programs, strict=False)]
 
     @property
     def count(self) -> int:
@@ -157,7 +157,7 @@ class Player:
             default = _busiest(run)
             options = "".join(f"<option value='{g}'{' selected' if g == default else ''}>"
                               f"{html.escape(name)} ({n} unit{'s' if n != 1 else ''})</option>"
-                              for g, (name, n) in enumerate(zip(run.groups, _sizes(run))))
+                              for g, (name, n) in enumerate(zip(run.groups, _sizes(run), strict=True)))
             prefix = f"{html.escape(self._name(r))}: " if len(self.runs) > 1 else ""
             parts.append(f"<label style='margin-right:16px'>{prefix}units of "
                          f"<select class='sp-group' data-run='{r}' aria-label='group'>"
@@ -204,7 +204,7 @@ def _legend_html() -> str:
     swatch = ("<span style='display:inline-block;width:12px;height:12px;background:{};"
               "opacity:{};border:1px solid #999;vertical-align:middle'></span>")
     units = []
-    for colour, state in zip(STATE_COLOURS, STATES):
+    for colour, state in zip(STATE_COLOURS, STATES, strict=True):
         shades = "".join(swatch.format(colour, a) for a in (0.35, 0.68, 1.0))
         units.append(f"<span style='margin-right:12px;white-space:nowrap'>{shades} {state}"
                      "</span>")

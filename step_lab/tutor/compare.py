@@ -42,7 +42,7 @@ def _marked(tokens: list, i: int) -> str:
 
 def compare_tokens(got: list, expected: list, rank: int) -> None:
     """Raise Wrong naming the first differing token of ``got`` and the rule behind it."""
-    if len(got) == len(expected) and all(_same(a, b) for a, b in zip(got, expected)):
+    if len(got) == len(expected) and all(_same(a, b) for a, b in zip(got, expected, strict=True)):
         return
     if not got or got[-1] is not DONE:
         if any(t is DONE for t in got):
@@ -55,7 +55,8 @@ def compare_tokens(got: list, expected: list, rank: int) -> None:
     if high:
         raise _wrong(f"{high[0]!r} cannot appear in a rank-{rank} stream: S{rank} closes each "
                      f"top-level tensor and no higher stop token exists (rule E3).")
-    i = next(i for i, (a, b) in enumerate(zip(got, expected)) if not _same(a, b))
+    # the first difference within the common prefix (the lengths may differ here)
+    i = next(i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if not _same(a, b))
     raise _wrong(_first_difference(got, expected, i) + f"\nyour tokens: {_marked(got, i)}")
 
 
@@ -105,7 +106,7 @@ def compare_nested(got, expected, names: tuple, where: str = "the stream") -> No
                     "EMPTY sub-tensor: `S1 S2` ends a row that has no elements ([]).")
         raise _wrong(f"{where} has {len(got)} {names[0]}(s) in your answer, but the tokens "
                      f"describe {len(expected)}.{hint}")
-    for k, (g, e) in enumerate(zip(got, expected)):
+    for k, (g, e) in enumerate(zip(got, expected, strict=True)):
         here = f"{names[0]} {k}" if where == "the stream" else f"{where}, {names[0]} {k}"
         if len(names) > 1:
             compare_nested(g, e, names[1:], here)

@@ -311,7 +311,7 @@ def _tiles(answer) -> str:
     if got == ref.region_tiles("coarse", 4):
         raise Wrong("that is the coarse assignment (blocks of 16 requests); interleaving sends "
                     "request i to region i mod 4.")
-    r = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
+    r = next(i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g != w)
     raise Wrong(f"region {r}: you have {got[r]} tiles; sum ⌈(L+1)/32⌉ over the requests "
                 f"i with i mod 4 = {r}.")
 

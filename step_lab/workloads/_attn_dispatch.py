@@ -70,7 +70,7 @@ def distribute(prog, strategy: str, tensors: dict, batch: int, parallel: int):
         dispatch = feedback = prog.feedback(Selector(parallel), (batch,), depth=1,
                                             name="dispatch")
     parts = [ops.Partition(s, dispatch, parallel, name=f"dispatch_{tag}")
-             for tag, s in zip(("q", "k_new", "v_new", "meta"), streams)]
+             for tag, s in zip(("q", "k_new", "v_new", "meta"), streams, strict=True)]
     regions = []
     for r in range(parallel):
         q, kn, vn, meta = (p[r] for p in parts)

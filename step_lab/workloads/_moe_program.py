@@ -200,4 +200,4 @@ def _region(prog: Program, plan: MoePlan, r: int, group_tiles: list) -> list:
     wd = ops.RandomOffChipLoad(addr, Wd, (tf, D), name=f"{scope}_wd")
     out = _swiglu(plan, scope, data, wg, wu, wd)                    # [Σ N_j]
     parts = ops.Partition(out, which, g, name=f"{scope}_split")     # per expert [N_j]
-    return [p.assume(t.shape) for p, t in zip(parts, group_tiles)]
+    return [p.assume(t.shape) for p, t in zip(parts, group_tiles, strict=True)]

@@ -145,7 +145,7 @@ def attention_decode(model, *, kv_lengths, parallel: int = 4, strategy: str = "c
     if dispatch is not None:
         prog.output("assignment", dispatch)
     symbols = [(x.count.name if hasattr(x.count, "name") else None, reg.tiles_symbol.name)
-               for x, reg in zip(inputs_of, regions)]
+               for x, reg in zip(inputs_of, regions, strict=True)]
     assignment = (region_of(strategy, batch, parallel) if feedback is None
                   else dynamic_assignment(lengths, parallel))
     params = {"model": cfg.name, "kv_lengths": lengths, "parallel": parallel,

@@ -166,7 +166,7 @@ def load_stats(routing, experts: int) -> dict:
 def _overlap(routes: np.ndarray) -> float:
     if len(routes) < 2:
         return 0.0
-    shared = [len(set(a.tolist()) & set(b.tolist())) for a, b in zip(routes[1:], routes[:-1])]
+    shared = [len(set(a.tolist()) & set(b.tolist())) for a, b in zip(routes[1:], routes[:-1], strict=True)]
     return float(np.mean(shared) / routes.shape[1])
 
 

@@ -41,7 +41,7 @@ def _monotone(table: dict, regions):
     util = [_field(table, r, "bandwidth_utilization") for r in regions if r <= 32]
     if len(util) < 2 or any(u is None for u in util):
         return None
-    return all(a >= b for a, b in zip(util, util[1:]))
+    return all(a >= b for a, b in zip(util, util[1:], strict=False))
 
 
 @figure("fig13", "Configuration time-multiplexing: resources",

@@ -158,7 +158,7 @@ def ordered(values: dict, order: str, tie: float = 0.10) -> bool:
     strictly smaller, "=" within ``tie`` (relative) of each other."""
     tokens = order.split()
     names, ops = tokens[::2], tokens[1::2]
-    for a, op, b in zip(names, ops, names[1:]):
+    for a, op, b in zip(names, ops, names[1:], strict=False):
         x, y = values[_SHORT[a]], values[_SHORT[b]]
         close = abs(x - y) <= tie * max(abs(x), abs(y))
         if (op == "=" and not close) or (op == "<" and not x < y):
