@@ -74,7 +74,7 @@ def stages(builder, values: dict, options: Options) -> dict:
     out["metrics"], t = time.process_time() - t, time.process_time()
     result = sl.simulate(prog, bindings=bindings, inputs=inputs, trace=options.animate,
                          values=options.values)
-    result.onchip_peak_bytes                  # lazy in SimResult: part of the summary
+    _ = result.onchip_peak_bytes              # lazy in SimResult: part of the summary
     out["simulate"], t = time.process_time() - t, time.process_time()
     graph_html(prog, result, max_nodes=options.max_graph_nodes)
     out["graph"], t = time.process_time() - t, time.process_time()

@@ -148,18 +148,17 @@ def bench_moe(batch: int) -> dict:
 def bench_rss(batch: int) -> dict:
     """Peak RSS of a fresh process (VmHWM: ru_maxrss would include this parent's pages, which
     a forked child inherits)."""
-    code = ("import sys, resource, time; sys.path[:0] = [%r, %r]\n"
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys, resource, time; sys.path[:0] = [{here!r}, {os.path.join(here, '..')!r}]\n"
             "import step_lab as sl\nfrom moe import qwen_moe_layer\n"
-            "prog, b, i = qwen_moe_layer(%d)\nt = time.perf_counter()\n"
+            f"prog, b, i = qwen_moe_layer({batch:d})\nt = time.perf_counter()\n"
             "r = sl.simulate(prog, bindings=b, inputs=i, values=False, trace=True)\n"
             "try:\n"
             "    peak = [int(l.split()[1]) for l in open('/proc/self/status') "
             "if l.startswith('VmHWM')][0]\n"
             "except OSError:\n"
             "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "print(r.cycles, time.perf_counter() - t, peak)\n"
-            % (os.path.dirname(os.path.abspath(__file__)),
-               os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."), batch))
+            "print(r.cycles, time.perf_counter() - t, peak)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     cycles, seconds, rss_kb = int(out[0]), float(out[1]), int(out[2])
@@ -206,9 +205,10 @@ def bench_metrics() -> dict:
                                            tile_f=48, compute_bw=1024)),
                       ("static_tile32", dict(tiling="static", tile=32))):
         wl = moe_layer("qwen3-30b-a3b", batch=64, routing=routing, **kw)
-        m, build = timed(lambda: sl.metrics(wl.program, preset="artifact", policy="on_demand"))
-        values, evaluate = timed(lambda: m.evaluate(wl.bindings,
-                                                    peak=wl.meta["peak_bindings"]))
+        m, build = timed(lambda wl=wl: sl.metrics(wl.program, preset="artifact",
+                                                  policy="on_demand"))
+        values, evaluate = timed(lambda m=m, wl=wl: m.evaluate(wl.bindings,
+                                                               peak=wl.meta["peak_bindings"]))
         out[label] = {"nodes": len(wl.program.nodes), "build_seconds": round(build, 3),
                       "evaluate_seconds": round(evaluate, 3),
                       "onchip_memory": values["onchip_memory"]}

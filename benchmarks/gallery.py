@@ -28,13 +28,15 @@ def main() -> None:
     print(f"{'model':<18} {'layer':<22} {'nodes':>6} {'build s':>8} {'sim s':>7} {'cycles':>12}")
     for name in GALLERY:
         cfg = model(name)
-        layers = {"ffn dynamic": lambda: moe_layer(name, batch=BATCH, tiling="dynamic"),
-                  "ffn static 32": lambda: moe_layer(name, batch=BATCH, tiling="static",
-                                                     tile=32, values=False)}
+        layers = {"ffn dynamic": lambda name=name: moe_layer(name, batch=BATCH, tiling="dynamic"),
+                  "ffn static 32": lambda name=name: moe_layer(name, batch=BATCH,
+                                                               tiling="static", tile=32,
+                                                               values=False)}
         if cfg.dense_layers and not cfg.is_dense:
-            layers["dense ffn dynamic"] = lambda: moe_layer(name, batch=BATCH, dense=True,
-                                                            tiling="dynamic")
-        layers["attention dynamic"] = lambda: attention_decode(
+            layers["dense ffn dynamic"] = lambda name=name: moe_layer(name, batch=BATCH,
+                                                                      dense=True,
+                                                                      tiling="dynamic")
+        layers["attention dynamic"] = lambda name=name: attention_decode(
             name, kv_lengths=kv, parallel=4, strategy="dynamic", data="none")
         for label, build in layers.items():
             wl, t_build, t_sim, cycles = _timed(build)

@@ -249,7 +249,8 @@ def _simulate_report(out: Path, source: Path, prog, result) -> Path:
         from .notebook.export import player_fragment
         from .notebook.graph import graph_html
     except ImportError as e:                   # the notebook extra (bokeh) is not installed
-        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')")
+        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')") \
+            from None
     rows = [{"metric": k, "value": v} for k, v in result.to_dict().items()
             if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
     sections = [("Graph", graph_html(prog, result, annotate="busy", fit=True, max_nodes=400)),

@@ -213,9 +213,9 @@ def test_sigkill_of_a_sweep_parent_ends_its_workers(tmp_path):
 
 def test_a_worker_watches_its_parent_pid():
     from step_lab.dse.sweep import watch_parent
-    code = ("import os, sys, time\nsys.path.insert(0, %r)\nfrom step_lab.dse.sweep import "
-            "watch_parent\nwatch_parent(os.getppid() + 100000)\ntime.sleep(30)\n"
-            % str(Path(__file__).resolve().parents[1]))
+    root = str(Path(__file__).resolve().parents[1])
+    code = (f"import os, sys, time\nsys.path.insert(0, {root!r})\nfrom step_lab.dse.sweep import "
+            "watch_parent\nwatch_parent(os.getppid() + 100000)\ntime.sleep(30)\n")
     done = subprocess.run([sys.executable, "-c", code], timeout=20)
     assert done.returncode != 0 and callable(watch_parent)
 

@@ -147,7 +147,8 @@ def test_point_labels_never_overlap():
     offsets = _label_offsets(fig, pts)
     assert offsets[0] is not None                      # the run itself is always labelled
     src = fig.renderers[-1].data_source.data           # the text glyph's source
-    assert [t for t in src["text"] if t] == [p.label for p, o in zip(pts, offsets, strict=True) if o]
+    labelled = [p.label for p, o in zip(pts, offsets, strict=True) if o]
+    assert [t for t in src["text"] if t] == labelled
     assert _apart((0, 0, 10, 10), (10, 0, 20, 10)) and not _apart((0, 0, 10, 10), (5, 5, 8, 8))
 
 

@@ -23,7 +23,7 @@ def test_a_misspelt_name_suggests_the_right_one(module, name, suggestion):
 
 def test_an_unrelated_name_lists_the_names_without_a_guess():
     with pytest.raises(UnknownNameError) as info:
-        ops.Frobnicate
+        _ = ops.Frobnicate
     text = str(info.value)
     assert "did you mean" not in text and "step_lab.ops has no operator 'Frobnicate'" in text
     assert "LinearOffChipLoad" in text and "Zip" in text
@@ -32,7 +32,7 @@ def test_an_unrelated_name_lists_the_names_without_a_guess():
 def test_attribute_protocols_keep_working():
     assert not hasattr(ops, "nothing_here") and getattr(fn, "nope", 7) == 7
     with pytest.raises(AttributeError) as info:
-        ops.__wrapped__
+        _ = ops.__wrapped__
     assert not isinstance(info.value, UnknownNameError)
     assert ops.Map is not None and fn.Matmul is not None
 

@@ -38,7 +38,8 @@ def test_the_gallery_holds_the_required_models_with_provenance():
 
 def test_the_paper_models_keep_the_artifact_values():
     assert model("mixtral-8x7b") is MODELS["mixtral-8x7b"]
-    assert model("Qwen3-30B-A3B") is MODELS["qwen3-30b-a3b"] and MODELS["qwen3-30b-a3b"].head_dim == 64
+    assert model("Qwen3-30B-A3B") is MODELS["qwen3-30b-a3b"]
+    assert MODELS["qwen3-30b-a3b"].head_dim == 64
     public = ModelConfig.from_hf_config(gallery_path("mixtral-8x7b"))
     dims = [f.name for f in fields(ModelConfig) if f.name not in ("name", "notes", "model_type")]
     assert all(getattr(public, d) == getattr(MODELS["mixtral-8x7b"], d) for d in dims)
@@ -55,7 +56,8 @@ def test_the_public_dimensions_of_the_gallery():
     assert ds.attention_shape == (128, 288) and ds.kv_bytes_per_token() == 1152
     assert model("deepseek-v2-lite").shared_experts == 2
     oss = model("gpt-oss-20b")
-    assert (oss.experts, oss.top_k, oss.sliding_window, oss.attention_shape) == (32, 4, 128, (8, 64))
+    assert (oss.experts, oss.top_k, oss.sliding_window, oss.attention_shape) == \
+        (32, 4, 128, (8, 64))
     assert model("llama-3.1-8b").is_dense and model("qwen3-235b-a22b").attention_shape == (16, 128)
 
 
@@ -141,7 +143,8 @@ def test_a_config_path_or_dict_works_wherever_a_model_name_does(tmp_path):
     path.write_text(gallery_path("gpt-oss-20b").read_text())
     wl = moe_layer(str(path), batch=4, values=False)
     assert wl.program.name.startswith("moe_tiny_b4") and wl.meta["counts"].__len__() == 32
-    assert moe_layer(TINY, batch=4, tile_f=16, tiling="dynamic").rebuild(batch=6).params["batch"] == 6
+    rebuilt = moe_layer(TINY, batch=4, tile_f=16, tiling="dynamic").rebuild(batch=6)
+    assert rebuilt.params["batch"] == 6
 
 
 def test_model_knobs_take_gallery_names_and_config_paths(tmp_path):

@@ -95,7 +95,8 @@ def test_an_unknown_or_missing_model_type_is_named():
         ModelConfig.from_hf_config({"hidden_size": 8})
 
 
-@pytest.mark.parametrize("value,expected", [("4096", "expected an int"), (4096.0, "expected an int"),
+@pytest.mark.parametrize("value,expected", [("4096", "expected an int"),
+                                            (4096.0, "expected an int"),
                                             (True, "expected an int"), (-1, "expected an int >= 1"),
                                             (0, "expected an int >= 1")])
 def test_wrong_types_and_non_positive_values_are_named(value, expected):

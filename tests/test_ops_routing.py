@@ -277,7 +277,8 @@ def test_partition_raises_when_a_selector_stop_does_not_match_the_closed_level()
     sel = prog.input("sel", sl.Selector(1), (2, R), ragged=[R])
     prog.output("o", ops.Partition(x, sel, 1)[0])
     with pytest.raises(StepError, match="data element where S1 was expected"):
-        sl.interpret(prog, inputs={"x": [1, S(2), 2, S(2), DONE], "sel": Unchecked([{0}, {0}, S(1), DONE])},
+        sl.interpret(prog, inputs={"x": [1, S(2), 2, S(2), DONE],
+                                   "sel": Unchecked([{0}, {0}, S(1), DONE])},
                      bindings={"R": 1})
 
 
@@ -440,7 +441,8 @@ def test_reassemble_describes_rank_and_inputs():
 def eager_program(shapes, values, *, dtypes=None, ragged=(), bindings=None):
     prog = sl.Program("p")
     dtypes = dtypes or [F32] * len(shapes)
-    ins = [prog.input(f"i{k}", t, s, ragged=ragged) for k, (s, t) in enumerate(zip(shapes, dtypes, strict=True))]
+    ins = [prog.input(f"i{k}", t, s, ragged=ragged)
+           for k, (s, t) in enumerate(zip(shapes, dtypes, strict=True))]
     data, which = ops.EagerMerge(ins)
     prog.output("data", data)
     prog.output("sel", which)

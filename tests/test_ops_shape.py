@@ -519,7 +519,8 @@ def test_expand_fails_at_run_time_when_input_and_reference_tokens_disagree():
     Expand(x, ref, 1)
     with pytest.raises(StepError, match=r"expand0.*input token 1 is S1 but the reference "
                                         r"'ref' has S2"):
-        sl.interpret(prog, inputs={"x": tk("x S1 y S2 Done"), "ref": Unchecked(tk("r S2 r r S2 Done"))},
+        sl.interpret(prog, inputs={"x": tk("x S1 y S2 Done"),
+                                   "ref": Unchecked(tk("r S2 r r S2 Done"))},
                      bindings={"R": 2})
 
 

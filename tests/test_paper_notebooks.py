@@ -72,7 +72,7 @@ def test_the_builder_turns_percent_cells_into_markdown_and_code_cells():
 
 
 def test_cell_ids_are_unique_and_valid():
-    for src, dst in SOURCES.items():
+    for dst in SOURCES.values():
         ids = [c["id"] for c in json.loads(dst.read_text(encoding="utf-8"))["cells"]]
         assert len(ids) == len(set(ids))
         assert all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids), dst.name

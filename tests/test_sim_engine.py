@@ -185,7 +185,7 @@ def test_fifo_occupancy_never_exceeds_capacity_and_time_never_goes_backwards(dep
     for fifo in trace.fifos.values():
         puts, gets = list(fifo.puts), list(fifo.gets)
         assert puts == sorted(puts) and gets == sorted(gets) and len(puts) == len(gets)
-        assert all(g >= p for p, g in zip(puts, gets, strict=True))       # a token leaves after it came
+        assert all(g >= p for p, g in zip(puts, gets, strict=True))   # a token leaves after it came
         assert max((level for _, level in fifo.changes()), default=0) <= fifo.capacity
         assert min((level for _, level in fifo.changes()), default=0) >= 0
     for name in trace.busy:

@@ -96,8 +96,10 @@ def prog_higher_order():
     prog.output("rows", ops.FlatMap(x, fn.RetileStreamify()))
     prog.output("packed", ops.Accum(ops.FlatMap(x, fn.RetileStreamify()), fn.RetileRow(),
                                     fn.Empty((0, 4), "f32"), 1, write_back=True))
-    tiles = lambda r, c: [[RNG.standard_normal((r, c)).astype(np.float32) for _ in range(4)]
-                          for _ in range(3)]
+    def tiles(r: int, c: int) -> list:
+        return [[RNG.standard_normal((r, c)).astype(np.float32) for _ in range(4)]
+                for _ in range(3)]
+
     return prog, {"x": tiles(2, 4), "w": tiles(4, 3)}, {}
 
 

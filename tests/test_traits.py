@@ -104,8 +104,8 @@ def test_the_paper_operators_declare_their_traits():
 
 def test_no_module_dispatches_on_operator_class_names():
     names = "|".join(ops.__all__ + ["Input", "Output", "Feedback"])
-    string_dispatch = re.compile(r"(==|!=|\bin)\s*\(?\s*[\"'](%s)[\"']" % names)
-    tuple_dispatch = re.compile(r"isinstance\([^,]+,\s*\((%s)\b" % names)
+    string_dispatch = re.compile(rf"(==|!=|\bin)\s*\(?\s*[\"']({names})[\"']")
+    tuple_dispatch = re.compile(rf"isinstance\([^,]+,\s*\(({names})\b")
     hits = []
     for path in (ROOT / "step_lab").rglob("*.py"):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

@@ -49,8 +49,9 @@ from step_lab.workloads.trace_folder import SHORT_NAMES
 #
 # * **model** — Mixtral-8x7B (few large experts) or Qwen3-30B-A3B (many small ones) as in the
 #   paper, or a model of the gallery (`deepseek-v3` with its shared expert, `gpt-oss-20b`,
-#   `qwen3-235b-a22b`, `llama-3.1-8b` as one dense FFN, …; `step_lab/data/models`). A path to any Hugging Face
-#   `config.json` works too: `model_choices("path/to/config.json")` adds it to the dropdown;
+#   `qwen3-235b-a22b`, `llama-3.1-8b` as one dense FFN, …; `step_lab/data/models`). A path to any
+#   Hugging Face `config.json` works too: `model_choices("path/to/config.json")` adds it to the
+#   dropdown;
 # * **batch** and **trace** — *real* uses the vendored routing trace recorded from that model
 #   (its first `batch` tokens; only the paper's two models have one, so *real* offers only
 #   the batches the trace holds); *synthetic: uniform* and *synthetic: skewed* draw a seeded

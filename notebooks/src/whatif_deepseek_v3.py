@@ -70,9 +70,9 @@ table(["model", "routed experts", "shared", "top-k", "hidden", "expert FFN", "de
 # ## The traffic: generators fitted to the real traces
 #
 # No routing trace was recorded from these models, so their routing is drawn from the generator
-# fitted to the real `qwen3-30b-a3b` trace (expert-popularity skew, the fraction of experts in use and the
-# token-to-token correlation; docs/TRACES.md), applied to each model's experts and top-k. The
-# KV lengths come from the log-normal mixture fitted to all vendored Azure conversation traces.
+# fitted to the real `qwen3-30b-a3b` trace (expert-popularity skew, the fraction of experts in use
+# and the token-to-token correlation; docs/TRACES.md), applied to each model's experts and top-k.
+# The KV lengths come from the log-normal mixture fitted to all vendored Azure conversation traces.
 
 # %%
 QWEN = fit_routing(load_routing(trace_path("expert_routing/qwen_b64/032_012.npz")), 128)
@@ -100,7 +100,7 @@ def routing(cfg):
 
 # %%
 def moe_points(name):
-    cfg, routes, points = model(name), routing(model(name)), []
+    routes, points = routing(model(name)), []
     for tile in [*STATIC_TILES, None]:
         wl = moe_layer(name, batch=BATCH, routing=routes, values=False,
                        tiling="static" if tile else "dynamic", tile=tile)

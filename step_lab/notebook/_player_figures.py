@@ -258,7 +258,8 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     if len(runs) > 1:
         from bokeh.core.properties import value
         fig.add_layout(Legend(items=[LegendItem(label=value(n), renderers=[line])
-                                     for n, line in zip(names, lines, strict=True)], location="top_right",
+                                     for n, line in zip(names, lines, strict=True)],
+                              location="top_right",
                               background_fill_alpha=0.75))
     return fig
 

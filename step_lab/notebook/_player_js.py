@@ -113,18 +113,26 @@ PLAYER_JS = r"""
     bind() {
       const play = this.q("sp-play"), slider = this.q("sp-slider");
       play.addEventListener("click", () => this.toggle());
-      this.q("sp-back").addEventListener("click", () => { this.pause(); this.show(this.frameIndex - 1); });
-      this.q("sp-fwd").addEventListener("click", () => { this.pause(); this.show(this.frameIndex + 1); });
-      slider.addEventListener("input", () => { this.pause(); this.show(Number(slider.value) - 1); });
+      this.q("sp-back").addEventListener("click", () => {
+        this.pause(); this.show(this.frameIndex - 1);
+      });
+      this.q("sp-fwd").addEventListener("click", () => {
+        this.pause(); this.show(this.frameIndex + 1);
+      });
+      slider.addEventListener("input", () => {
+        this.pause(); this.show(Number(slider.value) - 1);
+      });
       this.root.querySelectorAll(".sp-group").forEach((sel) => {
-        sel.addEventListener("change", () => this.drill(Number(sel.dataset.run), Number(sel.value)));
+        sel.addEventListener("change",
+                             () => this.drill(Number(sel.dataset.run), Number(sel.value)));
       });
     }
     toggle() { if (this.playing) { this.pause(); } else { this.play(); } }
     play() {
       if (this.frameIndex >= this.count - 1) { this.show(0); }
       this.playing = true; this.carry = 0; this.last = null;
-      const b = this.q("sp-play"); b.setAttribute("aria-label", "pause"); b.innerHTML = this.icons.pause;
+      const b = this.q("sp-play");
+      b.setAttribute("aria-label", "pause"); b.innerHTML = this.icons.pause;
       this.root.setAttribute("data-playing", "1");
       const tick = (now) => {
         if (!this.playing) { return; }
@@ -136,7 +144,8 @@ PLAYER_JS = r"""
             this.carry -= steps;
             let k = this.frameIndex + steps;
             if (k >= this.count) {
-              if (this.q("sp-loop").checked) { k = k % this.count; } else { k = this.count - 1; this.pause(); }
+              if (this.q("sp-loop").checked) { k = k % this.count; }
+              else { k = this.count - 1; this.pause(); }
             }
             this.show(k);
           }
@@ -148,7 +157,8 @@ PLAYER_JS = r"""
     }
     pause() {
       this.playing = false;
-      const b = this.q("sp-play"); b.setAttribute("aria-label", "play"); b.innerHTML = this.icons.play;
+      const b = this.q("sp-play");
+      b.setAttribute("aria-label", "play"); b.innerHTML = this.icons.play;
       this.root.setAttribute("data-playing", "0");
     }
     drill(r, g) {
@@ -159,7 +169,8 @@ PLAYER_JS = r"""
       const cols = Math.max(1, Math.min(n, Math.floor(this.gridWidth / this.cellPx)));
       const rows = Math.ceil(n / cols);
       const chars = this.cellPx >= 56 ? Math.floor(this.cellPx / 6.2) : 0;
-      const d = {x: [], y: [], name: [], op: [], label: [], fill: [], alpha: [], state: [], busy: []};
+      const d = {x: [], y: [], name: [], op: [], label: [], fill: [], alpha: [], state: [],
+                 busy: []};
       members.forEach((u, i) => {
         d.x.push(i % cols); d.y.push(-Math.floor(i / cols)); d.name.push(run.units[u]);
         d.op.push(run.ops[u]); d.label.push(elide(run.units[u], chars));
@@ -169,7 +180,8 @@ PLAYER_JS = r"""
       fig.x_range.start = -0.55; fig.x_range.end = cols - 0.45;
       fig.y_range.start = -rows + 0.4; fig.y_range.end = 0.55;
       fig.height = 40 + rows * this.cellPx; fig.width = 30 + cols * this.cellPx;
-      fig.title.text = run.label_prefix + run.groups[g] + " \u2014 " + n + " unit" + (n === 1 ? "" : "s");
+      fig.title.text = run.label_prefix + run.groups[g] + " \u2014 " + n + " unit"
+                       + (n === 1 ? "" : "s");
       const sel = this.root.querySelector(".sp-group[data-run='" + r + "']");
       if (sel && Number(sel.value) !== g) { sel.value = String(g); }
       const mark = this.model("group_mark_" + r), cells = this.model("groups_" + r);
@@ -222,7 +234,9 @@ PLAYER_JS = r"""
         const d = src.data;
         members.forEach((u, i) => {
           let best = 0, bv = sh[4 * u];
-          for (const k of [3, 2, 1]) { if (sh[4 * u + k] >= bv && sh[4 * u + k] > 0) { best = k; bv = sh[4 * u + k]; } }
+          for (const k of [3, 2, 1]) {
+            if (sh[4 * u + k] >= bv && sh[4 * u + k] > 0) { best = k; bv = sh[4 * u + k]; }
+          }
           d.fill[i] = COLOURS[best]; d.alpha[i] = Math.round((0.35 + 0.65 * bv) * 1000) / 1000;
           d.state[i] = STATES[best]; d.busy[i] = (100 * sh[4 * u + 1]).toFixed(0) + "%";
         });

@@ -98,7 +98,7 @@ def expand_choices(program) -> list[tuple[str, object]]:
     if not view.collapsed:
         return [("all nodes", "none")]
     choices = [("collapsed", "none"), ("expand all", "all")]
-    for path, members in view.members.items():
+    for members in view.members.values():
         label = f"expand {members[0][-1]} … {members[-1][-1]}"
         choices.append((label, tuple(members)))
     return choices

@@ -78,7 +78,7 @@ class StepMagics(Magics):
                                       background=self.background)
         except CellError as exc:
             if self.full_traceback and exc.original is not None:
-                raise exc.original
+                raise exc.original from None    # the user's own error, as if run plainly
             raise UsageError(str(exc)) from None
 
     @line_magic

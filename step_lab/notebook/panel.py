@@ -54,7 +54,7 @@ class StepPanel:
     def _build_widgets(self) -> None:
         import ipywidgets as w
         self.controls = {name: make_widget(k) for name, k in self.knobs.items()}
-        for name, control in self.controls.items():
+        for control in self.controls.values():
             control.observe(self._on_knob, names="value")
         self.status = w.HTML(layout=w.Layout(min_height="20px"))
         self.error = w.HTML()

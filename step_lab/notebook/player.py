@@ -157,7 +157,8 @@ class Player:
             default = _busiest(run)
             options = "".join(f"<option value='{g}'{' selected' if g == default else ''}>"
                               f"{html.escape(name)} ({n} unit{'s' if n != 1 else ''})</option>"
-                              for g, (name, n) in enumerate(zip(run.groups, _sizes(run), strict=True)))
+                              for g, (name, n)
+                              in enumerate(zip(run.groups, _sizes(run), strict=True)))
             prefix = f"{html.escape(self._name(r))}: " if len(self.runs) > 1 else ""
             parts.append(f"<label style='margin-right:16px'>{prefix}units of "
                          f"<select class='sp-group' data-run='{r}' aria-label='group'>"

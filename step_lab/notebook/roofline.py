@@ -111,7 +111,8 @@ def roofline_figure(b, *, width: int = 640, height: int = 460):
             "label": [p.label for p in pts], "cycles": [f"{p.cycles:,}" for p in pts],
             "colour": ["#d62728" if p.current else "#1f77b4" for p in pts],
             "size": [13 if p.current else 9 for p in pts],
-            "text": [p.label if off is not None else "" for p, off in zip(pts, offsets, strict=True)],
+            "text": [p.label if off is not None else ""
+                     for p, off in zip(pts, offsets, strict=True)],
             "dx": [off[0] if off else 0 for off in offsets],
             "dy": [off[1] if off else 0 for off in offsets]})
         dots = fig.scatter("x", "y", source=src, color="colour", size="size", alpha=0.9,

@@ -24,8 +24,8 @@ from ..errors import ConfigError, did_you_mean
 from .display import Wrong, as_tokens, parse_tokens, say, scalars, show, table
 from .exercises import EXERCISES
 
-__all__ = ["check", "Feedback", "exercises", "describe", "show", "parse_tokens", "as_tokens", "scalars", "table",
-           "say", "Wrong"]
+__all__ = ["check", "Feedback", "exercises", "describe", "show", "parse_tokens", "as_tokens",
+           "scalars", "table", "say", "Wrong"]
 
 
 @dataclass(frozen=True)

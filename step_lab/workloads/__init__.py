@@ -20,5 +20,5 @@ from .traces import (
 __all__ = ["attention_decode", "swiglu", "end_to_end", "qkv_generation",
            "Workload", "MODELS", "ModelConfig", "model", "moe_layer", "simplified_moe",
            "expert_counts", "load_kv_lengths", "load_routing", "synthetic_kv_lengths",
-           "synthetic_routing", "trace_path", "GALLERY", "model_names", "model_choices", "RoutingModel",
-           "KvLengthModel", "fit_routing", "fit_kv_lengths", "scan_traces"]
+           "synthetic_routing", "trace_path", "GALLERY", "model_names", "model_choices",
+           "RoutingModel", "KvLengthModel", "fit_routing", "fit_kv_lengths", "scan_traces"]

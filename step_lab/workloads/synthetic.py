@@ -14,12 +14,12 @@ vendored ones (``step-lab traces fit`` prints the values; docs/TRACES.md lists t
 
 [Choice] Skew and active fraction are fitted by least squares between the square roots of the
 real trace's sorted per-expert load profile (counts / mean count, busiest first) and of the mean
-profile of 8 seeded synthetic traces of the same size plus 0.05 times the plain squared error (square
-roots weigh the long tail of rarely used experts against the few busy ones — plain squares alone
-fit Qwen's idle experts badly, square roots alone overshoot its busiest expert), on a grid (skew step 0.05 in [0, 3], active fraction step
-0.05 in [0.2, 1]); correlation from the mean overlap of consecutive
-tokens' expert sets, ``c = (o_real - o_indep) / (1 - o_indep)`` with ``o_indep`` the overlap of
-uncorrelated synthetic traces at the fitted skew (clipped to [0, 0.95]).
+profile of 8 seeded synthetic traces of the same size plus 0.05 times the plain squared error
+(square roots weigh the long tail of rarely used experts against the few busy ones — plain squares
+alone fit Qwen's idle experts badly, square roots alone overshoot its busiest expert), on a grid
+(skew step 0.05 in [0, 3], active fraction step 0.05 in [0.2, 1]); correlation from the mean
+overlap of consecutive tokens' expert sets, ``c = (o_real - o_indep) / (1 - o_indep)`` with
+``o_indep`` the overlap of uncorrelated synthetic traces at the fitted skew (clipped to [0, 0.95]).
 [Choice] KV lengths: a 3-component Gaussian mixture on log(length) fitted by EM (200
 iterations, deterministic initialisation at the quantiles). The Azure conversation lengths are
 multi-modal (a broad body, a narrow mode near 1,080 tokens and one near 4,090): one log-normal
@@ -166,7 +166,8 @@ def load_stats(routing, experts: int) -> dict:
 def _overlap(routes: np.ndarray) -> float:
     if len(routes) < 2:
         return 0.0
-    shared = [len(set(a.tolist()) & set(b.tolist())) for a, b in zip(routes[1:], routes[:-1], strict=True)]
+    shared = [len(set(a.tolist()) & set(b.tolist()))
+              for a, b in zip(routes[1:], routes[:-1], strict=True)]
     return float(np.mean(shared) / routes.shape[1])
 
 

@@ -97,7 +97,8 @@ def _plot(table: dict, regions):
     a.line(labels, comp, color="#2ca02c", line_width=2,
            legend_label="allocated compute [KFLOPs/cycle]")
     b = figure(x_range=labels, title="Fig 13(b): HBM bandwidth", width=440, height=340,
-               x_axis_label="regions R", y_axis_label="bandwidth utilization [%] / cycles [100,000s]",
+               x_axis_label="regions R",
+               y_axis_label="bandwidth utilization [%] / cycles [100,000s]",
                tools="hover,save,reset")
     b.vbar(x=labels, top=bw, width=0.6, color="#ff7f0e", alpha=0.7,
            legend_label="off-chip BW utilization [%]")

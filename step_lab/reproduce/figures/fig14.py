@@ -37,7 +37,7 @@ def run(ctx) -> FigureResult:
                        for s in STRATEGIES]
     table = run_points(ctx, points, notes)
     h, speedups = {}, {cls: [] for cls in CLASSES}
-    for cls, i, name in names:
+    for cls, _i, name in names:
         inter, dyn = table.get(f"{name}.interleaved"), table.get(f"{name}.dynamic")
         value = inter["cycles"] / dyn["cycles"] if inter and dyn else None
         speedups[cls].append(value)
