@@ -8,7 +8,7 @@ from step_lab.errors import BindingError, GraphError, ShapeError, StepError
 from step_lab.ir.tokens import DONE, S
 from step_lab.ops.offchip import _address, affine_tokens
 
-R, C = sl.dim("R"), sl.dim("C")
+R = sl.dim("R")
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -288,10 +288,6 @@ def _check_positive(what: str, value) -> None:
         raise ConfigError(f"metrics: {what} = {value!r:.40} (expected an int >= 1)")
 
 
-def _by_name(bindings: Mapping) -> dict:
-    return {(k if isinstance(k, str) else k.name): v for k, v in bindings.items()}
-
-
 def _evaluate(expr, values: dict, *, where: str) -> int:
     """Exact value of ``expr`` at ``values``, rounded half up when not an integer.
 

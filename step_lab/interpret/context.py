@@ -214,7 +214,3 @@ def _tile_shape(dtype, arr, where):
     if r is not None and c is not None and arr.size == r * c:
         return (r, c)
     raise ShapeError(f"input {where!r}: element of shape {arr.shape} is not a {dtype} tile")
-
-
-class RunError(StepError):
-    pass

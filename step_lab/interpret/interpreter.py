@@ -37,9 +37,6 @@ class RunResult:
     flops: int = 0
     flops_by_node: dict = field(default_factory=dict)
 
-    def tokens_of(self, stream: Stream) -> list:
-        return self.stream_tokens[stream]
-
 
 class _Proc:
     __slots__ = ("node", "gen", "blocked", "done")

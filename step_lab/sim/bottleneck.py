@@ -96,9 +96,6 @@ class Roofline:
         """The intensity where the two roofs meet (FLOPs per byte)."""
         return self.compute / self.bandwidth if self.bandwidth else float("inf")
 
-    def attainable(self, intensity: float) -> float:
-        return min(self.compute, self.bandwidth * intensity)
-
 
 @dataclass(frozen=True)
 class Bottleneck:

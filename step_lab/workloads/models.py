@@ -21,9 +21,6 @@ from ..errors import ConfigError, lookup
 __all__ = ["ModelConfig", "MODELS", "GALLERY", "model", "gallery_path", "model_names",
            "model_choices"]
 
-ATTENTION_KINDS = ("gqa", "mla", "sliding")
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """Dimensions of one decoder layer that the STeP workloads need.

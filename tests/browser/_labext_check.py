@@ -4,8 +4,7 @@
 ``%%step`` program (e.g. ``quickstart.ipynb``) and checks what a person would see: the extension
 is loaded, the ``%%step`` cell carries the ``cm-step-*`` highlighting in colours that differ from
 plain code, and hovering an operator shows its documentation. It leaves a screenshot at
-``test-output/browser/labextension.png``. :func:`check_step_completion` (optional, it edits the
-cell and then undoes the edit) checks Tab completion after ``ops.``.
+``test-output/browser/labextension.png``.
 """
 from __future__ import annotations
 
@@ -46,29 +45,6 @@ def check_step_highlighting(page, shot: Path = SHOT, expect: tuple = STEP_CLASSE
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot))
     page.mouse.move(0, 0)                          # close the tooltip
-
-
-def check_step_completion(page, prefix: str = "Parti", expected: str = "Partition") -> None:
-    """Type ``ops.<prefix>`` on a new line of the %%step cell, press Tab, find ``expected``.
-
-    The edit is undone afterwards (the notebook is left as it was, unsaved).
-    """
-    cell = _step_cell(page)
-    cell.locator(".cm-content").click()
-    page.keyboard.press("Control+End")
-    page.keyboard.press("Enter")
-    page.keyboard.type(f"ops.{prefix}")
-    page.keyboard.press("Tab")
-    completer = page.locator(".jp-Completer").first
-    try:
-        completer.wait_for(timeout=10_000)
-        labels = completer.locator(".jp-Completer-item").all_inner_texts()
-        assert any(expected in label for label in labels), f"completions: {labels}"
-    finally:
-        page.keyboard.press("Escape")
-        for _ in range(3):
-            page.keyboard.press("Control+z")
-        page.keyboard.press("Escape")
 
 
 def _step_cell(page):
