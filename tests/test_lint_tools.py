@@ -2,10 +2,12 @@
 
 * ruff (rules E, F, I, B, UP) is clean on the whole repository;
 * mypy is clean on the core packages (CORE);
-* every public function of the core is annotated (its parameters and its return).
+* every public function of the core is annotated (its parameters and its return);
+* vulture finds no dead code in the repository (``[tool.vulture]`` lists the names used by
+  someone vulture cannot see: bokeh properties, pytest hooks, IPython protocols).
 
-Each check is shown to fail on a planted error, so none of them passes vacuously. ruff and mypy
-are in the ``test`` extra; without them these tests skip, except in CI (``$CI`` set) where a
+Each check is shown to fail on a planted error, so none of them passes vacuously. ruff, mypy and
+vulture are in the ``test`` extra; without them these tests skip, except in CI (``$CI`` set) where a
 missing tool fails.
 """
 from __future__ import annotations
@@ -63,12 +65,18 @@ def mypy() -> None:
     _tool("mypy")
 
 
+@pytest.fixture(scope="module")
+def vulture() -> None:
+    _tool("vulture")
+
+
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True)
 
 
 # -- ruff ----------------------------------------------------------------------------------------
-def test_the_repository_is_ruff_clean(ruff):
+@pytest.mark.usefixtures("ruff")
+def test_the_repository_is_ruff_clean():
     out = _run("ruff", "check", "--output-format", "concise", "--extend-exclude",
                ",".join(PENDING), ".")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -79,14 +87,16 @@ def test_ruff_checks_the_configured_rule_set():
     assert 'select = ["E", "F", "I", "B", "UP"]' in config
 
 
-def test_ruff_reports_an_unused_import(ruff, tmp_path):
+@pytest.mark.usefixtures("ruff")
+def test_ruff_reports_an_unused_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import os\n")
     out = _run("ruff", "check", "--no-cache", str(bad))
     assert out.returncode == 1 and "F401" in out.stdout
 
 
-def test_ruff_reports_a_zip_without_strict(ruff, tmp_path):
+@pytest.mark.usefixtures("ruff")
+def test_ruff_reports_a_zip_without_strict(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("pairs = list(zip([1], [2]))\n")
     out = _run("ruff", "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(bad))
@@ -94,7 +104,8 @@ def test_ruff_reports_a_zip_without_strict(ruff, tmp_path):
 
 
 # -- mypy ----------------------------------------------------------------------------------------
-def test_the_core_packages_are_mypy_clean(mypy):
+@pytest.mark.usefixtures("mypy")
+def test_the_core_packages_are_mypy_clean():
     out = _run("mypy", *CORE)
     errors = [line for line in out.stdout.splitlines() if ": error:" in line]
     outside = [line for line in errors if not line.startswith(tuple(PENDING))]
@@ -107,7 +118,8 @@ def test_the_core_packages_are_mypy_clean(mypy):
     assert out.returncode == (1 if errors else 0), out.stdout + out.stderr
 
 
-def test_mypy_reports_a_wrong_return_type(mypy, tmp_path):
+@pytest.mark.usefixtures("mypy")
+def test_mypy_reports_a_wrong_return_type(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f(x: int) -> str:\n    return x\n")
     out = _run("mypy", "--no-incremental", "--config-file", str(ROOT / "pyproject.toml"),
@@ -186,3 +198,18 @@ class _Hidden:
 
 def test_pending_exemptions_name_existing_files():
     assert all((ROOT / path).is_file() for path in PENDING), "remove stale PENDING entries"
+
+
+# -- dead code -----------------------------------------------------------------------------------
+@pytest.mark.usefixtures("vulture")
+def test_vulture_finds_no_dead_code():
+    out = _run("vulture")                                 # paths and options: [tool.vulture]
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.usefixtures("vulture")
+def test_vulture_reports_an_unused_function(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def never_called():\n    return 1\n")
+    out = _run("vulture", str(bad))
+    assert out.returncode == 3 and "never_called" in out.stdout, out.stdout

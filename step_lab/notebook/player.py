@@ -78,7 +78,6 @@ class Player:
         if not runs:
             raise ValueError("Player: no runs given (expected at least one Occupancy)")
         programs = list(programs or [None] * len(runs))
-        self.occupancies = list(runs)
         self.width = width
         self.boundaries = frame_boundaries(max(o.cycles for o in runs), max_frames)
         self.runs: list[RunData] = [build_run(o, self.boundaries, p)
