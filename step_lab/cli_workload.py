@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def run_workload(args, hw) -> int:
             print(f"{key:>24}: {value}")
     if args.report:
         path = write_workload_report(args.report, wl, rows, result)
-        print(f"step-lab: wrote {path}")
+        print(f"step-lab: wrote {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

@@ -29,6 +29,10 @@ GET, PUT, ANY, COMPUTE, OFFCHIP = range(5)
 
 __all__ = ["Node", "GET", "PUT", "ANY", "COMPUTE", "OFFCHIP"]
 
+# Nodes registered while an enclosing operator call is still type-checking its arguments, one
+# list per open call (innermost last): rolled back if that call fails.
+_BUILDING: list[list[Node]] = []
+
 
 class Node:
     """Base class of operator nodes. Nodes compare by identity and are immutable once built."""
@@ -55,13 +59,29 @@ class Node:
     scope: tuple = ()                     # name-scope path (Program.scope), outermost first
 
     def __new__(cls, *args, name: str | None = None, **kwargs):
+        """Type-check the arguments, add the node to its program, return its output(s).
+
+        [Choice] A failed operator call leaves the program as it was: helper nodes its
+        argument checks already added (e.g. the ``Zip`` of ``Map([a, b], fn)`` with a bad
+        ``fn``) are taken back, so a corrected call in the next notebook cell builds no stray
+        node.
+        """
         node = object.__new__(cls)
         node.inputs = ()
         node.outputs = ()
         node.params = {}
-        node._build(*args, **kwargs)
+        _BUILDING.append([])
+        try:
+            node._build(*args, **kwargs)
+        except BaseException:
+            for helper in reversed(_BUILDING.pop()):
+                helper.program._unregister(helper)
+            raise
+        _BUILDING.pop()
         program = node._find_program()
         node.name = program._register(node, name)
+        for frame in _BUILDING:
+            frame.append(node)
         node.program = program
         node.outputs = tuple(Stream(program, node, i, t) for i, t in enumerate(node._out_types))
         program._add_streams(node.outputs)

@@ -148,7 +148,7 @@ def _family(r: _Reader, kind: str, heads: int) -> dict:
         if kind == "gpt_oss":
             window = r.int("sliding_window")
             out.update(sliding_window=window, attention="sliding",
-                       notes=SLIDING_NOTE.format(w=window))
+                       attention_notes=SLIDING_NOTE.format(w=window))
         return out
     experts = r.int("num_experts" if kind.startswith("qwen") else "n_routed_experts")
     out = dict(experts=experts, top_k=r.int("num_experts_per_tok"),
@@ -168,7 +168,8 @@ def _family(r: _Reader, kind: str, heads: int) -> dict:
         latent = r.int("kv_lora_rank") + rope
         out.update(attention="mla", mla_kv_dim=latent,
                    head_dim=r.int("qk_nope_head_dim") + rope,
-                   notes=MLA_NOTE.format(d=-(-latent // 2), kv=latent, q=heads))
+                   attention_notes=MLA_NOTE.format(d=-(-latent // 2), kv=latent,
+                                                   q=heads))
     if out["top_k"] > out["experts"]:
         raise r.fail("num_experts_per_tok", f"top-k {out['top_k']} exceeds the "
                      f"{out['experts']} routed experts in key")

@@ -43,7 +43,8 @@ class ModelConfig:
     kv_heads: int
     head_dim: int           # the artifact's value (see notes)
     layers: int
-    notes: str = ""
+    notes: str = ""                 # approximations of the layer as a whole / its FFN
+    attention_notes: str = ""       # approximations of its attention (MLA, sliding windows)
     shared_experts: int = 0         # experts every token visits (DeepSeek, Qwen2-MoE)
     dense_intermediate: int = 0     # FFN size of the dense layers (0: none)
     dense_layers: int = 0           # leading dense layers (all layers of a dense model)
