@@ -245,16 +245,14 @@ def _script_line(error: BaseException, path: Path) -> str:
 def _simulate_report(out: Path, source: Path, prog, result) -> Path:
     """The report of ``simulate --report``: summary, graph (small programs) and the player."""
     from .report import write_html
+    from .report.html import result_rows
     try:
-        from .notebook.export import player_fragment
-        from .notebook.graph import graph_html
+        from .notebook.export import report_fragments
     except ImportError as e:                   # the notebook extra (bokeh) is not installed
         raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')")
-    rows = [{"metric": k, "value": v} for k, v in result.to_dict().items()
-            if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-    sections = [("Graph", graph_html(prog, result, annotate="busy", fit=True, max_nodes=400)),
-                ("Occupancy (press play)", player_fragment(prog, result, label=prog.name))]
-    return write_html(out, f"step-lab simulate {source.name}: {prog.name}", rows, sections)
+    sections = report_fragments(prog, result, title=prog.name)   # graph, player, why slow
+    return write_html(out, f"step-lab simulate {source.name}: {prog.name}", result_rows(result),
+                      sections)
 
 
 def _program_from(scope: dict, path: Path):

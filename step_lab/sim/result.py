@@ -107,11 +107,13 @@ class SimResult:
         (:class:`~step_lab.sim.bottleneck.Bottleneck`; ``.to_dict()`` for JSON)."""
         return self.why_slow()
 
-    def why_slow(self, variants: dict | None = None, *, top: int = 5, label: str = "this run"):
+    def why_slow(self, variants: dict | None = None, *, top: int = 5, label: str = "this run",
+                 useful_flops: int | None = None):
         """:func:`~step_lab.sim.bottleneck.why_slow` of this run; ``variants``
-        ``{label: SimResult}`` already simulated are placed on the roofline and compared."""
+        ``{label: SimResult}`` already simulated are placed on the roofline and compared;
+        ``useful_flops`` places every point by the same useful work (padding excluded)."""
         from .bottleneck import why_slow
-        return why_slow(self, variants, top=top, label=label)
+        return why_slow(self, variants, top=top, label=label, useful_flops=useful_flops)
 
     def summary(self) -> str:
         return (f"{self.program}: {self.cycles:,} cycles, {self.offchip_bytes:,} B off-chip "
