@@ -383,8 +383,11 @@ def _executor(address, jobs):
 
     previous = _block_sigint()
     try:
+        # no dashboard, and its HTTP endpoint on a free port: a busy 8787 (another cluster,
+        # JupyterLab's dask extension) would otherwise print a UserWarning
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None,
+                               scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
         client = Client(cluster)
         client.wait_for_workers(jobs, timeout=120)     # every worker spawned while blocked
     except BaseException:
