@@ -249,7 +249,7 @@ def _simulate_report(out: Path, source: Path, prog, result) -> Path:
     try:
         from .notebook.export import report_fragments
     except ImportError as e:                   # the notebook extra (bokeh) is not installed
-        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')")
+        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')") from None
     sections = report_fragments(prog, result, title=prog.name)   # graph, player, why slow
     return write_html(out, f"step-lab simulate {source.name}: {prog.name}", result_rows(result),
                       sections)
