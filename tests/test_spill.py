@@ -178,3 +178,58 @@ def test_an_undecidable_spill_names_the_symbols_and_the_way_out():
     assert sim.offchip_bytes == 2 * 3 * 32                          # 96 B > 64 B: spilled
     assert sim.offchip_bytes == sl.metrics(prog, buffer_capacity=64).evaluate(
         {"sel_x0": 3, "sel_x1": 1})["offchip_traffic"]
+
+
+# -- the MoE what-if: weight buffers on chip or spilled ----------------------------------------------
+def _moe(weights, **kw):
+    from step_lab.workloads import moe_layer
+    from step_lab.workloads.models import ModelConfig
+    tiny = ModelConfig("tiny", experts=4, top_k=2, hidden=16, moe_intermediate=32,
+                       query_heads=1, kv_heads=1, head_dim=16, layers=1)
+    return moe_layer(tiny, batch=10, tile_f=8, seed=3, weights=weights,
+                     **(kw or {"tiling": "static", "tile": 4}))
+
+
+@pytest.mark.parametrize("tiling", [dict(tiling="static", tile=4), dict(tiling="dynamic")])
+def test_moe_weight_buffers_trade_memory_for_traffic(tiling):
+    from step_lab.workloads.moe import moe_analysis, moe_reference
+    runs = {}
+    for weights in ("stream", "buffer", "spill"):
+        wl = _moe(weights, **tiling)
+        sim = wl.simulate()
+        m = sl.metrics(wl.program).evaluate(wl.bindings)
+        assert sim.offchip_bytes == m["offchip_traffic"] == moe_analysis(wl)["offchip_traffic"]
+        assert sim.onchip_peak_bytes == m["onchip_memory"]
+        np.testing.assert_allclose(sim.arrays["Y"], moe_reference(wl), rtol=1e-4, atol=1e-5)
+        runs[weights] = (sim, sl.metrics(wl.program), wl)
+    stream, buffer, spilled = (runs[w][0] for w in ("stream", "buffer", "spill"))
+    assert buffer.offchip_bytes <= stream.offchip_bytes < spilled.offchip_bytes
+    assert spilled.onchip_peak_bytes < buffer.onchip_peak_bytes
+    assert spilled.cycles > buffer.cycles
+    # the peak drops by exactly the buffers minus the spilled staging, node by node
+    mb, ms, wl = runs["buffer"][1], runs["spill"][1], runs["buffer"][2]
+    bufs = [n for n in wl.program.nodes if n.cost_role in ("bufferize", "streamify")]
+    drop = sum(sl.symbolic.evaluate(mb.by_node[n.name]["onchip_memory"]
+                                    - ms.by_node[n.name]["onchip_memory"], wl.bindings)
+               for n in bufs)
+    assert buffer.onchip_peak_bytes - spilled.onchip_peak_bytes == drop > 0
+
+
+def test_moe_buffered_weights_spill_automatically_on_small_hardware():
+    wl = _moe("buffer")
+    small = wl.hw.replace(onchip_buffer_capacity_bytes=256)   # buffers: 4 [16, 8] bf16 = 1 KB
+    auto = wl.simulate(hw=small)
+    forced = _moe("spill").simulate()
+    assert auto.offchip_bytes == forced.offchip_bytes
+    assert auto.offchip_bytes == sl.metrics(wl.program, buffer_capacity=256).evaluate(
+        wl.bindings)["offchip_traffic"]
+
+
+def test_moe_weights_knob_and_bad_values():
+    wl = _moe("stream")
+    assert wl.knobs["weights"] == ["stream", "buffer", "spill"]
+    assert wl.rebuild(weights="spill").program.name.endswith("_wspill")
+    with pytest.raises(ConfigError, match="weights = 'bufer'.*did you mean 'buffer'"):
+        _moe("bufer")
+    with pytest.raises(ConfigError, match="time_multiplex"):
+        _moe("buffer", tiling="static", tile=4, time_multiplex=True, regions=2)
