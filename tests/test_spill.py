@@ -180,7 +180,7 @@ def test_an_undecidable_spill_names_the_symbols_and_the_way_out():
         {"sel_x0": 3, "sel_x1": 1})["offchip_traffic"]
 
 
-# -- the MoE what-if: weight buffers on chip or spilled ----------------------------------------------
+# -- the MoE what-if: weight buffers on chip or spilled ------------------------------------------
 def _moe(weights, **kw):
     from step_lab.workloads import moe_layer
     from step_lab.workloads.models import ModelConfig
