@@ -209,7 +209,8 @@ def _buffered_weights(prog: Program, plan: MoePlan, i: int, tiles, tensors) -> l
     active = prog.input(f"active{i}", Bool, (ref.shape[0],))         # [P_i]
     spill = True if plan.weights == "spill" else None
     out = []
-    for tensor, tile, role in zip(tensors, ((D, tf), (D, tf), (tf, D)), ("wg", "wu", "wd"), strict=True):
+    tiles_of = ((D, tf), (D, tf), (tf, D))
+    for tensor, tile, role in zip(tensors, tiles_of, ("wg", "wu", "wd"), strict=True):
         load = ops.LinearOffChipLoad(tensor, tile=tile, ref=active, name=f"e{i}_{role}")
         buf = ops.Bufferize(load, 2, spill=spill, name=f"e{i}_{role}_buf")   # [P_i] buffers
         read = ops.Streamify(buf, ref, name=f"e{i}_{role}_read")       # [P_i, N, 1, nF]
