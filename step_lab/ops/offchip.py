@@ -226,9 +226,9 @@ class LinearOffChipLoad(Node):
     time. [Choice] ragged symbols declared on the tensor stay ragged in the output. [Choice] an
     affine read is checked against the tile count at run time too (StepError) when it is symbolic.
 
-    ``pad=True`` (opt-in partial tiles; the default keeps §4.1's divisibility error): [Choice]
-    ``tiled_in_shape = (…, ⌈rows / r⌉, ⌈cols / c⌉)`` and the last tile row/column is zero-padded,
-    so every tile on the stream is a full ``Tile[r, c]``: a (3, 100) tensor in [1, 32] tiles is
+    ``pad=True`` (opt-in partial tiles; the default keeps §4.1's divisibility error).
+    [Choice] ``tiled_in_shape = (…, ⌈rows / r⌉, ⌈cols / c⌉)``; the last tile row/column is
+    zero-padded, so every tile on the stream is a full ``Tile[r, c]``: a (3, 100) tensor in [1, 32] tiles is
     ``[1, 3, 4]`` tiles, the 4th of each row holding 4 values and 28 zeros. Traffic stays §6.1's
     ``‖out‖ · |out tile|`` (the padded bytes: the hardware moves whole tiles), FLOPs downstream
     are counted on whole tiles (§6.4), values in the padding are 0.
