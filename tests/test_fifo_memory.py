@@ -88,3 +88,10 @@ def test_a_bad_fifo_depth_is_a_config_error(bad):
 def test_fifo_memory_must_be_a_bool(bad):
     with pytest.raises(ConfigError, match="fifo_memory"):
         sl.simulate(worked_example(), fifo_memory=bad)
+
+
+def test_the_metrics_say_which_accounting_they_used():
+    m = sl.metrics(worked_example(), fifo_depth=2, buffer_capacity=4096)
+    assert "fifo_depth=2, buffer_capacity=4096" in str(m)
+    assert m.to_dict()["fifo_depth"] == 2 and m.to_dict()["buffer_capacity"] == 4096
+    assert "fifo_depth" not in sl.metrics(worked_example()).to_dict()

@@ -110,6 +110,8 @@ class Metrics:
     ragged: tuple = ()                      # ragged symbols of the program, sorted by name
     known: frozenset | None = field(default=None, repr=False)   # every symbol name of the program
     fractional: frozenset = field(default=frozenset(), repr=False)  # may bind to a mean (§6.4)
+    fifo_depth: int | None = None           # FIFOs counted at this default depth (None: not)
+    buffer_capacity: int | None = None      # bytes per on-chip buffer (None: unlimited)
 
     # -- symbols and evaluation ------------------------------------------------------------------
     @property
@@ -206,6 +208,9 @@ class Metrics:
     def to_dict(self) -> dict:
         """JSON-serialisable form: expressions as sympy-parsable strings."""
         return {"program": self.program_name, "preset": self.preset, "policy": self.policy,
+                **({"fifo_depth": self.fifo_depth} if self.fifo_depth is not None else {}),
+                **({"buffer_capacity": self.buffer_capacity}
+                   if self.buffer_capacity is not None else {}),
                 **{name: str(expr) for name, expr in self.totals.items()},
                 "by_node": {node: {k: str(v) for k, v in cells.items()}
                             for node, cells in self.by_node.items()},
@@ -214,7 +219,10 @@ class Metrics:
 
     def __str__(self) -> str:
         body = ", ".join(f"{name}={fmt(expr)}" for name, expr in self.totals.items())
-        return f"Metrics({self.program_name!r}, {self.preset}/{self.policy}: {body})"
+        extra = "".join(f", {name}={value}" for name, value in
+                        (("fifo_depth", self.fifo_depth), ("buffer_capacity", self.buffer_capacity))
+                        if value is not None)
+        return f"Metrics({self.program_name!r}, {self.preset}/{self.policy}{extra}: {body})"
 
 
 def metrics(program, *, preset: str = "paper", policy: str = "static", compute_tile: int = 16,
@@ -275,7 +283,8 @@ def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_
     symbols = program_symbols(program)
     return Metrics(program.name, preset, policy, by_node=by_node, ops=ops,
                    ragged=ragged_symbols(program), known=frozenset(symbols),
-                   fractional=frozenset(k for k, v in symbols.items() if v), **totals)
+                   fractional=frozenset(k for k, v in symbols.items() if v),
+                   fifo_depth=fifo_depth, buffer_capacity=capacity, **totals)
 
 
 def _node_metrics(node, acc: formulas.Accounting, policy: str, depth_of=None,
