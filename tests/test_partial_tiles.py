@@ -157,8 +157,10 @@ def test_an_unpadded_symbolic_tensor_with_a_non_divisible_binding_is_still_an_er
     prog = sl.Program("s")
     X = prog.tensor("X", (3, sl.dim("C")), "f32")
     prog.output("o", ops.LinearOffChipLoad(X, tile=(1, 32)))
-    with pytest.raises(BindingError):
+    with pytest.raises(BindingError, match="pad=True"):
         sl.simulate(prog, bindings={"C": 100})
+    with pytest.raises(BindingError, match="pad=True"):
+        sl.interpret(prog, bindings={"C": 100})
 
 
 def test_gelu_flops_are_configurable_and_checked():

@@ -104,7 +104,8 @@ def tile_view(arr: np.ndarray, tile: tuple, name: str) -> np.ndarray:
     rows, cols = arr.shape[-2:]
     if rows % r or cols % c:
         raise BindingError(f"tensor {name!r} of shape {arr.shape} is not divisible into "
-                           f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0)")
+                           f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0, or "
+                           "pad=True on the off-chip operator for a zero-padded last tile)")
     lead = arr.shape[:-2]
     if arr.size and not any(arr.strides):
         return _ConstTiles(arr, r, c)           # a broadcast constant (timing-only weights)

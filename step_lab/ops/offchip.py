@@ -189,7 +189,8 @@ def _tile_count(ctx, tensor: Tensor, tile: tuple, pad: bool = False) -> int | No
         rows, cols = rows + (-rows % tile[0]), cols + (-cols % tile[1])
     if rows % tile[0] or cols % tile[1]:
         raise BindingError(f"tensor {tensor.name!r} of shape {tuple(shape)} is not divisible "
-                           f"into [{tile[0]},{tile[1]}] tiles")
+                           f"into [{tile[0]},{tile[1]}] tiles (expected a divisible binding, or "
+                           "pad=True for a zero-padded last tile)")
     return int(np.prod(lead, dtype=np.int64)) * (rows // tile[0]) * (cols // tile[1])
 
 
