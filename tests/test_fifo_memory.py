@@ -95,3 +95,10 @@ def test_the_metrics_say_which_accounting_they_used():
     assert "fifo_depth=2, buffer_capacity=4096" in str(m)
     assert m.to_dict()["fifo_depth"] == 2 and m.to_dict()["buffer_capacity"] == 4096
     assert "fifo_depth" not in sl.metrics(worked_example()).to_dict()
+
+
+def test_a_changed_fifo_depth_is_not_served_from_the_cache():
+    prog = worked_example()
+    before = sl.metrics(prog, fifo_depth=2).onchip_memory
+    prog.set_fifo_depth(prog.node("load").outputs[0], 8)         # load->flat: 2 -> 8 slots
+    assert sl.metrics(prog, fifo_depth=2).onchip_memory == before + 6 * 128

@@ -245,7 +245,7 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
         _check_positive("fifo_depth", fifo_depth)
     capacity = spill.check_capacity(buffer_capacity, "metrics")
     key = (len(program.nodes), preset, policy, compute_tile, double_buffer, compute_elem_bytes,
-           store_buffer_depth, fifo_depth, capacity, tuple(program.fifo_depth.items()))
+           store_buffer_depth, fifo_depth, capacity, _depths(program, fifo_depth))
     cached = _CACHE.get(program)
     if cached is not None and cached[0] == key:
         return cached[1]   # NOTE: a knob change re-simulates and re-displays the same program
@@ -253,6 +253,14 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
                       store_buffer_depth, (fifo_depth, capacity))
     _CACHE[program] = (key, result)
     return result
+
+
+def _depths(program, fifo_depth) -> tuple:
+    """The per-stream FIFO depths a FIFO-counting result depends on, by stream name (no Stream
+    objects in the cache key: they would keep the weakly keyed program alive)."""
+    if fifo_depth is None:
+        return ()
+    return tuple((s.name, d) for s, d in program.fifo_depth.items())
 
 
 # Programs only grow (nodes are immutable once built), so the node count identifies a state.
