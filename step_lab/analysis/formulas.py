@@ -16,7 +16,7 @@ from ..ir.dtypes import ELEMENT_BYTES, Buffer, DType, Tile, Tuple
 from ..symbolic import Dim, nonempty, product
 
 __all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "performs_flops",
-           "activity"]
+           "activity", "spilled_traffic", "spilled_memory", "fifo_memory"]
 
 FLOAT_ELEMENTS = ("bf16", "f16", "f32")
 
@@ -188,3 +188,30 @@ def _compute_bytes(dtype: DType, acc: Accounting) -> Dim:
             total = total + _compute_bytes(item, acc)
         return total
     return dtype.nbytes
+
+
+# -- spilled buffers and FIFO counting (issue 16; rules in analysis/spill.py and metrics.py) ----
+def spilled_traffic(node) -> Dim:
+    """Off-chip bytes of a spilled buffer: a Bufferize writes every input tile, a Streamify
+    reads every tile it emits."""
+    stream = node.inputs[0] if node.cost_role == "bufferize" else node.outputs[0]
+    return product((stream.type.cardinality, stream.dtype.nbytes))
+
+
+def spilled_memory(node, acc: Accounting) -> Dim:
+    """On-chip staging of a spilled Bufferize (one tile) or Streamify (a load's staging)."""
+    if acc.preset == "artifact":
+        buffer = node.outputs[0].dtype if node.cost_role == "bufferize" else node.inputs[0].dtype
+        return _compute_bytes(buffer.tile, acc)
+    if node.cost_role == "bufferize":
+        return node.inputs[0].dtype.nbytes
+    return acc.double_buffer * node.outputs[0].dtype.nbytes
+
+
+def fifo_memory(node, acc: Accounting, depth_of) -> Dim:
+    """``Σ depth(in) · |token|`` over the node's input FIFOs (one per consumer and port), a
+    token at the preset's compute element size (``_compute_bytes``)."""
+    total: Dim = 0
+    for stream in node.inputs:
+        total = total + product((depth_of(stream), _compute_bytes(stream.dtype, acc)))
+    return total

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..analysis.spill import decide as decide_spills
 from ..errors import DeadlockError, StepError
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
 from ..ir.run import as_run, carries_run
@@ -62,6 +63,7 @@ def interpret(program, *, inputs=None, bindings=None, seed: int = 0,
     check_seed(seed, "interpret")
     limit = max_events_limit(max_events, "interpret")
     ctx = RunContext(program, inputs, bindings, seed, where="interpret", max_events=limit)
+    ctx.spilled = decide_spills(program, None, ctx.bindings)   # no hardware: spill=True only
     queues = {}              # (node, port) -> deque of input tokens
     fanout = {s: [] for s in program.streams}
     for n in program.nodes:

@@ -182,9 +182,11 @@ class _GhostTiles:
 
     __slots__ = ("n", "tile", "name")
 
-    def __init__(self, shape: tuple, dtype, tile: tuple, name: str):
+    def __init__(self, shape: tuple, dtype, tile: tuple, name: str, pad: bool = False):
         r, c = tile
         rows, cols = shape[-2:]
+        if pad:                                # pad=True: the last tiles are zero-padded
+            rows, cols = rows + (-rows % r), cols + (-cols % c)
         if rows % r or cols % c:
             raise BindingError(f"tensor {name!r} of shape {shape} is not divisible into "
                                f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0)")
@@ -211,13 +213,13 @@ def attach_ghosts(ctx, names) -> None:
     served = memory.tiles
     cache: dict = {}
 
-    def tiles(tensor, tile):
+    def tiles(tensor, tile, pad=False):
         if tensor.name not in ghosted:
-            return served(tensor, tile)
-        key = (tensor.name, tuple(tile))
+            return served(tensor, tile, pad)
+        key = (tensor.name, tuple(tile), pad)
         if key not in cache:
             arr = memory.arrays[tensor.name]
-            cache[key] = _GhostTiles(arr.shape, arr.dtype, tuple(tile), tensor.name)
+            cache[key] = _GhostTiles(arr.shape, arr.dtype, tuple(tile), tensor.name, pad)
         return cache[key]
 
     memory.tiles = tiles          # an instance attribute: only this run's memory changes

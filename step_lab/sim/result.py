@@ -19,7 +19,10 @@ class SimResult:
       evaluated at the run's bindings plus the dims measured during the run (``measured``):
       outermost counts such as Partition's ``X_i`` exactly, ragged inner dims at their
       **maximum** (the peak, STEP.md §6.4), not their mean.
-      FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0).
+      FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0) unless the
+      run asked for the artifact's FIFO counting (``simulate(fifo_memory=True)``: metrics'
+      ``fifo_depth=hw.fifo_depth``); spilled buffers (``hw.onchip_buffer_capacity_bytes``,
+      ``Bufferize(spill=True)``) count only their staging.
     * ``flops`` — FLOPs charged by the compute nodes; ``compute_utilization`` =
       ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the *compute
       operators* (§7.4, EXPERIMENTS.md §1.3): higher-order nodes whose function performs FLOPs
