@@ -201,7 +201,8 @@ class Metrics:
 
 def metrics(program, *, preset: str = "paper", policy: str = "static", compute_tile: int = 16,
             double_buffer: int = 2, compute_elem_bytes: int | None = None,
-            store_buffer_depth: int = 1) -> Metrics:
+            store_buffer_depth: int = 1, bindings: Mapping | None = None,
+            peak: Mapping | None = None, numeric: bool = False):
     """Symbolic traffic, on-chip memory, FLOPs and allocated compute of ``program`` (§6).
 
     ``preset``: "paper" (default, §6.2) or "artifact" (§6.3). ``policy``: "static" or
@@ -209,8 +210,18 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
     hardware compute-tile edge; ``double_buffer`` the paper preset's staging factor;
     ``compute_elem_bytes`` the bytes per float element of compute tiles (default: declared size
     under "paper", 4 under "artifact"); ``store_buffer_depth`` the artifact's RandomOffChipStore
-    staging depth.
+    staging depth. ``program`` may also be a :class:`~step_lab.ir.run.Run` or a Workload.
+
+    Numeric mode: with ``bindings`` (or ``numeric=True``, which uses the Run's bindings) the
+    result is a :class:`~step_lab.analysis.numeric.NumericMetrics` of integers, equal to
+    ``metrics(...).evaluate(bindings, peak=peak)`` but computed without symbolic totals (fast on
+    programs with thousands of nodes). ``peak`` overrides bindings for on-chip memory (§6.4).
     """
+    if bindings is not None or numeric or peak is not None:
+        return _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffer,
+                        compute_elem_bytes, store_buffer_depth)
+    if carries_run(program):
+        program = as_run(program).program
     check_program(program, "metrics")
     key = (len(program.nodes), preset, policy, compute_tile, double_buffer, compute_elem_bytes,
            store_buffer_depth)
@@ -223,6 +234,29 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
     return result
 
 
+def _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffer,
+             compute_elem_bytes, store_buffer_depth):
+    """Numeric mode (:mod:`step_lab.analysis.numeric`): validated bindings, then one pass."""
+    from .numeric import numeric_metrics
+    if carries_run(program):
+        run = as_run(program)
+        program, bindings = run.program, run.bindings if bindings is None else bindings
+    elif carries_run(bindings):
+        bindings = as_run(bindings).bindings
+    check_program(program, "metrics")
+    acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
+                      store_buffer_depth)
+    policy = _check_policy(policy)
+    symbols = program_symbols(program)
+    ragged = set(ragged_symbols(program)) | {k for k, v in symbols.items() if v}
+    where = f"metrics of {program.name!r}"
+    values = metric_bindings(bindings, f"{where}: bindings", ragged=ragged)
+    peak_values = {**values, **metric_bindings(peak, f"{where}: peak", ragged=ragged,
+                                               peak=True)}
+    return numeric_metrics(program, acc, policy, values, peak_values,
+                           unknown_hint(peak_values, symbols))
+
+
 # Programs only grow (nodes are immutable once built), so the node count identifies a state.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -231,8 +265,7 @@ def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_
              store_buffer_depth) -> Metrics:
     acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                       store_buffer_depth)
-    policy = _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
-                           else policy, POLICIES)
+    policy = _check_policy(policy)
     by_node, ops = {}, {}
     terms: dict = {name: [] for name in METRIC_NAMES}
     for node in program.nodes:
@@ -273,6 +306,11 @@ def _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
         _check_positive("compute_elem_bytes", compute_elem_bytes)
     return formulas.Accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                                store_buffer_depth)
+
+
+def _check_policy(policy) -> str:
+    return _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
+                         else policy, POLICIES)
 
 
 def _check_choice(what: str, value, allowed: tuple) -> str:
