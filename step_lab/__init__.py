@@ -84,5 +84,7 @@ def __dir__():
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised by notebook tests
+    # The allowed exception to the layering: `%load_ext step_lab` loads the notebook layer lazily,
+    # so that `import step_lab` stays light.
     from .notebook.magics import load_ipython_extension as _load
     _load(ipython)

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_usage import UsageError
 from .errors import StepError
 
 __all__ = ["main", "REPRODUCE_OUT"]
@@ -32,10 +33,6 @@ __all__ = ["main", "REPRODUCE_OUT"]
 # unless ``--out`` says otherwise: the committed ``reproduction/quick`` and ``reproduction/full``
 # are rewritten only on purpose, and a trial run leaves no untracked files in a checkout.
 REPRODUCE_OUT = "out/reproduce"
-
-
-class UsageError(Exception):
-    """A bad command-line argument: exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):

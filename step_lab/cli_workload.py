@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .cli_usage import UsageError
+
 __all__ = ["add_workload_arguments", "run_workload", "add_traces_command", "cmd_traces"]
 
 WORKLOADS = ("moe", "attention")
@@ -42,8 +44,7 @@ def add_workload_arguments(s) -> None:
         s.add_argument("--report", default=None, help="write an HTML report (OUT.html)")
 
 
-def _usage(message: str):
-    from .cli import UsageError
+def _usage(message: str) -> UsageError:
     return UsageError(message)
 
 

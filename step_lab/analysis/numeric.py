@@ -96,7 +96,7 @@ class Values:
             return value
 
     def _eval(self, e):
-        handler = _HANDLERS.get(type(e).__name__ if not e.is_Symbol else "Symbol")
+        handler = Values.symbol if e.is_Symbol else _HANDLERS.get(type(e))
         if handler is not None:
             return handler(self, e)
         if e.is_Integer:
@@ -188,9 +188,8 @@ def _norm(x):
     return x
 
 
-_HANDLERS = {"Symbol": Values.symbol, "Add": _add, "Mul": _mul, "Pow": _pow,
-             "ceiling": _ceiling, "floor": _floor, "Piecewise": _piecewise, "Max": _max,
-             "Min": _min}
+_HANDLERS = {sympy.Add: _add, sympy.Mul: _mul, sympy.Pow: _pow, sympy.ceiling: _ceiling,
+             sympy.floor: _floor, sympy.Piecewise: _piecewise, sympy.Max: _max, sympy.Min: _min}
 _RELATIONS = {sympy.GreaterThan: operator.ge, sympy.StrictGreaterThan: operator.gt,
               sympy.LessThan: operator.le, sympy.StrictLessThan: operator.lt,
               sympy.Equality: operator.eq, sympy.Unequality: operator.ne}
