@@ -82,7 +82,8 @@ class Values:
     """
 
     def __init__(self, values: Mapping):
-        self.values = dict(values)
+        self.values = {k: _norm(v) for k, v in values.items()}
+        self.integral = all(isinstance(v, int) for v in self.values.values())
         self.missing: set = set()
         self._memo: dict = {}
 
@@ -228,12 +229,24 @@ def _node_values(node, acc: formulas.Accounting, policy: str, mean: Values,
     memory = formulas.memory(node, acc, peak)
     compute = formulas.compute_bw(node)
     if policy == "on_demand":
-        if memory and not formulas.activity(node, peak):
+        if memory and not _active(node, peak):
             memory = 0
-        if compute and not formulas.activity(node, mean):
+        if compute and not _active(node, mean):
             compute = 0
     return {"offchip_traffic": formulas.traffic(node, mean), "onchip_memory": memory,
             "flops": formulas.flops(node, mean), "allocated_compute": compute}
+
+
+def _active(node, at: Values) -> bool:
+    """The on-demand factor of ``node`` (§6.4) at ``at``'s bindings.
+
+    With integer bindings ``Σ ‖in_i‖ > 0`` is exactly the symbolic indicator. A mean
+    (``Fraction``) binding evaluates the symbolic indicator itself, whose conditions are those
+    of integers (``X >= 1``), so both modes agree on every binding.
+    """
+    if at.integral:
+        return bool(formulas.activity(node, at))
+    return bool(at(formulas.activity(node)))
 
 
 def _round(value) -> int:
