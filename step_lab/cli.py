@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_usage import UsageError
 from .errors import StepError
 
 __all__ = ["main", "REPRODUCE_OUT"]
@@ -32,10 +33,6 @@ __all__ = ["main", "REPRODUCE_OUT"]
 # unless ``--out`` says otherwise: the committed ``reproduction/quick`` and ``reproduction/full``
 # are rewritten only on purpose, and a trial run leaves no untracked files in a checkout.
 REPRODUCE_OUT = "out/reproduce"
-
-
-class UsageError(Exception):
-    """A bad command-line argument: exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -256,8 +253,9 @@ def _simulate_report(out: Path, source: Path, prog, result) -> Path:
 
 
 def _program_from(scope: dict, path: Path):
-    from .ir import Program, Run
-    obj = scope.get("prog") or scope.get("program")
+    from .ir import Program
+    from .ir.run import as_run, carries_run
+    obj = scope.get("prog") or scope.get("program") or scope.get("run")
     if obj is None and callable(scope.get("build")):
         try:
             obj = scope["build"]()
@@ -270,12 +268,13 @@ def _program_from(scope: dict, path: Path):
         obj, inputs, bindings = (tuple(obj) + (None, None))[:3]
     else:
         inputs, bindings = scope.get("inputs"), scope.get("bindings")
-    if isinstance(getattr(obj, "run", None), Run):       # a Workload: its runnable unit
-        run = obj.run
+    if carries_run(obj):                    # a Run, or a Workload (which builds one)
+        run = as_run(obj)
         return run.program, run.inputs, run.bindings
     if not isinstance(obj, Program):
-        raise UsageError(f"{str(path)!r} defines no Program (expected a variable `prog` or "
-                         "`program`, or a function build() returning one)")
+        raise UsageError(f"{str(path)!r} defines no Program (expected a variable `prog`, "
+                         "`program` or `run` (a Program, Run or Workload), or a function build() "
+                         "returning one)")
     return obj, inputs, bindings
 
 

@@ -3,7 +3,9 @@
 ``metrics(prog)`` returns a :class:`Metrics` holding four sympy totals — off-chip traffic (bytes),
 on-chip memory (bytes), FLOPs and allocated compute (FLOPs/cycle) — and the per-node table they
 sum. Substituting integers for the symbols (``Metrics.evaluate``) compares inputs or routing
-decisions without simulating.
+decisions without simulating. Given bindings (``metrics(prog, bindings={...})``), the same rules
+are evaluated numerically instead (:mod:`step_lab.analysis.numeric`): equal numbers, no sympy
+totals, fast on programs with thousands of nodes.
 
 Presets (on-chip memory only; traffic and FLOPs are the same under both):
 
@@ -77,6 +79,7 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.program import ragged_symbols
@@ -84,6 +87,9 @@ from ..ir.run import as_run, carries_run
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
 from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
 from . import formulas, spill
+
+if TYPE_CHECKING:
+    from .numeric import NumericMetrics
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
 
@@ -228,7 +234,8 @@ class Metrics:
 def metrics(program, *, preset: str = "paper", policy: str = "static", compute_tile: int = 16,
             double_buffer: int = 2, compute_elem_bytes: int | None = None,
             store_buffer_depth: int = 1, fifo_depth: int | None = None,
-            buffer_capacity: int | None = None) -> Metrics:
+            buffer_capacity: int | None = None, bindings: Mapping | None = None,
+            peak: Mapping | None = None, numeric: bool = False) -> Metrics | NumericMetrics:
     """Symbolic traffic, on-chip memory, FLOPs and allocated compute of ``program`` (§6).
 
     ``preset``: "paper" (default, §6.2) or "artifact" (§6.3). ``policy``: "static" or
@@ -238,8 +245,19 @@ def metrics(program, *, preset: str = "paper", policy: str = "static", compute_t
     under "paper", 4 under "artifact"); ``store_buffer_depth`` the artifact's RandomOffChipStore
     staging depth; ``fifo_depth`` counts FIFOs (``depth · |token|`` per input FIFO, the
     artifact's accounting; None: FIFOs count 0); ``buffer_capacity`` spills Bufferizes whose
-    buffer exceeds it to HBM (see the module docstring).
+    buffer exceeds it to HBM (see the module docstring). ``program`` may also be a
+    :class:`~step_lab.ir.run.Run` or a Workload.
+
+    Numeric mode: with ``bindings`` (or ``numeric=True``, which uses the Run's bindings) the
+    result is a :class:`~step_lab.analysis.numeric.NumericMetrics` of integers, equal to
+    ``metrics(...).evaluate(bindings, peak=peak)`` but computed without symbolic totals (fast on
+    programs with thousands of nodes). ``peak`` overrides bindings for on-chip memory (§6.4).
     """
+    if bindings is not None or numeric or peak is not None:
+        return _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffer,
+                        compute_elem_bytes, store_buffer_depth, fifo_depth, buffer_capacity)
+    if carries_run(program):
+        program = as_run(program).program
     check_program(program, "metrics")
     if fifo_depth is not None:
         _check_positive("fifo_depth", fifo_depth)
@@ -263,6 +281,35 @@ def _depths(program, fifo_depth) -> tuple:
     return tuple((s.name, d) for s, d in program.fifo_depth.items())
 
 
+def _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffer,
+             compute_elem_bytes, store_buffer_depth, fifo_depth, buffer_capacity):
+    """Numeric mode (:mod:`step_lab.analysis.numeric`): validated bindings, then one pass."""
+    from .numeric import numeric_metrics
+    if carries_run(program):
+        run = as_run(program)
+        program, bindings = run.program, run.bindings if bindings is None else bindings
+    elif carries_run(bindings):
+        bindings = as_run(bindings).bindings
+    check_program(program, "metrics")
+    acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
+                      store_buffer_depth)
+    policy = _check_policy(policy)
+    if fifo_depth is not None:
+        _check_positive("fifo_depth", fifo_depth)
+    capacity = spill.check_capacity(buffer_capacity, "metrics")
+    depth_of = None if fifo_depth is None else \
+        (lambda stream: program.fifo_depth.get(stream, fifo_depth))
+    symbols = program_symbols(program)
+    ragged = set(ragged_symbols(program)) | {k for k, v in symbols.items() if v}
+    where = f"metrics of {program.name!r}"
+    values = metric_bindings(bindings, f"{where}: bindings", ragged=ragged)
+    peak_values = {**values, **metric_bindings(peak, f"{where}: peak", ragged=ragged,
+                                               peak=True)}
+    return numeric_metrics(program, acc, policy, values, peak_values,
+                           unknown_hint(peak_values, symbols), depth_of=depth_of,
+                           capacity=capacity)
+
+
 # Programs only grow (nodes are immutable once built), so the node count identifies a state.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -271,8 +318,7 @@ def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_
              store_buffer_depth, extra: tuple = (None, None)) -> Metrics:
     acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                       store_buffer_depth)
-    policy = _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
-                           else policy, POLICIES)
+    policy = _check_policy(policy)
     by_node, ops = {}, {}
     terms: dict = {name: [] for name in METRIC_NAMES}
     fifo_depth, capacity = extra
@@ -325,6 +371,11 @@ def _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
         _check_positive("compute_elem_bytes", compute_elem_bytes)
     return formulas.Accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                                store_buffer_depth)
+
+
+def _check_policy(policy) -> str:
+    return _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
+                         else policy, POLICIES)
 
 
 def _check_choice(what: str, value, allowed: tuple) -> str:

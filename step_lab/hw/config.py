@@ -23,6 +23,8 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import ConfigError, did_you_mean, lookup
 from ..ir.program import MAX_FIFO_DEPTH
 
@@ -144,7 +146,7 @@ class HardwareConfig:
 
 def _check_int(name: str, value, minimum: int) -> int:
     """An int field (numpy integers accepted and converted); bool, float, str, None rejected."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_" \
+    if isinstance(value, (bool, np.bool_)) \
             or not isinstance(value, numbers.Integral) or value < minimum:
         raise ConfigError(f"HardwareConfig: {name} = {value!r:.40} (expected an int >= "
                           f"{minimum})")

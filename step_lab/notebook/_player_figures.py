@@ -14,6 +14,14 @@ import math
 import numpy as np
 
 from .player_data import RunData
+from .player_style import (
+    HEAT_COLOURS,
+    RUN_COLOURS,
+    SMOOTH_CYCLES,
+    STATE_COLOURS,
+    heat_rgba,
+    rgba,
+)
 
 __all__ = ["run_column", "bandwidth_figure", "group_cells", "heat_ticks", "elide",
            "short_label", "short_labels"]
@@ -105,7 +113,6 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
     cy = [-(g // cols) - 0.35 for g in range(count)]
     sizes = np.bincount(run.unit_group, minlength=count).tolist()
     centres = ColumnDataSource({"cx": cx, "cy": cy}, name=f"{pid}:groups_{r}")
-    from .player import STATE_COLOURS
     order = (1, 2, 3, 0)
     seg = {"left": [], "right": [], "top": [], "bottom": [], "color": [], "group": [],
            "state": [], "share": [], "units": []}
@@ -171,7 +178,6 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
     from bokeh.models import Range1d, Span
     from bokeh.plotting import figure
 
-    from .player import heat_rgba
     count = len(run.groups)
     row_px = min(24.0, max(3.0, 420.0 / max(count, 1)))
     height = max(140, int(90 + row_px * count))
@@ -184,8 +190,7 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
                  x_axis_label="time [cycles]")
     image = heat_rgba(run)[::-1]                    # image row 0 is drawn at the bottom
     if count == 0:                                  # no units placed: one idle row
-        from .player import HEAT_COLOURS, _rgba
-        image = np.full((1, len(run.heat_edges) - 1), _rgba(HEAT_COLOURS[0]), dtype=np.uint32)
+        image = np.full((1, len(run.heat_edges) - 1), rgba(HEAT_COLOURS[0]), dtype=np.uint32)
         fig.y_range.start = -1
     picture = fig.image_rgba(image=[image], x=0, y=-max(count, 1), dw=cycles,
                              dh=max(count, 1))
@@ -247,7 +252,6 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     from bokeh.models import ColumnDataSource, Label, Legend, LegendItem, Span
     from bokeh.plotting import figure
 
-    from .player import RUN_COLOURS, SMOOTH_CYCLES
     mid = (boundaries[:-1] + boundaries[1:]) / 2
     k = max(1, round(SMOOTH_CYCLES / max(float(np.diff(boundaries).mean()), 1.0)))
     title = "off-chip bandwidth" + (f" (moving average over {SMOOTH_CYCLES} cycles)"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, did_you_mean
 
-__all__ = ["from_hf_config", "read_config", "FAMILIES"]
+__all__ = ["hf_fields", "read_config", "FAMILIES"]
 
 MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "gpt_oss")
 DENSE_FAMILIES = ("llama", "mistral", "qwen2", "qwen3")
@@ -106,13 +106,13 @@ class _Reader:
         raise self.fail(" or ".join(keys), "missing key")
 
 
-def from_hf_config(path_or_dict, *, name: str | None = None):
-    """A :class:`ModelConfig` from a local Hugging Face config.json (path, folder or dict).
+def hf_fields(path_or_dict, *, name: str | None = None) -> dict:
+    """The :class:`~.models.ModelConfig` fields read from a local Hugging Face config.json
+    (path, folder or dict); ``ModelConfig.from_hf_config`` builds the config from them.
 
     ``name`` overrides the default name (the config's folder or file stem, or its
     ``_name_or_path``). See the module docstring for the keys each ``model_type`` needs.
     """
-    from .models import ModelConfig
     data, default_name = read_config(path_or_dict)
     where = f"config {default_name!r}"
     kind = data.get("model_type")
@@ -132,7 +132,7 @@ def from_hf_config(path_or_dict, *, name: str | None = None):
     common = dict(name=name or default_name, hidden=hidden, query_heads=heads,
                   kv_heads=kv_heads, head_dim=head_dim, layers=r.int("num_hidden_layers"),
                   model_type=kind)
-    return ModelConfig(**{**common, **_family(r, kind, heads)})
+    return {**common, **_family(r, kind, heads)}
 
 
 def _family(r: _Reader, kind: str, heads: int) -> dict:

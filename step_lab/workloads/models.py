@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ConfigError, lookup
+from .hf_config import hf_fields
 
 __all__ = ["ModelConfig", "MODELS", "GALLERY", "model", "gallery_path", "model_names",
            "model_choices"]
@@ -81,8 +82,7 @@ class ModelConfig:
     @classmethod
     def from_hf_config(cls, path_or_dict, *, name: str | None = None) -> ModelConfig:
         """Read a local Hugging Face config.json (see :mod:`.hf_config`); no network."""
-        from .hf_config import from_hf_config
-        return from_hf_config(path_or_dict, name=name)
+        return cls(**hf_fields(path_or_dict, name=name))
 
 
 MODELS: dict[str, ModelConfig] = {

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.metrics import metrics
 from ..errors import ConfigError, StepError, did_you_mean
 from ..hw.config import PAPER
-from ..symbolic import evaluate
 from ._moe_program import MoePlan, build_moe_program
 from ._moe_shared import dense_routing, ffn_view, layer_meta, with_shared
 from .base import Workload
@@ -368,46 +368,28 @@ def moe_analysis(wl: Workload, *, policy: str | None = None) -> dict:
     count, which leaves out data-movement functions such as RetileRow), and
     ``algorithmic_flops`` (EXPERIMENTS.md §1.3 formula).
 
-    [Choice] The per-node formulas of STEP.md §6 (``step_lab.analysis.formulas``, the ones
-    ``sl.metrics`` sums) are evaluated node by node at the bindings, and the on-demand rule
-    (§6.4) is applied numerically — a node whose input streams all hold 0 elements contributes
-    0. This equals ``sl.metrics(prog, preset="artifact", policy=…).evaluate(wl.bindings,
-    peak=wl.meta["peak_bindings"])`` (the peak only matters for dynamic time-multiplexing) but
-    avoids building (and summing) the symbolic totals of a 3,000-node program.
+    [Choice] These are ``sl.metrics``' numeric mode (STEP.md §6, "artifact" preset) at the
+    workload's bindings with the region peaks (``meta["peak_bindings"]``) for on-chip memory,
+    split by node name. ``allocated_compute`` counts every compute operator the layer
+    configures (the "static" policy: the hardware is allocated for idle experts too), whatever
+    ``policy`` says for memory.
     """
-    from ..analysis import formulas as rules
-    from ..analysis import spill
     policy = _idle_policy(policy or wl.meta["idle_policy"], wl.meta["tiling"],
                           bool(wl.params.get("time_multiplex")))
-    acc = rules.Accounting("artifact", compute_elem_bytes=4)
-    env = {**wl.bindings, **_region_peaks(wl)}
-    traffic = io_traffic = memory = io_memory = compute = 0
-    for node in wl.program.nodes:
-        io = node.name.startswith("io_")
-        spilled = spill.factor(node, None)           # the "spill" weights what-if
-        moved = evaluate(rules.traffic(node) + spilled * rules.spilled_traffic(node), env) \
-            if spilled else evaluate(rules.traffic(node), env)
-        traffic += moved
-        io_traffic += moved if io else 0
-        if rules.flops(node) != 0:
-            compute += rules.compute_bw(node)
-        cell = rules.spilled_memory(node, acc) if spilled else rules.memory(node, acc)
-        if cell == 0 or (policy == "on_demand" and not _active(node, env)):
-            continue
-        value = evaluate(cell, env)
-        memory += value
-        io_memory += value if io else 0
-    return {"offchip_traffic": traffic, "weight_traffic": traffic - io_traffic,
-            "onchip_memory": memory, "onchip_memory_io": io_memory,
-            "onchip_memory_experts": memory - io_memory, "allocated_compute": compute,
+    peak = _region_peaks(wl)
+    counted = metrics(wl.program, preset="artifact", policy="static", bindings=wl.bindings,
+                      peak=peak)
+    held = counted if policy == "static" else metrics(
+        wl.program, preset="artifact", policy=policy, bindings=wl.bindings, peak=peak)
+    io = [name for name in counted.by_node if name.startswith("io_")]
+    io_traffic = sum(counted.by_node[name]["offchip_traffic"] for name in io)
+    io_memory = sum(held.by_node[name]["onchip_memory"] for name in io)
+    return {"offchip_traffic": counted.offchip_traffic,
+            "weight_traffic": counted.offchip_traffic - io_traffic,
+            "onchip_memory": held.onchip_memory, "onchip_memory_io": io_memory,
+            "onchip_memory_experts": held.onchip_memory - io_memory,
+            "allocated_compute": counted.allocated_compute,
             "algorithmic_flops": wl.meta["algorithmic_flops"], "idle_policy": policy}
-
-
-def _active(node, env: dict) -> bool:
-    """Whether any input stream of ``node`` carries an element at ``env`` (no input: True)."""
-    if not node.inputs:
-        return True
-    return any(evaluate(s.type.cardinality, env) > 0 for s in node.inputs)
 
 
 def moe_reference(wl: Workload) -> np.ndarray:
