@@ -35,6 +35,7 @@ from .ir import (
     Bool,
     Buffer,
     Program,
+    Run,
     S,
     Scalar,
     Selector,
@@ -51,8 +52,8 @@ from .symbolic import ceil_div, dim
 
 __version__ = "0.1.0"
 
-__all__ = ["fn", "ops", "dim", "ceil_div", "Program", "Stream", "StreamType", "Tensor", "Tile",
-           "Scalar", "Selector", "Buffer", "Tuple", "Bool", "Addr", "DONE", "S", "encode",
+__all__ = ["fn", "ops", "dim", "ceil_div", "Program", "Run", "Stream", "StreamType", "Tensor",
+           "Tile", "Scalar", "Selector", "Buffer", "Tuple", "Bool", "Addr", "DONE", "S", "encode",
            "decode", "interpret", "RunResult", "StepError", "ShapeError", "GraphError",
            "BindingError", "DeadlockError", "ConfigError", "InputError", "TraceError", "metrics",
            "Metrics", "hw", "HardwareConfig", "simulate", "SimResult",
@@ -84,5 +85,7 @@ def __dir__():
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised by notebook tests
+    # The allowed exception to the layering: `%load_ext step_lab` loads the notebook layer lazily,
+    # so that `import step_lab` stays light.
     from .notebook.magics import load_ipython_extension as _load
     _load(ipython)

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_usage import UsageError
 from .errors import StepError
 
 __all__ = ["main", "REPRODUCE_OUT"]
@@ -32,10 +33,6 @@ __all__ = ["main", "REPRODUCE_OUT"]
 # unless ``--out`` says otherwise: the committed ``reproduction/quick`` and ``reproduction/full``
 # are rewritten only on purpose, and a trial run leaves no untracked files in a checkout.
 REPRODUCE_OUT = "out/reproduce"
-
-
-class UsageError(Exception):
-    """A bad command-line argument: exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -245,22 +242,20 @@ def _script_line(error: BaseException, path: Path) -> str:
 def _simulate_report(out: Path, source: Path, prog, result) -> Path:
     """The report of ``simulate --report``: summary, graph (small programs) and the player."""
     from .report import write_html
+    from .report.html import result_rows
     try:
-        from .notebook.export import player_fragment
-        from .notebook.graph import graph_html
+        from .notebook.export import report_fragments
     except ImportError as e:                   # the notebook extra (bokeh) is not installed
-        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')") \
-            from None
-    rows = [{"metric": k, "value": v} for k, v in result.to_dict().items()
-            if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-    sections = [("Graph", graph_html(prog, result, annotate="busy", fit=True, max_nodes=400)),
-                ("Occupancy (press play)", player_fragment(prog, result, label=prog.name))]
-    return write_html(out, f"step-lab simulate {source.name}: {prog.name}", rows, sections)
+        raise UsageError(f"--report needs bokeh ({e}; pip install 'step-lab[notebook]')") from None
+    sections = report_fragments(prog, result, title=prog.name)   # graph, player, why slow
+    return write_html(out, f"step-lab simulate {source.name}: {prog.name}", result_rows(result),
+                      sections)
 
 
 def _program_from(scope: dict, path: Path):
-    from .ir import Program, Run
-    obj = scope.get("prog") or scope.get("program")
+    from .ir import Program
+    from .ir.run import as_run, carries_run
+    obj = scope.get("prog") or scope.get("program") or scope.get("run")
     if obj is None and callable(scope.get("build")):
         try:
             obj = scope["build"]()
@@ -273,12 +268,13 @@ def _program_from(scope: dict, path: Path):
         obj, inputs, bindings = (tuple(obj) + (None, None))[:3]
     else:
         inputs, bindings = scope.get("inputs"), scope.get("bindings")
-    if isinstance(getattr(obj, "run", None), Run):       # a Workload: its runnable unit
-        run = obj.run
+    if carries_run(obj):                    # a Run, or a Workload (which builds one)
+        run = as_run(obj)
         return run.program, run.inputs, run.bindings
     if not isinstance(obj, Program):
-        raise UsageError(f"{str(path)!r} defines no Program (expected a variable `prog` or "
-                         "`program`, or a function build() returning one)")
+        raise UsageError(f"{str(path)!r} defines no Program (expected a variable `prog`, "
+                         "`program` or `run` (a Program, Run or Workload), or a function build() "
+                         "returning one)")
     return obj, inputs, bindings
 
 
@@ -386,8 +382,11 @@ def _executor(address, jobs):
 
     previous = _block_sigint()
     try:
+        # no dashboard, and its HTTP endpoint on a free port: a busy 8787 (another cluster,
+        # JupyterLab's dask extension) would otherwise print a UserWarning
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None,
+                               scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
         client = Client(cluster)
         client.wait_for_workers(jobs, timeout=120)     # every worker spawned while blocked
     except BaseException:

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
+
+from .cli_usage import UsageError
 
 __all__ = ["add_workload_arguments", "run_workload", "add_traces_command", "cmd_traces"]
 
@@ -42,8 +45,7 @@ def add_workload_arguments(s) -> None:
         s.add_argument("--report", default=None, help="write an HTML report (OUT.html)")
 
 
-def _usage(message: str):
-    from .cli import UsageError
+def _usage(message: str) -> UsageError:
     return UsageError(message)
 
 
@@ -122,19 +124,20 @@ def run_workload(args, hw) -> int:
             print(f"{key:>24}: {value}")
     if args.report:
         path = write_workload_report(args.report, wl, rows, result)
-        print(f"step-lab: wrote {path}")
+        print(f"step-lab: wrote {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
 def _metrics(wl, result) -> dict:
-    """Symbolic off-chip traffic and on-chip memory ("artifact" preset) at the run's bindings."""
+    """Off-chip traffic and on-chip memory ("artifact" preset) at the run's bindings (the
+    numeric mode of ``sl.metrics``)."""
     if "kv_tiles" not in wl.meta:
         from .workloads.moe import moe_analysis
         return moe_analysis(wl)
     from .analysis.metrics import metrics
     from .workloads.attention import attention_bindings
     bindings = attention_bindings(wl, (result.values or {}).get("assignment"))
-    return metrics(wl.program, preset="artifact").evaluate(bindings)
+    return metrics(wl.program, preset="artifact", bindings=bindings).totals
 
 
 def _rows(wl, result, metrics: dict, source: str) -> dict:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+import numpy as np
+
 __all__ = ["number", "si", "yes_no", "quantity", "at_bindings", "latex_quantity",
            "axis_formatter", "label_axes", "readable_axes", "unlabelled_axes", "SI_PREFIXES"]
 
@@ -43,8 +45,7 @@ def number(value, digits: int = 4) -> str:
     """One readable format for a value in a table (see the module docstring)."""
     if value is None:
         return DASH
-    if isinstance(value, bool) or (type(value).__module__ == "numpy"
-                                   and type(value).__name__ in ("bool_", "bool")):
+    if isinstance(value, (bool, np.bool_)):
         return yes_no(bool(value))
     if isinstance(value, Integral):
         return f"{int(value):,}"
@@ -181,7 +182,9 @@ def _short_unit(unit: str) -> bool:
 
 
 def _is_numeric(axis) -> bool:
-    return type(axis).__name__ in ("LinearAxis", "LogAxis")
+    """A plain linear or log axis (not a subclass such as DatetimeAxis)."""
+    from bokeh.models import LinearAxis, LogAxis
+    return type(axis) in (LinearAxis, LogAxis)
 
 
 def readable_axes(plot):

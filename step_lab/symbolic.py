@@ -76,7 +76,7 @@ def nonempty(x: Dim) -> Dim:
     indicators never nests a Piecewise inside a condition (sympy would fold and simplify it:
     ~0.1 s per call on a 3,000-node MoE program). Other expressions fall back to ``x >= 1``.
     """
-    if isinstance(x, int):
+    if not isinstance(x, sympy.Basic):            # an int or Fraction (a value, not a formula)
         return 1 if x > 0 else 0
     return _nonempty(x)
 

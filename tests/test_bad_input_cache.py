@@ -301,3 +301,28 @@ def test_sigkill_of_reproduce_ends_its_dask_workers(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_busy_dashboard_port_prints_no_warning():
+    """``--jobs 2`` starts a LocalCluster without a dashboard: port 8787 held by another
+    cluster (or JupyterLab's dask extension) must not print distributed's UserWarning."""
+    pytest.importorskip("dask.distributed")
+    import socket
+    import warnings
+
+    from step_lab.cli import _executor
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass                                    # already busy: the same situation
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _executor(None, 2) as (client, _):
+                assert client.submit(sum, [1, 2]).result(timeout=60) == 3
+        assert not [w for w in caught if "8787" in str(w.message)]
+    finally:
+        holder.close()

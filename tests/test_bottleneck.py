@@ -110,6 +110,25 @@ def test_roofline_places_the_run_and_variants_without_rerunning_them():
     assert data["bound"] == "backpressure" and data["roofline"]["points"][0]["achieved"] > 0
 
 
+def test_useful_flops_place_every_variant_by_the_same_work():
+    from step_lab.notebook.roofline import roofline_figure, roofline_svg
+    runs = {f"depth {d}": sl.simulate(chain(depth=d), hw=CHAIN_HW, values=False)
+            for d in (None, 4)}
+    useful = int(runs["depth 4"].flops) // 2          # as if half the executed work were padding
+    b = runs["depth None"].why_slow(runs, useful_flops=useful)
+    assert [p.flops for p in b.roofline.points] == [useful, useful]
+    for p, r in zip(b.roofline.points, runs.values(), strict=True):
+        assert p.achieved == pytest.approx(useful / r.cycles)
+    label = "useful compute [FLOPs per cycle, padding excluded]"
+    assert b.roofline.useful and roofline_figure(b).yaxis[0].axis_label == label
+    assert label in roofline_svg(b)
+    plain = runs["depth None"].why_slow(runs)
+    assert not plain.roofline.useful and plain.roofline.points[0].flops == runs["depth 4"].flops
+    for bad in (0, -5, 2.5, True, "many"):
+        with pytest.raises(sl.errors.ConfigError, match="useful_flops"):
+            runs["depth 4"].why_slow(useful_flops=bad)
+
+
 def test_why_html_names_bound_units_and_channels():
     from step_lab.notebook.roofline import why_html
     b = sl.simulate(chain(), hw=CHAIN_HW, values=False).bottleneck

@@ -37,7 +37,9 @@ def test_simulate_report_writes_a_page_with_the_player(tmp_path, capsys):
     page = out.read_text()
     assert "data-step-player" in page and "data-frame='1'" in page
     assert "aria-label='play'" in page and "class='step-lab-bokehjs'" in page
-    assert "<td>cycles</td>" in page
+    assert "<td>cycles</td>" in page and "<td>off-chip traffic</td>" in page
+    assert "offchip_bytes" not in page.split("<table", 1)[1].split("</table>", 1)[0]
+    assert "Why is it slow?" in page                    # the same views as workload reports
     external = r"""<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?//"""
     assert not re.search(external, page)
 

@@ -14,10 +14,10 @@ def test_moe_workload_of_a_gallery_model_prints_and_writes_the_report(capsys, tm
                                       if ": " in line and not line.startswith("step-lab"))}
     assert rows["program"] == "moe_deepseek-v2-lite_b16_dynamic"
     assert rows["off-chip bytes"] == rows["off-chip bytes (symbolic)"]
-    assert "latent" in rows["notes"] and "uniform synthetic routing" in rows["input"]
+    # an MoE layer makes no attention approximation: the MLA note is the attention layer's
+    assert "latent" not in rows["notes"] and "uniform synthetic routing" in rows["input"]
     page = out.read_text(encoding="utf-8")
-    assert "Approximations" in page and "multi-head latent attention" in page
-    assert page.count("multi-head latent attention") == 1        # not repeated in the table
+    assert "multi-head latent attention" not in page
     assert "data-step-player" in page and "Why is it slow?" in page   # the views of FILE reports
     assert "nodes drawn" in page                                # the collapsed graph view
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
@@ -37,6 +37,16 @@ def test_attention_workload_from_a_config_path_and_a_trace_folder(capsys, tmp_pa
     data = json.loads(capsys.readouterr().out)
     assert data["rows"]["model"] == "oss" and "mine.npy" in data["rows"]["input"]
     assert "capped at 128" in data["rows"]["notes"]
+
+
+def test_the_mla_approximation_is_stated_on_attention_layers(capsys, tmp_path):
+    out = tmp_path / "attn.html"
+    assert main(["simulate", "--workload", "attention", "--model", "deepseek-v2-lite",
+                 "--batch", "8", "--report", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)          # --json: stdout is JSON only
+    assert "multi-head latent attention" in data["rows"]["notes"]
+    page = out.read_text(encoding="utf-8")
+    assert "Approximations" in page and page.count("multi-head latent attention") == 1
 
 
 def test_workload_usage_errors_exit_2_with_one_line(capsys, tmp_path):

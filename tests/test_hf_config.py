@@ -68,7 +68,7 @@ def test_family_specific_dimensions():
         (32, 1, 3, 4096)
     assert ds.attention == "mla" and ds.mla_kv_dim == 320 and ds.head_dim == 192
     assert ds.attention_shape == (16, 160) and ds.kv_bytes_per_token() == 640
-    assert "latent" in ds.notes
+    assert "latent" in ds.attention_notes and "latent" not in ds.notes
     oss = ModelConfig.from_hf_config(SAMPLES["gpt_oss"])
     assert (oss.experts, oss.top_k, oss.sliding_window, oss.attention) == (32, 4, 128, "sliding")
     llama = ModelConfig.from_hf_config(SAMPLES["llama"])

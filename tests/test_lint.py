@@ -1,8 +1,9 @@
 """lint(): warnings about programs that type-check but are probably not what was meant."""
 import numpy as np
+import pytest
 
 import step_lab as sl
-from step_lab import ops
+from step_lab import fn, ops
 from step_lab.analysis import lint
 
 ROW = sl.Tile(1, 64, "bf16")
@@ -124,3 +125,28 @@ def test_the_acknowledgements_of_a_random_store_need_no_consumer():
     data = prog.input("data", ROW, (8,))
     ops.RandomOffChipStore(addr, data, out)
     assert lint(prog) == []
+
+
+def test_an_unused_load_is_named_with_its_tensor():
+    prog = sl.Program("unused")
+    a = prog.tensor("A", (4, 64), "f32")
+    w = prog.tensor("W", (64, 64), "f32")
+    x = ops.LinearOffChipLoad(a, tile=(1, 64))
+    ops.LinearOffChipLoad(w, tile=(64, 64))
+    prog.output("o", ops.Map(x, fn.Exp()))
+    (warning,) = prog.lint()
+    assert "loads tensor 'W'" in warning and "never used" in warning and "off-chip" in warning
+
+
+def test_a_failed_operator_call_leaves_no_helper_node_behind():
+    prog = sl.Program("rollback")
+    x = ops.LinearOffChipLoad(prog.tensor("A", (4, 64), "f32"), tile=(1, 64))
+    before = (list(prog.nodes), list(prog.streams))
+    with pytest.raises(sl.StepError, match="argument 'fn'"):
+        ops.Map([x, x], "not a function")          # zips [x, x] before checking fn
+    assert (list(prog.nodes), list(prog.streams)) == before
+    assert not any(type(n).__name__ == "Zip" for n in prog.nodes)
+    y = ops.Map([x, x], fn.Add())                  # the name of the rolled-back Zip is free
+    assert [type(n).__name__ for n in prog.nodes] == ["LinearOffChipLoad", "Zip", "Map"]
+    prog.output("o", y)
+    assert prog.lint() == []

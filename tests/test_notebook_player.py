@@ -10,7 +10,13 @@ from test_notebook_support import gemm_builder, synthetic_occupancy
 
 import step_lab as sl
 from step_lab.notebook import animate, compare
-from step_lab.notebook._player_figures import elide, group_cells, heat_ticks, short_label
+from step_lab.notebook._player_figures import (
+    elide,
+    group_cells,
+    heat_ticks,
+    short_label,
+    short_labels,
+)
 from step_lab.notebook.frames import compute_frames, frame_boundaries
 from step_lab.notebook.occupancy import BUSY, Occupancy, Unit
 from step_lab.notebook.player import HEAT_COLOURS, Player, bokehjs_loader
@@ -148,6 +154,12 @@ def test_labels_are_elided_to_their_cell_and_heatmap_rows_thinned():
     assert short_label("expert 127", 8) == "exp. 127"
     assert short_label("expert 127", 5) == "e127"
     assert short_label("expert 127", 3) == "…27"
+    # neighbours share one abbreviation level: never "expert 99" beside "exp. 100"
+    assert short_labels(["moe / expert 99", "moe / expert 100"], 9) == ["exp. 99", "exp. 100"]
+    assert short_labels(["expert 9", "expert 10"], 10) == ["expert 9", "expert 10"]
+    assert short_labels(["a / b", "expert 12345678"], 4) == ["b", "…678"]
+    assert short_labels(["combine", "expert 99", "expert 100"], 8) == \
+        ["combine", "exp. 99", "exp. 100"]          # a lone name keeps its words
     assert all(len(short_label(f"stage {i} / region {i}", n)) <= n
                for i in range(0, 300, 7) for n in range(2, 12))
     cols, rows, cell = group_cells(129, 980)
@@ -191,6 +203,23 @@ def test_compare_plays_two_runs_on_one_cycle_axis():
     assert all(len(r.bandwidth) == player.count for r in player.runs)
     text = player.html(include_bokehjs=False)
     assert text.count("class='sp-group'") == 2
+
+
+def test_the_bandwidth_legend_sits_outside_the_curves_and_the_peak_label_above_them():
+    from bokeh.models import Label, Legend
+
+    from step_lab.notebook._player_figures import bandwidth_figure
+    a = synthetic_occupancy(cycles=300, seed=1, label="static")
+    b = synthetic_occupancy(cycles=900, seed=2, label="dynamic")
+    player = compare(a, b)
+    fig = bandwidth_figure(player.runs, player.boundaries, "p", 600, ["static", "dynamic"])
+    legends = [x for x in fig.above if isinstance(x, Legend)]
+    assert len(legends) == 1 and not [x for x in fig.center if isinstance(x, Legend)]
+    (label,) = [x for x in fig.center if isinstance(x, Label)]
+    peak = max(r.peak for r in player.runs)
+    assert label.y == peak and label.y_offset > 0 and label.background_fill_alpha >= 0.9
+    assert fig.y_range.end >= peak * 1.25           # headroom for the label above every curve
+    assert max(max(r.bandwidth) for r in player.runs) <= peak
 
 
 def test_a_result_without_trace_names_the_fix():

@@ -6,11 +6,19 @@ read from the traits each operator class declares (``cost_role``, ``reads_tensor
 ``writes_tensor``, ``random_access``, ``data_inputs``, ``stages_matmul``, ``holds_accumulator``;
 see :class:`step_lab.ir.node.Node`), never from class names, so a new operator class needs no
 edit here.
+
+Every function also takes ``at`` (default: the identity), applied to each dimension it reads
+from the node (stream cardinalities, tile sizes, buffer extents, FLOPs per element) before
+combining them: the identity gives the symbolic formula, a numeric evaluator
+(:mod:`step_lab.analysis.numeric`) gives its value at bindings without building an expression.
+One set of rules serves both modes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..ir.dtypes import ELEMENT_BYTES, Buffer, DType, Tile, Tuple
@@ -19,9 +27,15 @@ from ..ir.stream import Stream
 from ..symbolic import Dim, nonempty, product
 
 __all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "performs_flops",
-           "activity"]
+           "activity", "cardinality", "nbytes", "flops_per_element", "spilled_traffic",
+           "spilled_memory", "fifo_memory"]
 
 FLOAT_ELEMENTS = ("bf16", "f16", "f32")
+At = Callable[[Dim], Dim]
+
+
+def _same(d: Dim) -> Dim:
+    return d
 
 
 @dataclass(frozen=True)
@@ -36,15 +50,27 @@ class Accounting:
 
 
 # -- off-chip traffic (§6.1) -------------------------------------------------------------------
-def traffic(node: Node) -> Dim:
+def traffic(node: Node, at: At = _same) -> Dim:
     """Bytes moved off chip: ``‖out‖·|out tile|`` for loads, the written data for stores."""
     if node.reads_tensor:
         out = node.outputs[0]
-        return product((out.type.cardinality, out.dtype.nbytes))
+        return product((cardinality(out, at), nbytes(out.dtype, at)))
     if node.writes_tensor:
         data = store_data(node)
-        return product((data.type.cardinality, data.dtype.nbytes))
+        return product((cardinality(data, at), nbytes(data.dtype, at)))
     return 0
+
+
+def cardinality(stream: Stream, at: At = _same) -> Dim:
+    """``‖stream‖ = Π shape`` (each dim passed through ``at``)."""
+    return product(at(d) for d in stream.type.shape)
+
+
+def nbytes(dtype: DType, at: At = _same) -> Dim:
+    """``|e|``, the bytes of one element (a tile's dims passed through ``at``)."""
+    if isinstance(dtype, Tile):
+        return product((at(dtype.rows), at(dtype.cols), ELEMENT_BYTES[dtype.elem]))
+    return at(dtype.nbytes)
 
 
 def store_data(node: Node) -> Stream:
@@ -54,13 +80,29 @@ def store_data(node: Node) -> Stream:
 
 
 # -- FLOPs (§6.4) ------------------------------------------------------------------------------
-def flops(node: Node) -> Dim:
+def flops(node: Node, at: At = _same) -> Dim:
     """``‖in‖ · flops(fn, element type)`` for Map / Accum / Scan / FlatMap, else 0."""
     if node.cost_role != "compute":
         return 0
-    fn = function_of(node)
-    per_element = fn.flops_of_type(element_type(node))
-    return product((node.inputs[0].type.cardinality, per_element))
+    per_element = at(flops_per_element(node))
+    if per_element == 0:
+        return 0
+    return product((cardinality(node.inputs[0], at), per_element))
+
+
+def flops_per_element(node: Node) -> Dim:
+    """``flops(fn, element type)`` of a higher-order node (memoised: nodes of one program share a
+    few functions and element types)."""
+    fn, dtype = function_of(node), element_type(node)
+    try:
+        return _flops_of_type(fn, dtype)
+    except TypeError:                   # a function whose parameters are not hashable
+        return fn.flops_of_type(dtype)
+
+
+@lru_cache(maxsize=8192)
+def _flops_of_type(fn, dtype: DType) -> Dim:
+    return fn.flops_of_type(dtype)
 
 
 def function_of(node: Node) -> Any:
@@ -87,7 +129,7 @@ def performs_flops(node: Node) -> bool:
     """
     if node.cost_role != "compute":
         return False
-    return function_of(node).flops_of_type(element_type(node)) != 0
+    return flops_per_element(node) != 0
 
 
 def compute_bw(node: Node) -> Dim | Fraction:
@@ -103,73 +145,73 @@ def compute_bw(node: Node) -> Dim | Fraction:
     return int(exact) if exact.denominator == 1 else exact
 
 
-def activity(node: Node) -> Dim:
+def activity(node: Node, at: At = _same) -> Dim:
     """``1 if Σ ‖in_i‖ > 0 else 0``: whether the node receives any work (1 with no inputs)."""
     if not node.inputs:
         return 1
     total: Dim = 0
     for stream in node.inputs:
-        total = total + stream.type.cardinality
+        total = total + cardinality(stream, at)
     return nonempty(total)
 
 
 # -- on-chip memory (§6.2, §6.3) ---------------------------------------------------------------
-def memory(node: Node, acc: Accounting) -> Dim:
+def memory(node: Node, acc: Accounting, at: At = _same) -> Dim:
     """On-chip bytes a node allocates under ``acc.preset``."""
     if acc.preset == "artifact":
-        return _artifact_memory(node, acc)
-    return _paper_memory(node, acc)
+        return _artifact_memory(node, acc, at)
+    return _paper_memory(node, acc, at)
 
 
-def _paper_memory(node, acc: Accounting) -> Dim:
+def _paper_memory(node, acc: Accounting, at: At) -> Dim:
     if node.reads_tensor:
-        return acc.double_buffer * node.outputs[0].dtype.nbytes
+        return acc.double_buffer * nbytes(node.outputs[0].dtype, at)
     if node.writes_tensor:
-        return acc.double_buffer * store_data(node).dtype.nbytes
+        return acc.double_buffer * nbytes(store_data(node).dtype, at)
     if node.cost_role == "bufferize":
-        tile = node.inputs[0].dtype.nbytes
-        return tile + acc.double_buffer * buffer_cardinality(node.outputs[0].dtype) * tile
+        tile = nbytes(node.inputs[0].dtype, at)
+        return tile + acc.double_buffer * buffer_cardinality(node.outputs[0].dtype, at) * tile
     total: Dim = 0
     if node.stages_matmul and is_matmul(node):
-        total = _matmul_staging(node, acc)
+        total = _matmul_staging(node, acc, at)
     if node.holds_accumulator:
-        total = total + _compute_bytes(node.outputs[0].dtype, acc)
+        total = total + _compute_bytes(node.outputs[0].dtype, acc, at)
     return total
 
 
-def _artifact_memory(node, acc: Accounting) -> Dim:
+def _artifact_memory(node, acc: Accounting, at: At) -> Dim:
     role = node.cost_role
     if node.reads_tensor:
-        return node.outputs[0].dtype.nbytes
+        return nbytes(node.outputs[0].dtype, at)
     if node.writes_tensor:
         depth = acc.store_buffer_depth if node.random_access else 1
-        return depth * store_data(node).dtype.nbytes
+        return depth * nbytes(store_data(node).dtype, at)
     if role in ("bufferize", "streamify"):
         buffer = node.outputs[0].dtype if role == "bufferize" else node.inputs[0].dtype
-        tile = _compute_bytes(buffer.tile, acc)
+        tile = _compute_bytes(buffer.tile, acc, at)
         copies = 2 if role == "bufferize" else 1
-        return copies * buffer_cardinality(buffer) * tile + tile
+        return copies * buffer_cardinality(buffer, at) * tile + tile
     if node.holds_accumulator:
-        return _compute_bytes(node.outputs[0].dtype, acc)
+        return _compute_bytes(node.outputs[0].dtype, acc, at)
     return 0
 
 
-def buffer_cardinality(buffer: Buffer) -> Dim:
+def buffer_cardinality(buffer: Buffer, at: At = _same) -> Dim:
     """``‖buffer‖ = Π B_j`` (a ragged outermost dim stays its symbol: bind it to the maximum)."""
-    return product(buffer.shape)
+    return product(at(d) for d in buffer.shape)
 
 
 def is_matmul(node: Node) -> bool:
     return bool(getattr(function_of(node), "is_matmul", False))
 
 
-def _matmul_staging(node, acc: Accounting) -> Dim:
+def _matmul_staging(node, acc: Accounting, at: At = _same) -> Dim:
     """``T · in_tile_cols · |e| + |weight tile|`` (the weight is the second Zip component)."""
     operands = _operands(node)
     lhs = operands[0]
-    weight = operands[1].nbytes if len(operands) > 1 else 0
-    lhs_cols = lhs.cols if isinstance(lhs, Tile) else 1
-    lhs_elem = ELEMENT_BYTES[lhs.elem] if isinstance(lhs, Tile) else lhs.nbytes
+    weight = nbytes(operands[1], at) if len(operands) > 1 else 0
+    lhs_cols = at(lhs.cols) if isinstance(lhs, Tile) else 1
+    lhs_elem = ELEMENT_BYTES[lhs.elem] if isinstance(lhs, Tile) else nbytes(lhs, at)
     return product((acc.compute_tile, lhs_cols, lhs_elem)) + weight
 
 
@@ -178,16 +220,45 @@ def _operands(node) -> tuple:
     return dtype.items if isinstance(dtype, Tuple) else (dtype,)
 
 
-def _compute_bytes(dtype: DType, acc: Accounting) -> Dim:
+def _compute_bytes(dtype: DType, acc: Accounting, at: At = _same) -> Dim:
     """Size of an on-chip compute tile: float elements at ``compute_elem_bytes`` when set."""
     size = acc.compute_elem_bytes
     if size is None:
-        return dtype.nbytes
+        return nbytes(dtype, at)
     if isinstance(dtype, Tile) and dtype.elem in FLOAT_ELEMENTS:
-        return product((dtype.rows, dtype.cols, size))
+        return product((at(dtype.rows), at(dtype.cols), size))
     if isinstance(dtype, Tuple):
         total: Dim = 0
         for item in dtype.items:
-            total = total + _compute_bytes(item, acc)
+            total = total + _compute_bytes(item, acc, at)
         return total
-    return dtype.nbytes
+    return nbytes(dtype, at)
+
+
+# -- spilled buffers and FIFO counting (issue 16; rules in analysis/spill.py and metrics.py) ----
+def spilled_traffic(node: Node, at: At = _same) -> Dim:
+    """Off-chip bytes of a spilled buffer: a Bufferize writes every input tile, a Streamify
+    reads every tile it emits."""
+    stream = node.inputs[0] if node.cost_role == "bufferize" else node.outputs[0]
+    return product((cardinality(stream, at), nbytes(stream.dtype, at)))
+
+
+def spilled_memory(node: Node, acc: Accounting, at: At = _same) -> Dim:
+    """On-chip staging of a spilled Bufferize (one tile) or Streamify (a load's staging)."""
+    if acc.preset == "artifact":
+        buffer = node.outputs[0].dtype if node.cost_role == "bufferize" else node.inputs[0].dtype
+        assert isinstance(buffer, Buffer)   # Bufferize outputs, Streamify reads buffer references
+        return _compute_bytes(buffer.tile, acc, at)
+    if node.cost_role == "bufferize":
+        return nbytes(node.inputs[0].dtype, at)
+    return product((acc.double_buffer, nbytes(node.outputs[0].dtype, at)))
+
+
+def fifo_memory(node: Node, acc: Accounting, depth_of: Callable[[Stream], Dim],
+                at: At = _same) -> Dim:
+    """``Σ depth(in) · |token|`` over the node's input FIFOs (one per consumer and port), a
+    token at the preset's compute element size (``_compute_bytes``)."""
+    total: Dim = 0
+    for stream in node.inputs:
+        total = total + product((depth_of(stream), _compute_bytes(stream.dtype, acc, at)))
+    return total

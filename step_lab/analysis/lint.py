@@ -67,6 +67,11 @@ def _unconsumed_message(stream) -> str | None:
         return (f"input stream {node.name!r} ({stream.type}) is never consumed")
     if node.writes_tensor:              # a store's write acknowledgements
         return None
+    if node.reads_tensor and stream.port == 0:
+        tensors = [v.name for v in node.params.values() if isinstance(v, Tensor)]
+        return (f"{type(node).__name__} {node.name!r} loads tensor {', '.join(map(repr, tensors))}"
+                f" but its tiles ({stream.type}) are never used: the load still costs off-chip "
+                "traffic and time (remove it, or consume it / prog.output it)")
     if isinstance(node, Reshape) and stream.port == 1 and node.params.get("pad") in (None, "None"):
         return None
     return (f"stream {stream.name!r} ({stream.type}) of {type(node).__name__} {node.name!r} has "

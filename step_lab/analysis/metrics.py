@@ -3,7 +3,9 @@
 ``metrics(prog)`` returns a :class:`Metrics` holding four sympy totals — off-chip traffic (bytes),
 on-chip memory (bytes), FLOPs and allocated compute (FLOPs/cycle) — and the per-node table they
 sum. Substituting integers for the symbols (``Metrics.evaluate``) compares inputs or routing
-decisions without simulating.
+decisions without simulating. Given bindings (``metrics(prog, bindings={...})``), the same rules
+are evaluated numerically instead (:mod:`step_lab.analysis.numeric`): equal numbers, no sympy
+totals, fast on programs with thousands of nodes.
 
 Presets (on-chip memory only; traffic and FLOPs are the same under both):
 
@@ -50,6 +52,24 @@ Further [Choice]s where STEP.md is silent:
 * a matmul Map whose input is a single tile (no Zip) has no weight operand: weight term 0;
 * on-demand activity uses the *sum* of input cardinalities: a multi-input node (Zip, Streamify
   with a ref, Reassemble) is idle only when every input is empty.
+
+Two more options, orthogonal to ``preset``, ``policy`` and ``double_buffer`` (issue 16):
+
+* ``fifo_depth`` — the artifact's FIFO-counting accounting. None (default): FIFOs hold no
+  on-chip memory (§6.2, §6.3). An int d: every input FIFO of every node adds ``depth · |token|``
+  to that node's on-chip memory, where depth is the stream's own depth if the program sets one
+  (``program.set_fifo_depth``, feedback edges) else d — the depth the simulator gives the
+  channel with ``hw.fifo_depth = d``. [Choice] One FIFO per consumer and input port (a stream
+  read by two nodes has two FIFOs, as in the simulator; a program output's drain counts too);
+  ``|token|`` is §3's byte size of the stream's data type (a buffer reference counts its
+  referenced storage ``‖buffer‖ · |S|``, a selector n, a tuple the sum), float tile elements at
+  ``compute_elem_bytes`` when set (the artifact preset: 4). Standalone stop tokens and Done
+  occupy slots but carry no data: a slot is sized for a data token. The FIFO bytes are part of
+  the node's memory, so the on-demand policy drops them for an idle node. Off-chip traffic is
+  unchanged (§6.3).
+* ``buffer_capacity`` — bytes one Bufferize may keep on chip (None: unlimited); a buffer that
+  does not fit, or a Bufferize built with ``spill=True``, lives in HBM, moving its traffic into
+  ``offchip_traffic`` (see ``step_lab.analysis.spill``).
 """
 from __future__ import annotations
 
@@ -59,14 +79,17 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BindingError, ConfigError, did_you_mean
 from ..ir.program import Program, ragged_symbols
 from ..ir.run import as_run, carries_run
 from ..symbolic import Dim, evaluate, evaluate_rational, fmt, free_symbols, sum_dims
 from ..validate import check_program, metric_bindings, program_symbols, unknown_hint
-from . import formulas
+from . import formulas, spill
+
+if TYPE_CHECKING:
+    from .numeric import NumericMetrics
 
 __all__ = ["metrics", "Metrics", "PRESETS", "POLICIES", "METRIC_NAMES"]
 
@@ -93,6 +116,8 @@ class Metrics:
     ragged: tuple = ()                      # ragged symbols of the program, sorted by name
     known: frozenset | None = field(default=None, repr=False)   # every symbol name of the program
     fractional: frozenset = field(default=frozenset(), repr=False)  # may bind to a mean (§6.4)
+    fifo_depth: int | None = None           # FIFOs counted at this default depth (None: not)
+    buffer_capacity: int | None = None      # bytes per on-chip buffer (None: unlimited)
 
     # -- symbols and evaluation ------------------------------------------------------------------
     @property
@@ -189,6 +214,9 @@ class Metrics:
     def to_dict(self) -> dict:
         """JSON-serialisable form: expressions as sympy-parsable strings."""
         return {"program": self.program_name, "preset": self.preset, "policy": self.policy,
+                **({"fifo_depth": self.fifo_depth} if self.fifo_depth is not None else {}),
+                **({"buffer_capacity": self.buffer_capacity}
+                   if self.buffer_capacity is not None else {}),
                 **{name: str(expr) for name, expr in self.totals.items()},
                 "by_node": {node: {k: str(v) for k, v in cells.items()}
                             for node, cells in self.by_node.items()},
@@ -197,12 +225,17 @@ class Metrics:
 
     def __str__(self) -> str:
         body = ", ".join(f"{name}={fmt(expr)}" for name, expr in self.totals.items())
-        return f"Metrics({self.program_name!r}, {self.preset}/{self.policy}: {body})"
+        extra = "".join(f", {name}={value}" for name, value in
+                        (("fifo_depth", self.fifo_depth), ("buffer_capacity", self.buffer_capacity))
+                        if value is not None)
+        return f"Metrics({self.program_name!r}, {self.preset}/{self.policy}{extra}: {body})"
 
 
 def metrics(program: Program, *, preset: str = "paper", policy: str = "static",
             compute_tile: int = 16, double_buffer: int = 2, compute_elem_bytes: int | None = None,
-            store_buffer_depth: int = 1) -> Metrics:
+            store_buffer_depth: int = 1, fifo_depth: int | None = None,
+            buffer_capacity: int | None = None, bindings: Mapping | None = None,
+            peak: Mapping | None = None, numeric: bool = False) -> Metrics | NumericMetrics:
     """Symbolic traffic, on-chip memory, FLOPs and allocated compute of ``program`` (§6).
 
     ``preset``: "paper" (default, §6.2) or "artifact" (§6.3). ``policy``: "static" or
@@ -210,18 +243,71 @@ def metrics(program: Program, *, preset: str = "paper", policy: str = "static",
     hardware compute-tile edge; ``double_buffer`` the paper preset's staging factor;
     ``compute_elem_bytes`` the bytes per float element of compute tiles (default: declared size
     under "paper", 4 under "artifact"); ``store_buffer_depth`` the artifact's RandomOffChipStore
-    staging depth.
+    staging depth; ``fifo_depth`` counts FIFOs (``depth · |token|`` per input FIFO, the
+    artifact's accounting; None: FIFOs count 0); ``buffer_capacity`` spills Bufferizes whose
+    buffer exceeds it to HBM (see the module docstring). ``program`` may also be a
+    :class:`~step_lab.ir.run.Run` or a Workload.
+
+    Numeric mode: with ``bindings`` (or ``numeric=True``, which uses the Run's bindings) the
+    result is a :class:`~step_lab.analysis.numeric.NumericMetrics` of integers, equal to
+    ``metrics(...).evaluate(bindings, peak=peak)`` but computed without symbolic totals (fast on
+    programs with thousands of nodes). ``peak`` overrides bindings for on-chip memory (§6.4).
     """
+    if bindings is not None or numeric or peak is not None:
+        return _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffer,
+                        compute_elem_bytes, store_buffer_depth, fifo_depth, buffer_capacity)
+    if carries_run(program):
+        program = as_run(program).program
     check_program(program, "metrics")
+    if fifo_depth is not None:
+        _check_positive("fifo_depth", fifo_depth)
+    capacity = spill.check_capacity(buffer_capacity, "metrics")
     key = (len(program.nodes), preset, policy, compute_tile, double_buffer, compute_elem_bytes,
-           store_buffer_depth)
+           store_buffer_depth, fifo_depth, capacity, _depths(program, fifo_depth))
     cached = _CACHE.get(program)
     if cached is not None and cached[0] == key:
         return cached[1]   # NOTE: a knob change re-simulates and re-displays the same program
     result = _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_bytes,
-                      store_buffer_depth)
+                      store_buffer_depth, (fifo_depth, capacity))
     _CACHE[program] = (key, result)
     return result
+
+
+def _depths(program, fifo_depth) -> tuple:
+    """The per-stream FIFO depths a FIFO-counting result depends on, by stream name (no Stream
+    objects in the cache key: they would keep the weakly keyed program alive)."""
+    if fifo_depth is None:
+        return ()
+    return tuple((s.name, d) for s, d in program.fifo_depth.items())
+
+
+def _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffer,
+             compute_elem_bytes, store_buffer_depth, fifo_depth, buffer_capacity):
+    """Numeric mode (:mod:`step_lab.analysis.numeric`): validated bindings, then one pass."""
+    from .numeric import numeric_metrics
+    if carries_run(program):
+        run = as_run(program)
+        program, bindings = run.program, run.bindings if bindings is None else bindings
+    elif carries_run(bindings):
+        bindings = as_run(bindings).bindings
+    check_program(program, "metrics")
+    acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
+                      store_buffer_depth)
+    policy = _check_policy(policy)
+    if fifo_depth is not None:
+        _check_positive("fifo_depth", fifo_depth)
+    capacity = spill.check_capacity(buffer_capacity, "metrics")
+    depth_of = None if fifo_depth is None else \
+        (lambda stream: program.fifo_depth.get(stream, fifo_depth))
+    symbols = program_symbols(program)
+    ragged = set(ragged_symbols(program)) | {k for k, v in symbols.items() if v}
+    where = f"metrics of {program.name!r}"
+    values = metric_bindings(bindings, f"{where}: bindings", ragged=ragged)
+    peak_values = {**values, **metric_bindings(peak, f"{where}: peak", ragged=ragged,
+                                               peak=True)}
+    return numeric_metrics(program, acc, policy, values, peak_values,
+                           unknown_hint(peak_values, symbols), depth_of=depth_of,
+                           capacity=capacity)
 
 
 # Programs only grow (nodes are immutable once built), so the node count identifies a state.
@@ -229,15 +315,17 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_bytes,
-             store_buffer_depth) -> Metrics:
+             store_buffer_depth, extra: tuple = (None, None)) -> Metrics:
     acc = _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                       store_buffer_depth)
-    policy = _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
-                           else policy, POLICIES)
+    policy = _check_policy(policy)
     by_node, ops = {}, {}
     terms: dict = {name: [] for name in METRIC_NAMES}
+    fifo_depth, capacity = extra
+    depth_of = None if fifo_depth is None else \
+        (lambda stream: program.fifo_depth.get(stream, fifo_depth))
     for node in program.nodes:
-        cells = _node_metrics(node, acc, policy)
+        cells = _node_metrics(node, acc, policy, depth_of, capacity)
         by_node[node.name] = cells
         ops[node.name] = type(node).__name__
         for name, value in cells.items():
@@ -249,16 +337,25 @@ def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_
     symbols = program_symbols(program)
     return Metrics(program.name, preset, policy, by_node=by_node, ops=ops,
                    ragged=ragged_symbols(program), known=frozenset(symbols),
-                   fractional=frozenset(k for k, v in symbols.items() if v), **totals)
+                   fractional=frozenset(k for k, v in symbols.items() if v),
+                   fifo_depth=fifo_depth, buffer_capacity=capacity, **totals)
 
 
-def _node_metrics(node, acc: formulas.Accounting, policy: str) -> dict:
+def _node_metrics(node, acc: formulas.Accounting, policy: str, depth_of=None,
+                  capacity: int | None = None) -> dict:
     memory = formulas.memory(node, acc)
+    traffic = formulas.traffic(node)
+    spilled = spill.factor(node, capacity)
+    if spilled != 0:            # 1, or a Piecewise for a symbolic buffer size
+        memory = (1 - spilled) * memory + spilled * formulas.spilled_memory(node, acc)
+        traffic = traffic + spilled * formulas.spilled_traffic(node)
+    if depth_of is not None:
+        memory = memory + formulas.fifo_memory(node, acc, depth_of)
     compute = formulas.compute_bw(node)
     if policy == "on_demand" and (memory != 0 or compute != 0):
         active = formulas.activity(node)
         memory, compute = memory * active, compute * active
-    return {"offchip_traffic": formulas.traffic(node), "onchip_memory": memory,
+    return {"offchip_traffic": traffic, "onchip_memory": memory,
             "flops": formulas.flops(node), "allocated_compute": compute}
 
 
@@ -274,6 +371,11 @@ def _accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
         _check_positive("compute_elem_bytes", compute_elem_bytes)
     return formulas.Accounting(preset, compute_tile, double_buffer, compute_elem_bytes,
                                store_buffer_depth)
+
+
+def _check_policy(policy) -> str:
+    return _check_choice("policy", policy.replace("-", "_") if isinstance(policy, str)
+                         else policy, POLICIES)
 
 
 def _check_choice(what: str, value, allowed: tuple) -> str:

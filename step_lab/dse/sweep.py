@@ -231,4 +231,6 @@ def watch_own_parent() -> int:
 
 
 def _is_dask_client(obj) -> bool:
-    return type(obj).__name__ == "Client" and type(obj).__module__.startswith("distributed")
+    """A ``dask.distributed.Client`` (if distributed is not imported, ``obj`` cannot be one)."""
+    distributed = sys.modules.get("distributed")
+    return distributed is not None and isinstance(obj, distributed.Client)

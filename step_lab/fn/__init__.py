@@ -33,6 +33,7 @@ Tile values are 2-D numpy arrays; Bool elements act as ``[1, 1]`` tiles for the 
 """
 from .base import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 from .compute import (
+    GELU,
     Add,
     Div,
     Exp,
@@ -60,7 +61,7 @@ from .data import (
 
 __all__ = ["Function", "MapFunction", "UpdateFunction", "InitFunction", "FlatMapFunction",
            "Identity", "Matmul", "MatmulAccumulate", "Add", "Sub", "Mul", "Div", "Max", "Exp",
-           "SiLU", "Scale", "RowSum", "RetileRow", "RetileCol", "RetileStreamify", "Count",
+           "SiLU", "GELU", "Scale", "RowSum", "RetileRow", "RetileCol", "RetileStreamify", "Count",
            "Zero", "Empty", "AffineAddress", "TileAddresses", "InsertRow"]
 
 

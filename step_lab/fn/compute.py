@@ -22,8 +22,8 @@ from .base import (
     wider,
 )
 
-__all__ = ["Identity", "Matmul", "Exp", "SiLU", "Scale", "RowSum", "Add", "Sub", "Mul", "Div",
-           "Max", "MatmulAccumulate"]
+__all__ = ["Identity", "Matmul", "Exp", "SiLU", "GELU", "Scale", "RowSum", "Add", "Sub", "Mul",
+           "Div", "Max", "MatmulAccumulate"]
 
 
 # --------------------------------------------------------------------------- maps
@@ -125,6 +125,23 @@ class SiLU(_Unary):
     def __call__(self, value):
         with np.errstate(over="ignore"):
             return value / (1 + np.exp(-value))
+
+
+class GELU(_Unary):
+    """GELU, tanh form: ``0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`` element-wise.
+
+    [Choice] the tanh approximation (numpy has no erf; it is what most accelerators implement)
+    and 9 FLOPs per element by default: x³ (2), ·0.044715 (1), + x (1), ·√(2/π) (1), tanh (1),
+    + 1 (1), · x (1), · 0.5 (1). GELU(0) = 0, so zero padding stays zero.
+    """
+
+    def __init__(self, flops_per_element: float = 9):
+        super().__init__(flops_per_element)
+
+    def __call__(self, value):
+        x = np.asarray(value)
+        inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x * x * x)
+        return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
 
 
 class Scale(_Unary):

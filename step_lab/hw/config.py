@@ -24,6 +24,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError, did_you_mean, lookup
 from ..ir.program import MAX_FIFO_DEPTH
 
@@ -36,6 +38,7 @@ _INT_FIELDS = {
     "hbm_startup_cycles": 0, "offchip_outstanding_tiles": 1, "compute_flops_per_cycle": 0,
     "flops_per_cycle_per_unit": 1, "fifo_depth": 1, "channel_latency_cycles": 1,
     "pipeline_latency_cycles": 0, "switch_cost_cycles": 0, "reconfiguration_cycles": 0,
+    "onchip_buffer_capacity_bytes": 0,
 }
 
 
@@ -59,6 +62,9 @@ class HardwareConfig:
       ``hbm_startup_cycles`` (a channel serves nothing before this cycle).
     * ``offchip_outstanding_tiles`` — tiles one off-chip operator may have in flight (2 = the
       double buffering of the paper's on-chip accounting, §6.2).
+    * ``onchip_buffer_capacity_bytes`` — bytes one Bufferize may keep on chip; a buffer
+      ``‖buffer‖ · |tile|`` larger than this spills to HBM (``step_lab.analysis.spill``).
+      0 (default, every preset): unlimited, nothing spills unless built with ``spill=True``.
 
     Compute:
 
@@ -103,6 +109,7 @@ class HardwareConfig:
     grid: tuple | None = None
     time_multiplex: bool = False
     reconfiguration_cycles: int = 0
+    onchip_buffer_capacity_bytes: int = 0
 
     def __post_init__(self):
         for name, minimum in _INT_FIELDS.items():
@@ -140,7 +147,7 @@ class HardwareConfig:
 
 def _check_int(name: str, value, minimum: int) -> int:
     """An int field (numpy integers accepted and converted); bool, float, str, None rejected."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_" \
+    if isinstance(value, (bool, np.bool_)) \
             or not isinstance(value, numbers.Integral) or value < minimum:
         raise ConfigError(f"HardwareConfig: {name} = {value!r:.40} (expected an int >= "
                           f"{minimum})")

@@ -67,6 +67,7 @@ class RunContext:
                                               if k in program.tensors}, self.bindings, seed)
         self.outputs: dict[str, list] = {}
         self.stored: dict[str, Any] = {}
+        self.spilled: dict = {}     # Bufferize/Streamify nodes whose buffers live in HBM
 
     def value(self, dim: Any, where: str = "") -> int:
         return evaluate(dim, self.bindings, where=where)

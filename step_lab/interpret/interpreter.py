@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..analysis.spill import decide as decide_spills
 from ..errors import DeadlockError, StepError
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT, Node
 from ..ir.run import as_run, carries_run
@@ -62,6 +63,7 @@ def interpret(program: Any, *, inputs: dict[str, Any] | None = None,
     check_seed(seed, "interpret")
     limit = max_events_limit(max_events, "interpret")
     ctx = RunContext(program, inputs, bindings, seed, where="interpret", max_events=limit)
+    ctx.spilled = decide_spills(program, None, ctx.bindings)   # no hardware: spill=True only
     queues: dict[tuple[Node, int], deque] = {}     # (node, port) -> deque of input tokens
     fanout: dict[Stream, list[deque]] = {s: [] for s in program.streams}
     for n in program.nodes:

@@ -31,9 +31,10 @@ class OffChipMemory:
         self.program = program
         self.bindings = bindings
         self.arrays: dict[str, np.ndarray] = {}
-        self._tiled: dict[tuple[str, tuple], Tiles] = {}
+        self._tiled: dict[tuple[str, tuple, bool], Tiles] = {}
         self.written: dict[str, dict[int, np.ndarray]] = {}
-        self._stand_ins: dict[str, Callable[[Tensor, tuple], Tiles]] = {}
+        self._stand_ins: dict[str, Callable[[Tensor, tuple, bool], Tiles]] = {}
+        self.padded: set[str] = set()     # tensors stored with pad=True (cropped when assembled)
         rng = np.random.default_rng(seed)
         for name, t in program.tensors.items():
             if name not in inputs and t.role != "input":
@@ -49,19 +50,25 @@ class OffChipMemory:
         return tuple(evaluate(d, self.bindings, where=f"tensor {tensor.name!r}")
                      for d in tensor.shape)
 
-    def tiles(self, tensor: Tensor, tile: tuple) -> Tiles:
-        """The tensor viewed as a flat row-major array of tiles: shape (n_tiles, r, c)."""
-        key = (tensor.name, tile)
+    def tiles(self, tensor: Tensor, tile: tuple, pad: bool = False) -> Tiles:
+        """The tensor viewed as a flat row-major array of tiles: shape (n_tiles, r, c).
+
+        ``pad``: the rows and columns are first zero-padded up to multiples of the tile (the
+        off-chip operators' ``pad=True``); the padded copy is made once per run.
+        """
+        key = (tensor.name, tile, pad)
         view = self._tiled.get(key)
         if view is None:
             arr = self.arrays[tensor.name]
             stand_in = self._stand_ins.get(tensor.name)
-            view = stand_in(tensor, tile) if stand_in else tile_view(arr, tile, tensor.name)
+            view = (stand_in(tensor, tile, pad) if stand_in
+                    else tile_view(padded(arr, tile) if pad else arr, tile, tensor.name))
             self._tiled[key] = view
         return view
 
-    def serve_tiles(self, names: Iterable[str], serve: Callable[[Tensor, tuple], Tiles]) -> None:
-        """Serve the tiles of the tensors ``names`` with ``serve(tensor, tile)`` instead of
+    def serve_tiles(self, names: Iterable[str],
+                    serve: Callable[[Tensor, tuple, bool], Tiles]) -> None:
+        """Serve the tiles of the tensors ``names`` with ``serve(tensor, tile, pad)`` instead of
         viewing their arrays (the simulator's timing-only stand-ins, ``sim.ghost``)."""
         for name in names:
             self._stand_ins[name] = serve
@@ -79,18 +86,37 @@ class OffChipMemory:
             shape = None
         if shape:
             out = np.zeros(shape, dtype=numpy_dtype(tensor.dtype))
+            crop = tensor.name in self.padded
+            if crop:
+                out = padded(out, tile)
             view = tile_view(out, tile, tensor.name)
             for i, v in done.items():
                 if i >= len(view):
                     raise StepError(f"store to {tensor.name!r}: tile index {i} is outside the "
                                     f"tensor's {len(view)} tiles")
                 view[i] = v
-            return out
+            return np.ascontiguousarray(out[..., :shape[-2], :shape[-1]]) if crop else out
         count = n_tiles if n_tiles is not None else (max(done) + 1 if done else 0)
         out = np.zeros((count, r, c), dtype=numpy_dtype(tensor.dtype))
         for i, v in done.items():
             out[i] = v
         return out
+
+
+def padded(arr: np.ndarray, tile: tuple) -> np.ndarray:
+    """``arr`` with its last two dims zero-padded up to multiples of ``tile`` (itself if they
+    already are). A zero-stride (broadcast) constant stays a broadcast of the padded shape (its
+    padding then holds the constant: a timing-only placeholder)."""
+    if arr.ndim < 2:
+        return arr
+    rows, cols = arr.shape[-2:]
+    extra = (-rows % tile[0], -cols % tile[1])
+    if extra == (0, 0):
+        return arr
+    if arr.size and not any(arr.strides):
+        return np.broadcast_to(arr.flat[0], arr.shape[:-2] + (rows + extra[0], cols + extra[1]))
+    width = [(0, 0)] * (arr.ndim - 2) + [(0, extra[0]), (0, extra[1])]
+    return np.pad(arr, width)
 
 
 def tile_view(arr: np.ndarray, tile: tuple, name: str) -> Tiles:
@@ -101,7 +127,8 @@ def tile_view(arr: np.ndarray, tile: tuple, name: str) -> Tiles:
     rows, cols = arr.shape[-2:]
     if rows % r or cols % c:
         raise BindingError(f"tensor {name!r} of shape {arr.shape} is not divisible into "
-                           f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0)")
+                           f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0, or "
+                           "pad=True on the off-chip operator for a zero-padded last tile)")
     lead = arr.shape[:-2]
     if arr.size and not any(arr.strides):
         return _ConstTiles(arr, r, c)           # a broadcast constant (timing-only weights)

@@ -50,6 +50,10 @@ class BehaviourContext(Protocol):
     def input_tokens(self, node: Node) -> list[Any]: ...
     def output_tokens(self, node: Node) -> list[Any]: ...
 
+# Nodes registered while an enclosing operator call is still type-checking its arguments, one
+# list per open call (innermost last): rolled back if that call fails.
+_BUILDING: list[list[Node]] = []
+
 
 class Node:
     """Base class of operator nodes. Nodes compare by identity and are immutable once built."""
@@ -84,14 +88,30 @@ class Node:
     _out_types: tuple[StreamType, ...]
 
     def __new__(cls, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
-        """Build the node and return its output stream(s) (or a sink's result), not the node."""
+        """Type-check the arguments, add the node to its program, return its output(s) (or a
+        sink's result), not the node.
+
+        [Choice] A failed operator call leaves the program as it was: helper nodes its
+        argument checks already added (e.g. the ``Zip`` of ``Map([a, b], fn)`` with a bad
+        ``fn``) are taken back, so a corrected call in the next notebook cell builds no stray
+        node.
+        """
         node = object.__new__(cls)
         node.inputs = ()
         node.outputs = ()
         node.params = {}
-        node._build(*args, **kwargs)
+        _BUILDING.append([])
+        try:
+            node._build(*args, **kwargs)
+        except BaseException:
+            for helper in reversed(_BUILDING.pop()):
+                helper.program._unregister(helper)
+            raise
+        _BUILDING.pop()
         program = node._find_program()
         node.name = program._register(node, name)
+        for frame in _BUILDING:
+            frame.append(node)
         node.program = program
         node.outputs = tuple(Stream(program, node, i, t) for i, t in enumerate(node._out_types))
         program._add_streams(node.outputs)

@@ -227,6 +227,15 @@ class Program:
     def _add_streams(self, streams: Iterable[Stream]) -> None:
         self.streams.extend(streams)
 
+    def _unregister(self, node: Node) -> None:
+        """Take back a node whose enclosing operator call failed (see ``Node.__new__``)."""
+        self.nodes.remove(node)
+        self._names.discard(node.name)
+        dropped = set(node.outputs)
+        self.streams = [s for s in self.streams if s not in dropped]
+        for stream in dropped:
+            self.fifo_depth.pop(stream, None)
+
     def _check_new_name(self, name: object, table: dict[str, Any], what: str) -> None:
         if not isinstance(name, str) or not name:
             raise GraphError(f"{what} name {name!r} (expected a non-empty string)")

@@ -14,9 +14,17 @@ import math
 import numpy as np
 
 from .player_data import RunData
+from .player_style import (
+    HEAT_COLOURS,
+    RUN_COLOURS,
+    SMOOTH_CYCLES,
+    STATE_COLOURS,
+    heat_rgba,
+    rgba,
+)
 
 __all__ = ["run_column", "bandwidth_figure", "group_cells", "heat_ticks", "elide",
-           "short_label"]
+           "short_label", "short_labels"]
 
 _GROUP_CELL_MIN = 60     # px per group cell (at least)
 _GROUP_ROW = 34          # px per row of group cells
@@ -31,20 +39,38 @@ def elide(text: str, chars: int) -> str:
     return text if len(text) <= chars else "…" + text[len(text) - chars + 1:]
 
 
+def _label_levels(text: str) -> list[str]:
+    """``text`` at each abbreviation level, longest first (see :func:`short_label`)."""
+    last = text.split(" / ")[-1]
+    words = last.split()
+    shorter = " ".join(w[:3] + "." if w.isalpha() and len(w) > 4 else w for w in words)
+    initials = "".join(w[0] if w.isalpha() else w for w in words)
+    return [text, last, shorter, initials]
+
+
 def short_label(text: str, chars: int) -> str:
     """A group name in at most ``chars`` characters, the most telling part kept:
     ``moe / expert 127`` → ``expert 127`` → ``exp. 127`` → ``e127`` → ``…t 127``."""
-    if len(text) <= chars:
-        return text
-    last = text.split(" / ")[-1]
-    if len(last) <= chars:
-        return last
-    words = last.split()
-    shorter = " ".join(w[:3] + "." if w.isalpha() and len(w) > 4 else w for w in words)
-    if len(shorter) <= chars:
-        return shorter
-    initials = "".join(w[0] if w.isalpha() else w for w in words)
-    return initials if len(initials) <= chars else elide(last, chars)
+    return short_labels([text], chars)[0]
+
+
+def short_labels(texts: list[str], chars: int) -> list[str]:
+    """Group names in at most ``chars`` characters each; names of one family (the same words,
+    other numbers) share one abbreviation level — the first at which every one of them fits —
+    so neighbours read alike: ``exp. 99`` beside ``exp. 100``, never ``expert 99`` beside
+    ``exp. 100``; a lone ``combine`` keeps its full name."""
+    levels = [_label_levels(t) for t in texts]
+    families: dict[tuple, list[int]] = {}
+    for i, text in enumerate(texts):
+        key = tuple(w for w in text.split(" / ")[-1].split() if w.isalpha())
+        families.setdefault(key, []).append(i)
+    out = [""] * len(texts)
+    for members in families.values():
+        depth = next((d for d in range(4)
+                      if all(len(levels[i][d]) <= chars for i in members)), None)
+        for i in members:
+            out[i] = levels[i][depth] if depth is not None else elide(levels[i][1], chars)
+    return out
 
 
 def group_cells(count: int, width: int) -> tuple[int, int, int]:
@@ -87,7 +113,6 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
     cy = [-(g // cols) - 0.35 for g in range(count)]
     sizes = np.bincount(run.unit_group, minlength=count).tolist()
     centres = ColumnDataSource({"cx": cx, "cy": cy}, name=f"{pid}:groups_{r}")
-    from .player import STATE_COLOURS
     order = (1, 2, 3, 0)
     seg = {"left": [], "right": [], "top": [], "bottom": [], "color": [], "group": [],
            "state": [], "share": [], "units": []}
@@ -118,7 +143,7 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
              line_color="#000000", line_width=2)
     chars = int(cell * 0.92 / _CHAR_PX)
     labels = ColumnDataSource({"x": cx, "y": [y - 0.3 for y in cy],
-                               "text": [short_label(g, chars) for g in run.groups]})
+                               "text": short_labels(run.groups, chars)})
     fig.text(x="x", y="y", text="text", source=labels, text_font_size="10px",
              text_align="center", text_baseline="top", text_color="#333333")
     fig.add_tools(HoverTool(renderers=[bars], tooltips=[
@@ -153,7 +178,6 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
     from bokeh.models import Range1d, Span
     from bokeh.plotting import figure
 
-    from .player import heat_rgba
     count = len(run.groups)
     row_px = min(24.0, max(3.0, 420.0 / max(count, 1)))
     height = max(140, int(90 + row_px * count))
@@ -166,8 +190,7 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
                  x_axis_label="time [cycles]")
     image = heat_rgba(run)[::-1]                    # image row 0 is drawn at the bottom
     if count == 0:                                  # no units placed: one idle row
-        from .player import HEAT_COLOURS, _rgba
-        image = np.full((1, len(run.heat_edges) - 1), _rgba(HEAT_COLOURS[0]), dtype=np.uint32)
+        image = np.full((1, len(run.heat_edges) - 1), rgba(HEAT_COLOURS[0]), dtype=np.uint32)
         fig.y_range.start = -1
     picture = fig.image_rgba(image=[image], x=0, y=-max(count, 1), dw=cycles,
                              dh=max(count, 1))
@@ -175,8 +198,9 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
     ticks = heat_ticks(count, row_px)
     fig.yaxis.ticker = [-g - 0.5 for g in ticks]
     label_chars = 16
-    fig.yaxis.major_label_overrides = {-g - 0.5: short_label(run.groups[g], label_chars)
-                                       for g in ticks}
+    labels = short_labels([run.groups[g] for g in ticks], label_chars)
+    fig.yaxis.major_label_overrides = {-g - 0.5: text for g, text in zip(ticks, labels,
+                                                                          strict=True)}
     fig.yaxis.major_label_text_font_size = "9px"
     if len(ticks) < count:
         fig.yaxis.axis_label = f"groups (1 in {ticks[1] - ticks[0]} labelled)"
@@ -228,7 +252,6 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     from bokeh.models import ColumnDataSource, Label, Legend, LegendItem, Span
     from bokeh.plotting import figure
 
-    from .player import RUN_COLOURS, SMOOTH_CYCLES
     mid = (boundaries[:-1] + boundaries[1:]) / 2
     k = max(1, round(SMOOTH_CYCLES / max(float(np.diff(boundaries).mean()), 1.0)))
     title = "off-chip bandwidth" + (f" (moving average over {SMOOTH_CYCLES} cycles)"
@@ -246,10 +269,14 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     peak = max(run.peak for run in runs)
     fig.add_layout(Span(location=peak, dimension="width", line_dash="dashed",
                         line_color="#666666"))
+    # the label sits in a headroom band above the peak, where no line can reach, on an
+    # opaque box so neither the dashed line nor a curve at the peak crosses its text
     fig.add_layout(Label(x=6, x_units="screen", y=peak, text=f"peak {peak:,.0f} bytes/cycle",
-                         text_font_size="10px", text_color="#444444", y_offset=3))
+                         text_font_size="10px", text_color="#444444", y_offset=4,
+                         background_fill_color="#ffffff", background_fill_alpha=0.9,
+                         name=f"{pid}:peak_label"))
     fig.y_range.start = 0
-    fig.y_range.end = peak * 1.15
+    fig.y_range.end = peak * 1.3
     fig.add_layout(Span(location=0, dimension="height", line_color="#000000", line_width=1.5,
                         name=f"{pid}:cursor_bw"))
     _fmt_axis(fig.xaxis)
@@ -257,10 +284,11 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     _few_ticks(fig.xaxis, width)
     if len(runs) > 1:
         from bokeh.core.properties import value
+        # outside the plot area (above it): a legend inside would cover the curves
         fig.add_layout(Legend(items=[LegendItem(label=value(n), renderers=[line])
                                      for n, line in zip(names, lines, strict=True)],
-                              location="top_right",
-                              background_fill_alpha=0.75))
+                              orientation="horizontal", location="top_left", border_line_alpha=0,
+                              margin=0, padding=2, name=f"{pid}:bandwidth_legend"), "above")
     return fig
 
 

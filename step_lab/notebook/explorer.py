@@ -52,7 +52,8 @@ def builder_for(target, knob_ranges: dict) -> tuple[Callable, dict]:
         return build, knobs
     if not callable(target):
         raise ConfigError(f"explore: {type(target).__name__} {target!r:.60} is neither a Workload "
-                          "nor a function (expected fn(**knobs) -> (program, inputs, bindings))")
+                          "nor a function (expected a Run, a Workload or fn(**knobs) -> "
+                          "(program, inputs, bindings))")
     params = _parameters(target)
     knobs = _knobs(knob_ranges, params, f"{getattr(target, '__name__', 'fn')}()")
 
@@ -113,8 +114,9 @@ def _parameters(fn) -> dict | None:
 
 
 def _is_workload(obj) -> bool:
-    from ..ir.run import Run
-    return isinstance(getattr(obj, "run", None), Run) and not callable(obj)
+    """A :class:`~step_lab.ir.run.Run` or a Workload (which builds one), not a builder."""
+    from ..ir.run import carries_run
+    return carries_run(obj) and not callable(obj)
 
 
 def notes_of(built) -> str:

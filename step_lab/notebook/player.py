@@ -28,18 +28,13 @@ import numpy as np
 from ._simtrace import occupancy_from_result
 from .frames import MAX_FRAMES, frame_boundaries
 from .occupancy import STATES, Occupancy
-from .player_data import LEVELS, RunData, build_run, encode_array, heatmap_levels
+from .player_data import LEVELS, RunData, build_run, encode_array
+from .player_style import HEAT_COLOURS, STATE_COLOURS
 
 __all__ = ["Player", "player_for", "bokehjs_loader", "FPS", "SPEEDS", "HEAT_COLOURS"]
 
 FPS = 20
 SPEEDS = (0.25, 0.5, 1, 2, 4, 8, 16)
-STATE_COLOURS = ("#e6e6e6", "#2ca02c", "#ff9f1a", "#d62728")   # idle, busy, stall in, stall out
-RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
-HEAT_COLOURS = ("#f4f4f4",                                        # idle
-                "#c7e9c0", "#74c476", "#31a354", "#006d2c",       # busy, by share
-                "#fee6ce", "#fdae6b", "#fd8d3c", "#d94801",       # stalled on input
-                "#fcbba1", "#fb6a4a", "#de2d26", "#a50f15")       # stalled on output
 _SVG = ("<svg width='14' height='14' viewBox='0 0 14 14' aria-hidden='true' "
         "style='vertical-align:middle'>{}</svg>")
 ICON_PLAY = _SVG.format("<path d='M3 1.5 L12.5 7 L3 12.5 Z' fill='#222'/>")
@@ -51,7 +46,6 @@ _ICON_FWD = _SVG.format("<rect x='10.5' y='2' width='2' height='10' fill='#222'/
                         "<path d='M1.5 2 L9.5 7 L1.5 12 Z' fill='#222'/>")
 WIDTH = 900             # pixels for all runs side by side (fits JupyterLab's output area)
 UNIT_CELL = 64          # pixels per unit of the drilled-into group (labels from 56 px)
-SMOOTH_CYCLES = 16      # bandwidth is shown averaged over at least this many cycles
 
 
 def player_for(results, programs=None, labels=None, *, max_frames: int = MAX_FRAMES) -> Player:
@@ -219,17 +213,6 @@ def _legend_html() -> str:
             "in that state): " + "".join(units) + "</div><div><b>heatmap</b> (dominant state "
             f"of the group's units per bin; shades {steps} of unit-cycles): "
             + " &nbsp; ".join(heat) + "</div></div>")
-
-
-def heat_rgba(run: RunData) -> np.ndarray:
-    """``(G, B)`` uint32 RGBA image of the heatmap (row 0 = first group)."""
-    palette = np.array([_rgba(c) for c in HEAT_COLOURS], dtype=np.uint32)
-    return palette[heatmap_levels(run.heat_shares)]
-
-
-def _rgba(colour: str) -> int:
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
-    return r | (g << 8) | (b << 16) | (255 << 24)
 
 
 _LOADER = """<script type='text/x-step-lab-bokehjs' class='step-lab-bokehjs' data-version='{v}'>

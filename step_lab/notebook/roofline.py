@@ -92,7 +92,7 @@ def roofline_figure(b, *, width: int = 640, height: int = 460):
                  title=f"{b.program}: roofline", toolbar_location="right",
                  tools="pan,wheel_zoom,box_zoom,reset,save")
     fig.xaxis.axis_label = "arithmetic intensity [FLOPs per off-chip byte]"
-    fig.yaxis.axis_label = "achieved compute [FLOPs per cycle]"
+    fig.yaxis.axis_label = roof.compute_label
     for axis in (fig.xaxis, fig.yaxis):
         axis.formatter = CustomJSTickFormatter(code=_SI_JS)
     ridge = roof.ridge
@@ -217,7 +217,7 @@ def roofline_svg(b, *, width: int = 520, height: int = 300) -> str:
     out.append(f"<text x='{left + pw / 2}' y='{height - 6}' text-anchor='middle'>arithmetic "
                "intensity [FLOPs per off-chip byte]</text>")
     out.append(f"<text transform='translate(14,{up + ph / 2}) rotate(-90)' text-anchor='middle'>"
-               "achieved compute [FLOPs per cycle]</text>")
+               f"{html.escape(roof.compute_label)}</text>")
     out.append(f"<text x='{left}' y='{up - 22}' fill='#1f4e79'>— roof: off-chip bandwidth "
                f"{si(roof.bandwidth)} B/cycle</text>")
     out.append(f"<text x='{left}' y='{up - 7}' fill='#2e7d32'>— roof: allocated compute "

@@ -148,6 +148,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "SiLU": ("Applies the SiLU activation x·sigmoid(x) to every element (the FFN's gate).",
              "h = ops.Map(x, fn.SiLU())\n"
              "print(round(float(fn.SiLU()(a)[0, 0]), 3))             # 0.731"),
+    "GELU": ("Applies the GELU activation (tanh form) to every element (the MLP of GPT-style "
+             "models).",
+             "h = ops.Map(x, fn.GELU())\n"
+             "print(round(float(fn.GELU()(a)[0, 0]), 3))             # 0.841"),
     "Scale": ("Multiplies every element by a constant.",
               "half = ops.Map(x, fn.Scale(0.5))\n"
               "print(fn.Scale(0.5)(b)[0, 0])                          # 1.0"),

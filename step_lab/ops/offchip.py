@@ -17,7 +17,7 @@ from ..ir.node import GET, OFFCHIP, PUT, Behaviour, BehaviourContext, Node
 from ..ir.program import Tensor
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
-from ..symbolic import Dim, as_dim, fmt, is_static, product
+from ..symbolic import Dim, as_dim, ceil_div, fmt, is_static, product
 from ._common import shape_str
 
 __all__ = ["LinearOffChipLoad", "LinearOffChipStore", "RandomOffChipLoad", "RandomOffChipStore",
@@ -129,20 +129,36 @@ def _tensor_arg(node: Node, tensor, role: str) -> Tensor:
     return tensor
 
 
-def _tiled_extent(node: Node, tensor: Tensor, tile: tuple, axis: int) -> Dim:
+def _pad_arg(node: Node, pad) -> bool:
+    if not isinstance(pad, (bool, np.bool_)):
+        node._fail("pad", pad, "expected True (zero-pad the last tiles) or False (the tile "
+                   "must divide the tensor)")
+    return bool(pad)
+
+
+def _tiled_extent(node: Node, tensor: Tensor, tile: tuple, axis: int, pad: bool) -> Dim:
     extent, t, what = tensor.shape[axis - 2], tile[axis], ("rows", "cols")[axis]
+    if pad:
+        return ceil_div(extent, t)             # ⌈extent / t⌉: the last tile is zero-padded
     if is_static(extent):
         if extent % t:
             node._fail("tile", tuple(tile), f"tensor {tensor.name!r} has {extent} {what}, not "
-                       f"divisible by the tile's {t} (expected {what} % {t} == 0)")
+                       f"divisible by the tile's {t} (expected {what} % {t} == 0)",
+                       hint="pass pad=True to zero-pad the last tile (partial tiles)")
         return extent // t
     return extent if t == 1 else extent / t  # exact division; a bad binding is a BindingError
 
 
-def _tiled_shape(node: Node, tensor: Tensor, tile: tuple) -> tuple:
-    """``(…leading dims, rows / r, cols / c)`` (§4.1 Tiling)."""
-    return (*tensor.shape[:-2], _tiled_extent(node, tensor, tile, 0),
-            _tiled_extent(node, tensor, tile, 1))
+def _tiled_shape(node: Node, tensor: Tensor, tile: tuple, pad: bool = False) -> tuple:
+    """``(…leading dims, rows / r, cols / c)`` (§4.1 Tiling); ``⌈rows / r⌉, ⌈cols / c⌉`` with
+    ``pad``."""
+    return (*tensor.shape[:-2], _tiled_extent(node, tensor, tile, 0, pad),
+            _tiled_extent(node, tensor, tile, 1, pad))
+
+
+def _pad_param(pad: bool) -> dict:
+    """``{"pad": True}`` for a padded operator, else nothing (params stay as before)."""
+    return {"pad": True} if pad else {}
 
 
 def _address(value, n_tiles: int | None, tensor: Tensor) -> int:
@@ -164,16 +180,20 @@ def _address(value, n_tiles: int | None, tensor: Tensor) -> int:
     return addr
 
 
-def _tile_count(ctx, tensor: Tensor, tile: tuple) -> int | None:
-    """Number of ``tile``s in ``tensor`` at the run's bindings, or None if its shape is unbound."""
+def _tile_count(ctx, tensor: Tensor, tile: tuple, pad: bool = False) -> int | None:
+    """Number of ``tile``s in ``tensor`` at the run's bindings, or None if its shape is unbound
+    (with ``pad``, the zero-padded shape's)."""
     try:
         shape = ctx.memory.shape_of(tensor)
     except BindingError:
         return None
     *lead, rows, cols = shape
+    if pad:
+        rows, cols = rows + (-rows % tile[0]), cols + (-cols % tile[1])
     if rows % tile[0] or cols % tile[1]:
         raise BindingError(f"tensor {tensor.name!r} of shape {tuple(shape)} is not divisible "
-                           f"into [{tile[0]},{tile[1]}] tiles")
+                           f"into [{tile[0]},{tile[1]}] tiles (expected a divisible binding, or "
+                           "pad=True for a zero-padded last tile)")
     return int(np.prod(lead, dtype=np.int64)) * (rows // tile[0]) * (cols // tile[1])
 
 
@@ -190,13 +210,13 @@ def _check_single_writer(node: Node, tensor: Tensor) -> None:
                              f"by {other.name!r} (expected one store per output tensor)")
 
 
-def _check_store_tile(node: Node, tensor: Tensor, tile_type: Tile) -> tuple:
+def _check_store_tile(node: Node, tensor: Tensor, tile_type: Tile, pad: bool = False) -> tuple:
     """The store's (tile, number of tiles of the tensor); checks element type and divisibility."""
     tile = (tile_type.rows, tile_type.cols)
     if tile_type.elem != tensor.dtype:
         node._fail("tensor", str(tensor), f"has element type {tensor.dtype} but the tiles are "
                    f"{tile_type.elem} (expected equal element types)")
-    return tile, product(_tiled_shape(node, tensor, tile))
+    return tile, product(_tiled_shape(node, tensor, tile, pad))
 
 
 # -- operators ------------------------------------------------------------------------------------
@@ -209,6 +229,13 @@ class LinearOffChipLoad(Node):
     tiled extent is the exact quotient ``dim / r``; a non-divisible binding is a BindingError at run
     time. [Choice] ragged symbols declared on the tensor stay ragged in the output. [Choice] an
     affine read is checked against the tile count at run time too (StepError) when it is symbolic.
+
+    ``pad=True`` (opt-in partial tiles; the default keeps §4.1's divisibility error).
+    [Choice] ``tiled_in_shape = (…, ⌈rows / r⌉, ⌈cols / c⌉)``; the last tile row/column is
+    zero-padded, so every tile on the stream is a full ``Tile[r, c]``: a (3, 100) tensor in [1, 32]
+    tiles is ``[1, 3, 4]`` tiles, the 4th of each row holding 4 values and 28 zeros. Traffic stays
+    §6.1's ``‖out‖ · |out tile|`` (the padded bytes: the hardware moves whole tiles), FLOPs
+    downstream are counted on whole tiles (§6.4), values in the padding are 0.
     """
 
     group = "memory"
@@ -216,10 +243,11 @@ class LinearOffChipLoad(Node):
     cost_role = "offchip"
     reads_tensor = True
 
-    def _build(self, tensor, tile, *, ref=None, stride=None, tiled_out_shape=None):
+    def _build(self, tensor, tile, *, ref=None, stride=None, tiled_out_shape=None, pad=False):
         self.tensor = _tensor_arg(self, tensor, "input")
         self.tile = _tile_arg(self, tile)
-        self.tiled_in_shape = _tiled_shape(self, tensor, self.tile)
+        self.pad = _pad_arg(self, pad)
+        self.tiled_in_shape = _tiled_shape(self, tensor, self.tile, self.pad)
         self.stride, self.tiled_out_shape = affine_args(
             self, self.tiled_in_shape, stride, tiled_out_shape, out_arg="tiled_out_shape")
         check_reach(self, self.stride, self.tiled_out_shape, product(self.tiled_in_shape),
@@ -229,7 +257,7 @@ class LinearOffChipLoad(Node):
         ragged = tensor.ragged | (frozenset() if ref is None else self.ref.ragged)
         self.inputs = () if ref is None else (self.ref,)
         self.params = {"tensor": tensor, "tile": self.tile, "stride": self.stride,
-                       "tiled_out_shape": self.tiled_out_shape}
+                       "tiled_out_shape": self.tiled_out_shape, **_pad_param(self.pad)}
         dtype = Tile(self.tile[0], self.tile[1], tensor.dtype)
         self._out_types = (StreamType(dtype, outer + self.tiled_out_shape, ragged),)
 
@@ -240,7 +268,8 @@ class LinearOffChipLoad(Node):
     def describe(self) -> str:
         r, c = self.tile
         return (f"{self.tensor.name} tile=[{r},{c}] stride={fmt(self.stride)} "
-                f"out={fmt(self.tiled_out_shape)}" + (" per ref" if self.ref is not None else ""))
+                f"out={fmt(self.tiled_out_shape)}" + (" per ref" if self.ref is not None else "")
+                + (" padded" if self.pad else ""))
 
     def _template(self, ctx, n_tiles: int) -> list:
         out = [ctx.value(d, where=f"{self.name} tiled_out_shape") for d in self.tiled_out_shape]
@@ -253,7 +282,7 @@ class LinearOffChipLoad(Node):
         return affine_tokens(out, stride)
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
-        tiles = ctx.memory.tiles(self.tensor, self.tile)
+        tiles = ctx.memory.tiles(self.tensor, self.tile, self.pad)
         template = self._template(ctx, len(tiles))
         charge = (OFFCHIP, ctx.value(self.element_bytes()), False)
         fetch = tiles.__getitem__
@@ -299,6 +328,11 @@ class LinearOffChipStore(Node):
     [Choice] the tile element type must equal the tensor's; a stream with more tiles than the
     tensor holds is a ShapeError (static) or StepError (at run time); fewer tiles leave zeros.
     [Choice] a tensor is written by one store only (GraphError).
+
+    ``pad=True`` (partial tiles, see LinearOffChipLoad): [Choice] the tensor holds
+    ``⌈rows / r⌉ · ⌈cols / c⌉`` (per leading index) tiles; each tile is written whole (traffic
+    ``‖in‖ · |in tile|``, §6.1: padded bytes included) but only its elements inside the tensor
+    are kept: the padding is dropped and the stored array has the tensor's own shape.
     """
 
     group = "memory"
@@ -306,21 +340,22 @@ class LinearOffChipStore(Node):
     cost_role = "offchip"
     writes_tensor = True
 
-    def _build(self, stream, tensor):
+    def _build(self, stream, tensor, *, pad=False):
         s = self._stream_arg(stream, "stream")
         if not is_static_tile(s.dtype):
             self._fail("stream", s, "expected a stream of static tiles Tile[r,c]")
         if isinstance(tensor, str):
             tensor = s.program.tensors.get(tensor) or self._declare(s, tensor)
         tensor = _tensor_arg(self, tensor, "output")
-        tile, n_tiles = _check_store_tile(self, tensor, s.dtype)
+        self.pad = _pad_arg(self, pad)
+        tile, n_tiles = _check_store_tile(self, tensor, s.dtype, self.pad)
         if is_static(n_tiles) and is_static(s.type.cardinality) and s.type.cardinality > n_tiles:
             self._fail("stream", s, f"has {s.type.cardinality} tiles but tensor {tensor.name!r} "
                        f"holds {n_tiles} (expected at most {n_tiles})")
         _check_single_writer(self, tensor)
         self.tensor, self.tile = tensor, tile
         self.inputs = (s,)
-        self.params = {"tensor": tensor}
+        self.params = {"tensor": tensor, **_pad_param(self.pad)}
         self._out_types = ()
 
     def _declare(self, s: Stream, name: str) -> Tensor:
@@ -344,7 +379,9 @@ class LinearOffChipStore(Node):
         return f"-> {self.tensor.name} tile=[{self.tile[0]},{self.tile[1]}]"
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
-        n_tiles = _tile_count(ctx, self.tensor, self.tile)
+        n_tiles = _tile_count(ctx, self.tensor, self.tile, self.pad)
+        if self.pad:
+            ctx.memory.padded.add(self.tensor.name)
         charge = (OFFCHIP, self.element_bytes(), True)
         count = 0
         while True:
@@ -369,6 +406,7 @@ class RandomOffChipLoad(Node):
     ``RandomOffChipLoad(raddr, tensor, tile)``; output ``Tile[r,c] e`` with ``raddr``'s shape.
     [Choice] (§4.1) an address is a linear tile index into the tensor's row-major tile array.
     An address value is a [1,1] integer tile or an int; out of range is a StepError at run time.
+    ``pad=True``: partial tiles as LinearOffChipLoad's (the padded tile array is addressed).
     """
 
     group = "memory"
@@ -377,15 +415,16 @@ class RandomOffChipLoad(Node):
     reads_tensor = True
     random_access = True
 
-    def _build(self, raddr, tensor, tile):
+    def _build(self, raddr, tensor, tile, *, pad=False):
         a = self._stream_arg(raddr, "raddr")
         if not is_address(a.dtype):
             self._fail("raddr", a, "expected a stream of address tiles Tile[1,1] of an int type")
         self.tensor = _tensor_arg(self, tensor, "input")
         self.tile = _tile_arg(self, tile)
-        self.tiled_in_shape = _tiled_shape(self, tensor, self.tile)
+        self.pad = _pad_arg(self, pad)
+        self.tiled_in_shape = _tiled_shape(self, tensor, self.tile, self.pad)
         self.inputs = (a,)
-        self.params = {"tensor": tensor, "tile": self.tile}
+        self.params = {"tensor": tensor, "tile": self.tile, **_pad_param(self.pad)}
         dtype = Tile(self.tile[0], self.tile[1], tensor.dtype)
         self._out_types = (StreamType(dtype, a.shape, a.ragged),)
 
@@ -397,7 +436,7 @@ class RandomOffChipLoad(Node):
         return f"{self.tensor.name} tile=[{self.tile[0]},{self.tile[1]}]"
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
-        tiles = ctx.memory.tiles(self.tensor, self.tile)
+        tiles = ctx.memory.tiles(self.tensor, self.tile, self.pad)
         charge = (OFFCHIP, ctx.value(self.element_bytes()), False)
         while True:
             tok = yield (GET, 0)
@@ -417,7 +456,8 @@ class RandomOffChipStore(Node):
     ``RandomOffChipStore(waddr, wdata, tensor)``: the i-th address pairs with the i-th data tile;
     the ack stream has ``waddr``'s shape and tokens. [Choice] (§4.1) addresses are linear tile
     indices; a later write to the same address wins; the tile element type must equal the
-    tensor's; a tensor is written by one store only (GraphError).
+    tensor's; a tensor is written by one store only (GraphError). ``pad=True``: partial tiles
+    as LinearOffChipStore's (addresses index the padded tile array, the padding is dropped).
     """
 
     group = "memory"
@@ -427,7 +467,7 @@ class RandomOffChipStore(Node):
     random_access = True
     data_inputs = slice(1, 2)   # wdata (port 0 is waddr)
 
-    def _build(self, waddr, wdata, tensor):
+    def _build(self, waddr, wdata, tensor, *, pad=False):
         a = self._stream_arg(waddr, "waddr")
         d = self._stream_arg(wdata, "wdata")
         if not is_address(a.dtype):
@@ -439,10 +479,11 @@ class RandomOffChipStore(Node):
             self._fail("wdata", d, f"has {nd} tiles but waddr {shape_str(a.shape)} has {na} "
                        "addresses (expected equal cardinalities)")
         self.tensor = _tensor_arg(self, tensor, "output")
-        self.tile, _ = _check_store_tile(self, tensor, d.dtype)
+        self.pad = _pad_arg(self, pad)
+        self.tile, _ = _check_store_tile(self, tensor, d.dtype, self.pad)
         _check_single_writer(self, tensor)
         self.inputs = (a, d)
-        self.params = {"tensor": tensor}
+        self.params = {"tensor": tensor, **_pad_param(self.pad)}
         self._out_types = (StreamType(Bool, a.shape, a.ragged),)
 
     def element_bytes(self) -> Dim:
@@ -453,7 +494,9 @@ class RandomOffChipStore(Node):
         return f"-> {self.tensor.name} tile=[{self.tile[0]},{self.tile[1]}]"
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
-        n_tiles = _tile_count(ctx, self.tensor, self.tile)
+        n_tiles = _tile_count(ctx, self.tensor, self.tile, self.pad)
+        if self.pad:
+            ctx.memory.padded.add(self.tensor.name)
         charge = (OFFCHIP, self.element_bytes(), True)
         writes = 0
         while True:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import StepError
 from ..ir.dtypes import Buffer, is_static_tile
-from ..ir.node import GET, PUT, Behaviour, BehaviourContext, Node
+from ..ir.node import GET, OFFCHIP, PUT, Behaviour, BehaviourContext, Node
 from ..ir.stream import StreamType
 from ..ir.tokens import DONE, Stop, decode
 from ..symbolic import Dim, fmt, free_symbols, is_static, product, shapes_equal
@@ -61,17 +61,26 @@ class Bufferize(Node):
     ``Bufferize(stream, rank)``, 1 <= rank <= stream rank: ``[D_a…D_b, D_{b−1}…D_0]`` of S ->
     ``[D_a…D_b]`` of ``Buffer<S, [D_{b−1}…D_0]>``. Only ``D_{b−1}`` may be ragged. Every stop token
     ``S_k`` with k >= b closes a (possibly empty) buffer, then ``S_{k−b}`` is emitted if k − b >= 1.
+
+    ``spill`` (issue 16): None (default) keeps the buffers on chip unless they do not fit the
+    hardware's per-buffer capacity (``HardwareConfig.onchip_buffer_capacity_bytes``,
+    ``metrics(..., buffer_capacity=…)``); True puts them in HBM (off-chip traffic: every tile
+    written once, and read by each Streamify); False keeps them on chip whatever their size.
+    Values and tokens are the same in every case. See ``step_lab.analysis.spill``.
     """
 
     group = "memory"
     cost_role = "bufferize"
 
-    def _build(self, stream, rank):
+    def _build(self, stream, rank, *, spill=None):
         s = self._stream_arg(stream, "stream")
         if not is_static_tile(s.dtype):
             self._fail("stream", s, "expected a stream of static tiles; dynamic tiles, buffers "
                        "and other types cannot be buffered")
         b = check_rank_arg(self, "rank", rank, 1, s.rank)
+        if spill is not None and not isinstance(spill, bool):
+            self._fail("spill", spill, "expected None (on chip unless it does not fit), True "
+                       "(in HBM) or False (on chip)")
         inner = s.shape[len(s.shape) - b:]
         for i, d in enumerate(inner[1:]):
             if s.type.is_ragged(d):
@@ -80,7 +89,7 @@ class Bufferize(Node):
         ragged = frozenset(free_symbols(inner[0]) & s.ragged)
         self.rank = b
         self.inputs = (s,)
-        self.params = {"rank": b}
+        self.params = {"rank": b} if spill is None else {"rank": b, "spill": spill}
         buffer = Buffer(s.dtype, inner, ragged)
         self._out_types = (StreamType(buffer, s.shape[:len(s.shape) - b], s.ragged),)
 
@@ -89,16 +98,20 @@ class Bufferize(Node):
         return self.inputs[0].dtype.nbytes
 
     def describe(self) -> str:
-        return f"rank={self.rank}"
+        spill = self.params.get("spill")
+        return f"rank={self.rank}" + ("" if spill is None else f" spill={spill}")
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         b = self.rank
+        charge = _spill_charge(ctx, self, self.element_bytes(), True)
         body: list = []
         while True:
             tok = yield (GET, 0)
             if tok is DONE:
                 break
             if type(tok) is not Stop or tok.level < b:
+                if charge is not None and type(tok) is not Stop:
+                    yield charge                    # a spilled buffer: the tile goes to HBM
                 body.append(tok)
                 continue
             yield (PUT, 0, BufferValue(body + [Stop(b)], b))
@@ -121,6 +134,8 @@ class Streamify(Node):
     [Choice] affine reads follow LinearOffChipLoad: ``out_shape`` alone gets row-major strides,
     ``stride`` alone reads the buffer shape, and an index beyond the buffer is a ShapeError.
     The static variant looks one buffer-stream token ahead to merge the closing stop (Rule M).
+    [Choice] A buffer its Bufferize spilled to HBM is read tile by tile from off-chip memory
+    (``step_lab.analysis.spill``).
     """
 
     group = "memory"
@@ -195,23 +210,24 @@ class Streamify(Node):
 
     # -- behaviour -----------------------------------------------------------------------------
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
+        charge = _spill_charge(ctx, self, self.element_bytes(), False)
         if self.ref is None:
-            pending = yield from self._run_static()
+            pending = yield from self._run_static(charge)
         else:
-            pending = yield from self._run_ref()
+            pending = yield from self._run_ref(charge)
         if pending is not None:
             yield (PUT, 0, pending)
         yield (PUT, 0, DONE)
 
-    def _read(self, buffer):
+    def _read(self, buffer, charge=None):
         """Emit one full read of ``buffer``; returns its held closing stop token."""
         if not isinstance(buffer, BufferValue):
             raise StepError(f"buffer stream element {buffer!r:.60} is not a buffer reference")
         if self.template is None:
-            return (yield from emit_read(buffer.tokens, _identity))
-        return (yield from emit_read(self.template, lambda i: _tile_at(buffer, i)))
+            return (yield from emit_read(buffer.tokens, _identity, charge))
+        return (yield from emit_read(self.template, lambda i: _tile_at(buffer, i), charge))
 
-    def _run_ref(self):
+    def _run_ref(self, charge=None):
         """Ref form; returns the closing token still held at Done."""
         pending, closed_at_c = None, False
         while True:
@@ -229,9 +245,9 @@ class Streamify(Node):
                 yield (PUT, 0, Stop(rt.level + self.m))
                 pending, closed_at_c = None, False
                 continue
-            pending, closed_at_c = yield from self._ref_chunk(bt, pending)
+            pending, closed_at_c = yield from self._ref_chunk(bt, pending, charge)
 
-    def _ref_chunk(self, buffer, pending):
+    def _ref_chunk(self, buffer, pending, charge=None):
         """Consume the ref's rank-c sub-tensor for ``buffer``; one read per ref element."""
         hold = self.ref.rank >= 1  # a rank-0 ref has no stop token to merge with
         while True:
@@ -242,7 +258,7 @@ class Streamify(Node):
             if type(rt) is not Stop:
                 if pending is not None:
                     yield (PUT, 0, pending)
-                pending = yield from self._read(buffer)
+                pending = yield from self._read(buffer, charge)
                 if not hold and pending is not None:
                     yield (PUT, 0, pending)
                     pending = None
@@ -260,7 +276,7 @@ class Streamify(Node):
             if rt.level >= self.c:
                 return None, rt.level == self.c
 
-    def _run_static(self):
+    def _run_static(self, charge=None):
         """Static variant: a virtual ref of shape ``repeat`` per buffer (Rule M by look-ahead)."""
         chunk = affine_tokens(self.repeat, (0,) * self.c)
         body = chunk if self.c == 0 else chunk[:-1]
@@ -278,7 +294,7 @@ class Streamify(Node):
                     continue
                 if pending is not None:
                     yield (PUT, 0, pending)
-                pending = yield from self._read(bt)
+                pending = yield from self._read(bt, charge)
             if self.c == 0:
                 if self.b == 0 and pending is not None:  # no buffer-stream stop can follow
                     yield (PUT, 0, pending)
@@ -300,6 +316,13 @@ class Streamify(Node):
             return bt
         yield (PUT, 0, Stop(bt.level + self.c + self.m))
         return (yield (GET, 0))
+
+
+def _spill_charge(ctx, node, nbytes, is_write: bool):
+    """The OFFCHIP command per tile of a spilled buffer (``ctx.spilled``), else None."""
+    if node not in getattr(ctx, "spilled", ()):
+        return None
+    return (OFFCHIP, ctx.value(nbytes, where=f"{node.name} tile bytes"), is_write)
 
 
 def _identity(x):

@@ -5,7 +5,19 @@ import html
 import json
 from pathlib import Path
 
-__all__ = ["render_svg", "graph_fragment", "write_report", "write_html"]
+__all__ = ["render_svg", "graph_fragment", "write_report", "write_html", "result_rows"]
+
+
+def result_rows(result) -> list[dict]:
+    """The summary table of one simulation, in words and formatted numbers (not raw keys)."""
+    rows = [("program", result.program), ("cycles", f"{int(result.cycles):,}"),
+            ("off-chip traffic", f"{int(result.offchip_bytes):,} B"),
+            ("on-chip peak memory", f"{int(result.onchip_peak_bytes):,} B"),
+            ("FLOPs", f"{int(result.flops):,}"),
+            ("off-chip bandwidth used", f"{result.offchip_bandwidth_utilization:.1%}"),
+            ("compute used", f"{result.compute_utilization:.1%} of "
+                             f"{int(result.allocated_compute):,} FLOPs/cycle allocated")]
+    return [{"quantity": k, "value": v} for k, v in rows]
 
 
 def render_svg(program, *, rankdir: str = "TB", expand="none", annotate=None) -> str | None:

@@ -9,6 +9,7 @@ import numpy as np
 import sympy
 
 from .. import validate
+from ..analysis.spill import decide as decide_spills
 from ..errors import BindingError, ConfigError, StepError
 from ..hw.config import PAPER, HardwareConfig, preset
 from ..hw.placement import place
@@ -33,7 +34,7 @@ def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
              trace: bool = False, progress: Any = None, placement: dict | None = None,
              seed: int = 0,
              values: bool = True, lockstep: bool = False,
-             max_events: int | None = None) -> SimResult:
+             max_events: int | None = None, fifo_memory: bool = False) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
     ``program`` is a Program, or a :class:`~step_lab.ir.run.Run` / Workload carrying its own
@@ -56,6 +57,10 @@ def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
     are estimated from the symbolic cardinalities at ``bindings`` and a run above the cap
     (default ``step_lab.validate.DEFAULT_MAX_EVENTS``, or ``$STEP_LAB_MAX_EVENTS``) raises
     ConfigError naming the estimate; below it, ``progress`` reports and Ctrl-C interrupts.
+    ``fifo_memory=True`` reports ``onchip_peak_bytes`` with the artifact's FIFO counting
+    (``metrics(..., fifo_depth=hw.fifo_depth)``: every channel's depth × token bytes added).
+    A Bufferize whose buffer exceeds ``hw.onchip_buffer_capacity_bytes`` (or built with
+    ``spill=True``) keeps its buffers in HBM (``step_lab.analysis.spill``).
     """
     if carries_run(program):                # a Run or a Workload: the one runnable unit
         run = as_run(program, bindings=bindings, inputs=inputs)
@@ -64,21 +69,21 @@ def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
     gc.disable()            # NOTE: the run allocates many short-lived tuples; no cycles to collect
     try:
         return _simulate(program, hw, bindings, inputs, trace, progress, placement, seed,
-                         values, lockstep, max_events)
+                         values, lockstep, max_events, fifo_memory)
     finally:
         if enabled:
             gc.enable()
 
 
 def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, values,
-              lockstep, max_events) -> SimResult:
+              lockstep, max_events, fifo_memory=False) -> SimResult:
     hw = preset(hw) if isinstance(hw, str) else hw
     if not isinstance(hw, HardwareConfig):
         raise ConfigError(f"simulate: hw = {hw!r:.60} (expected a HardwareConfig or a preset "
                           "name such as 'paper')")
     check_program(program, "simulate")
     program.validate()
-    _check_flags(trace=trace, values=values, lockstep=lockstep)
+    _check_flags(trace=trace, values=values, lockstep=lockstep, fifo_memory=fifo_memory)
     check_seed(seed, "simulate")
     limit = validate.max_events(max_events, "simulate")
     bindings = validate.run_bindings(program, bindings, "simulate")
@@ -93,6 +98,9 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
         inputs, ghosts = ghost_inputs(program, inputs or {}, bindings)
     ctx = RunContext(program, inputs, bindings, seed, where="simulate")   # work checked above
     attach_ghosts(ctx, ghosts)
+    capacity = hw.onchip_buffer_capacity_bytes or None
+    ctx.spilled = decide_spills(program, capacity, ctx.bindings)
+    peak = {"fifo_depth": hw.fifo_depth if fifo_memory else None, "buffer_capacity": capacity}
     layout = place(program, hw, placement)
     plans = plan_nodes(program, hw, ctx, layout)
     procs, channels = _build(program, hw, ctx, plans, layout, trace)
@@ -108,7 +116,7 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
     if tracker is not None:
         tracker.close(engine)
     return _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,
-                   with_values=values)
+                   with_values=values, peak=peak)
 
 
 def _check_flags(**flags) -> None:
@@ -140,7 +148,7 @@ def _build(program, hw, ctx, plans, layout, trace: bool):
 
 
 def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, *,
-            with_values: bool) -> SimResult:
+            with_values: bool, peak: dict | None = None) -> SimResult:
     cycles = max((p.end for p in procs), default=0)
     values = {name: decode(ctx.outputs.get(name, []), out.inputs[0].rank)
               for name, out in program.outputs.items()}
@@ -156,7 +164,7 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch), "stall_get": ch.stall_get,
                        "stall_put": ch.stall_put} for ch in channels}
     return SimResult(program.name, cycles, sum(p.offchip for p in procs),
-                     lambda: _onchip(program, symbols), flops, util, allocated,
+                     lambda: _onchip(program, symbols, peak or {}), flops, util, allocated,
                      dict(ctx.outputs), values, arrays, per_node, chans, measured, hw, layout,
                      _trace(procs, channels, hbm, layout, cycles) if trace else None,
                      _binding_notes(measured, ctx.bindings))
@@ -251,10 +259,12 @@ def _level_counts(p, port: int, rank: int) -> list:
     return counts
 
 
-def _onchip(program, values: dict) -> tuple:
-    """``(bytes, notes)``: the paper-preset on-chip metric at the run's bindings (§6.2)."""
-    from ..analysis.metrics import metrics
-    m = metrics(program)
+def _onchip(program, values: dict, options: dict) -> tuple:
+    """``(bytes, notes)``: the paper-preset on-chip metric at the run's bindings (§6.2), with
+    the run's FIFO counting and buffer capacity (``options``: metrics keyword arguments)."""
+    from ..analysis.metrics import Metrics, metrics
+    m = metrics(program, **options)
+    assert isinstance(m, Metrics)   # symbolic: options never hold bindings, peak or numeric
     try:
         return m.evaluate(values)["onchip_memory"], []
     except BindingError as e:

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .result import SimResult
 
+from ..errors import ConfigError
+
 __all__ = ["Bottleneck", "StalledUnit", "Roofline", "RooflinePoint", "why_slow",
            "BOUND_NAMES"]
 
@@ -90,6 +92,14 @@ class Roofline:
     bandwidth: float              # off-chip bytes per cycle (HardwareConfig)
     compute: float                # allocated FLOPs per cycle (compute_utilization's divisor)
     points: tuple = ()
+    useful: bool = False          # points count the useful work (padding excluded), not the
+                                  # FLOPs each run executed
+
+    @property
+    def compute_label(self) -> str:
+        """The y axis: what the points' FLOPs count."""
+        return ("useful compute [FLOPs per cycle, padding excluded]" if self.useful
+                else "achieved compute [FLOPs per cycle]")
 
     @property
     def ridge(self) -> float:
@@ -147,35 +157,46 @@ class Bottleneck:
 
 
 def why_slow(result: SimResult, variants: dict[str, SimResult] | None = None, *, top: int = 5,
-             label: str = "this run") -> Bottleneck:
+             label: str = "this run", useful_flops: int | None = None) -> Bottleneck:
     """Classify ``result`` (a SimResult); ``variants`` ``{label: SimResult}`` already simulated
-    (knob settings) are placed on the roofline and compared, never re-run."""
+    (knob settings) are placed on the roofline and compared, never re-run.
+
+    ``useful_flops``: the work every variant does for the user (e.g. the unpadded FLOPs of the
+    layer). [Choice] Without it each point counts the FLOPs its run executed, so a statically
+    tiled run that computes on padding rows sits higher on the roofline than the same work
+    done without padding; with it every point is placed by the same useful work — its
+    ordinate is useful FLOPs per cycle and the plot's axis says so.
+    """
+    if useful_flops is not None and (isinstance(useful_flops, bool)
+                                     or not isinstance(useful_flops, int) or useful_flops <= 0):
+        raise ConfigError(f"why_slow: argument 'useful_flops' = {useful_flops!r} (expected None "
+                          "or a positive int of FLOPs)")
     cycles = max(int(result.cycles), 1)
     per_node = result.per_node
     bw_util = result.offchip_bandwidth_utilization
     comp_util = result.compute_utilization
     stalled = _top_stalled(per_node, top)
     bound, unit, channel, reason = _classify(result, per_node, cycles, bw_util, comp_util)
-    points = [_point(result, label, True)]
+    points = [_point(result, label, True, useful_flops)]
     compared = []
     for label, other in (variants or {}).items():
         if other is result:
             continue
-        points.append(_point(other, str(label), False))
+        points.append(_point(other, str(label), False, useful_flops))
         other_bound = _classify(other, other.per_node, max(int(other.cycles), 1),
                                 other.offchip_bandwidth_utilization,
                                 other.compute_utilization)[0]
         compared.append((str(label), other_bound, int(other.cycles)))
     roof = Roofline(float(result.hw.offchip_bytes_per_cycle), float(result.allocated_compute),
-                    tuple(points))
+                    tuple(points), useful_flops is not None)
     knob = _knob(bound, unit, channel, result, compared)
     return Bottleneck(result.program, int(result.cycles), bound, unit, channel, reason, knob,
                       bw_util, comp_util, tuple(stalled), roof, tuple(compared))
 
 
-def _point(result, label: str, current: bool) -> RooflinePoint:
-    return RooflinePoint(label, int(result.flops), int(result.offchip_bytes), int(result.cycles),
-                         current)
+def _point(result, label: str, current: bool, useful_flops: int | None) -> RooflinePoint:
+    flops = int(result.flops) if useful_flops is None else useful_flops
+    return RooflinePoint(label, flops, int(result.offchip_bytes), int(result.cycles), current)
 
 
 def _top_stalled(per_node: dict, top: int) -> list:

@@ -188,9 +188,11 @@ class _GhostTiles:
 
     __slots__ = ("n", "tile", "name")
 
-    def __init__(self, shape: tuple, dtype, tile: tuple, name: str):
+    def __init__(self, shape: tuple, dtype, tile: tuple, name: str, pad: bool = False):
         r, c = tile
         rows, cols = shape[-2:]
+        if pad:                                # pad=True: the last tiles are zero-padded
+            rows, cols = rows + (-rows % r), cols + (-cols % c)
         if rows % r or cols % c:
             raise BindingError(f"tensor {name!r} of shape {shape} is not divisible into "
                                f"[{r},{c}] tiles (expected rows % {r} == 0 and cols % {c} == 0)")
@@ -214,8 +216,8 @@ def attach_ghosts(ctx: RunContext, names: Iterable[str]) -> None:
         return
     memory = ctx.memory
 
-    def tiles(tensor: Tensor, tile: tuple) -> _GhostTiles:
+    def tiles(tensor: Tensor, tile: tuple, pad: bool = False) -> _GhostTiles:
         arr = memory.arrays[tensor.name]
-        return _GhostTiles(arr.shape, arr.dtype, tuple(tile), tensor.name)
+        return _GhostTiles(arr.shape, arr.dtype, tuple(tile), tensor.name, pad)
 
     memory.serve_tiles(names, tiles)   # only this run's memory changes; it caches the views

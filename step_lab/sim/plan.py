@@ -65,8 +65,8 @@ def plan_nodes(program, hw, ctx, placement) -> list:
         plan.latency = hw.channel_latency_cycles
         if plan.role == COMPUTE:
             _plan_compute(node, plan, hw, ctx, resident_memo)
-        elif plan.role in (BUFFERIZE, STREAMIFY):
-            _plan_move(node, plan, hw, ctx)
+        elif plan.role in (BUFFERIZE, STREAMIFY) and node not in ctx.spilled:
+            _plan_move(node, plan, hw, ctx)     # a spilled buffer moves through the HBM instead
         elif plan.role == OFFCHIP:
             tensor = node.params.get("tensor")
             plan.address = getattr(tensor, "base_addr", 0)

@@ -19,7 +19,10 @@ class SimResult:
       evaluated at the run's bindings plus the dims measured during the run (``measured``):
       outermost counts such as Partition's ``X_i`` exactly, ragged inner dims at their
       **maximum** (the peak, STEP.md §6.4), not their mean.
-      FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0).
+      FIFO slots are not counted (the spec's accounting gives routing and FIFOs 0) unless the
+      run asked for the artifact's FIFO counting (``simulate(fifo_memory=True)``: metrics'
+      ``fifo_depth=hw.fifo_depth``); spilled buffers (``hw.onchip_buffer_capacity_bytes``,
+      ``Bufferize(spill=True)``) count only their staging.
     * ``flops`` — FLOPs charged by the compute nodes; ``compute_utilization`` =
       ``flops / cycles / allocated_compute`` with ``allocated_compute`` = Σ C of the *compute
       operators* (§7.4, EXPERIMENTS.md §1.3): higher-order nodes whose function performs FLOPs
@@ -107,11 +110,13 @@ class SimResult:
         (:class:`~step_lab.sim.bottleneck.Bottleneck`; ``.to_dict()`` for JSON)."""
         return self.why_slow()
 
-    def why_slow(self, variants: dict | None = None, *, top: int = 5, label: str = "this run"):
+    def why_slow(self, variants: dict | None = None, *, top: int = 5, label: str = "this run",
+                 useful_flops: int | None = None):
         """:func:`~step_lab.sim.bottleneck.why_slow` of this run; ``variants``
-        ``{label: SimResult}`` already simulated are placed on the roofline and compared."""
+        ``{label: SimResult}`` already simulated are placed on the roofline and compared;
+        ``useful_flops`` places every point by the same useful work (padding excluded)."""
         from .bottleneck import why_slow
-        return why_slow(self, variants, top=top, label=label)
+        return why_slow(self, variants, top=top, label=label, useful_flops=useful_flops)
 
     def summary(self) -> str:
         return (f"{self.program}: {self.cycles:,} cycles, {self.offchip_bytes:,} B off-chip "

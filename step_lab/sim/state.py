@@ -127,7 +127,8 @@ class Proc:
         self.move_out = plan.move_out
         self.write_back = plan.write_back
         self.out_types = tuple(s.dtype for s in self.node.outputs)
-        self.in_cost = (plan.role == COMPUTE and any(plan.resident)) or plan.role == BUFFERIZE
+        self.in_cost = (plan.role == COMPUTE and any(plan.resident)) or \
+            (plan.role == BUFFERIZE and plan.move_in > 0)
         self.switch_out = plan.switch_out and hw.switch_cost_cycles > 0
         self.out_cost = self.switch_out or plan.role == STREAMIFY or plan.write_back
         self.last_out = None

@@ -30,6 +30,19 @@ Dataflow per token batch (B tokens, E experts, top-k, hidden D, intermediate F, 
   from the region's concatenated weights; the SwiGLU body exists once per region; a
   ``Partition`` by the same selector returns the results to per-expert streams.
 
+[Choice] Weight buffering (``plan.weights``, a what-if of issue 16; expert parallelism only):
+``"stream"`` (default, the published programs) loads an expert's weights once per packed tile;
+``"buffer"`` loads them once per active expert into a Bufferize (``[1, nF]`` tiles per matrix)
+and a Streamify reads them back once per packed tile — weight-stationary: traffic ÷ N, on-chip
+memory + the weights; ``"spill"`` is the same program with ``spill=True``: the buffers live in
+HBM (written once, read once per packed tile), so traffic exceeds ``"stream"``'s by one write and
+one load per active expert while the on-chip memory keeps only the staging. The Streamify's
+reference is ``Promote(tiles)`` (``[P_i, N_i]``, ``P_i = 1`` if expert i has a tile); the buffer
+stream must have the shape ``[P_i]``, so the weight loads are driven by a program input
+``active<i>`` of that shape (one element for an active expert, none for an idle one), given from
+the routing like ``sel``: a reference derived from the tiles themselves would make the loads wait
+for the expert's last tile while its first one waits for the weights (a deadlock).
+
 [Choice] Output staging: the routing-weight stream and the scaled output rows of expert i get
 FIFO depth ``plan.staging[i]`` (``moe.py`` passes ``max(2, X_i)``). With static tiling an
 expert's last tile fills only when the Partition has seen every token, while the Reassemble waits
@@ -52,7 +65,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import fn, ops
-from ..ir import Program, Selector
+from ..ir import Bool, Program, Selector
 
 __all__ = ["MoePlan", "build_moe_program"]
 
@@ -73,6 +86,7 @@ class MoePlan:
     regions: int | None         # None: one pipeline per expert (no time-multiplexing)
     bw: dict                    # {"expert", "combine", "pack"} -> FLOPs/cycle
     staging: tuple = ()         # per-expert FIFO depth of its output rows and routing weights
+    weights: str = "stream"     # "stream" | "buffer" | "spill" (see the module docstring)
 
     @property
     def n_col(self) -> int:
@@ -176,6 +190,9 @@ def _expert(prog: Program, plan: MoePlan, i: int, tiles):
     Wu = prog.tensor(f"Wu{i}", (D, F), "bf16")
     Wd = prog.tensor(f"Wd{i}", (F, D), "bf16")
     scope = f"e{i}"
+    if plan.weights != "stream":
+        wg, wu, wd = _buffered_weights(prog, plan, i, tiles, (Wg, Wu, Wd))
+        return _swiglu(plan, scope, tiles, wg, wu, wd)
     wg = ops.Flatten(ops.LinearOffChipLoad(Wg, tile=(D, tf), ref=tiles, name=f"{scope}_wg"),
                      0, 1)                                          # [N, nF] Tile[D, tf]
     wu = ops.Flatten(ops.LinearOffChipLoad(Wu, tile=(D, tf), ref=tiles, name=f"{scope}_wu"),
@@ -183,6 +200,23 @@ def _expert(prog: Program, plan: MoePlan, i: int, tiles):
     wd = ops.Flatten(ops.LinearOffChipLoad(Wd, tile=(tf, D), ref=tiles, name=f"{scope}_wd"),
                      0, 1)                                          # [N, nF] Tile[tf, D]
     return _swiglu(plan, scope, tiles, wg, wu, wd)
+
+
+def _buffered_weights(prog: Program, plan: MoePlan, i: int, tiles, tensors) -> list:
+    """Weights loaded once per active expert into buffers, read once per packed tile."""
+    D, tf = plan.hidden, plan.tile_f
+    ref = ops.Promote(tiles, name=f"e{i}_wref")                     # [P_i, N]
+    active = prog.input(f"active{i}", Bool, (ref.shape[0],))         # [P_i]
+    spill = True if plan.weights == "spill" else None
+    out = []
+    tiles_of = ((D, tf), (D, tf), (tf, D))
+    for tensor, tile, role in zip(tensors, tiles_of, ("wg", "wu", "wd"), strict=True):
+        load = ops.LinearOffChipLoad(tensor, tile=tile, ref=active, name=f"e{i}_{role}")
+        buf = ops.Bufferize(load, 2, spill=spill, name=f"e{i}_{role}_buf")   # [P_i] buffers
+        read = ops.Streamify(buf, ref, name=f"e{i}_{role}_read")       # [P_i, N, 1, nF]
+        flat = ops.Flatten(ops.Flatten(read, 0, 1), 1, 2)             # [P_i·N, nF]
+        out.append(flat.assume((tiles.shape[0], plan.n_col)))
+    return out
 
 
 def _region(prog: Program, plan: MoePlan, r: int, group_tiles: list) -> list:

@@ -184,8 +184,8 @@ def cap_lengths(lengths: np.ndarray, window) -> np.ndarray:
 def attention_notes(cfg, window) -> str:
     """The approximations this workload makes for ``cfg`` (empty for plain GQA)."""
     notes = []
-    if cfg.attention == "mla":
-        notes.append(cfg.notes)
+    if cfg.attention != "sliding":        # sliding: said below, with the window actually used
+        notes.append(cfg.attention_notes)
     if window is not None:
         notes.append(f"sliding-window layer: KV lengths capped at {window} tokens"
                      + ("; attention sinks ignored" if cfg.attention == "sliding" else ""))

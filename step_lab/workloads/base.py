@@ -1,8 +1,13 @@
-"""The Workload: a program together with the bindings, inputs and knobs that make it runnable."""
+"""The Workload: a program together with the bindings, inputs and knobs that make it runnable.
+
+It builds its :class:`~step_lab.ir.run.Run` when made (``workload.run``), so every consumer
+(simulate, interpret, metrics, the CLI, the explorer) takes the one runnable unit.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..ir.program import Program
 from ..ir.run import Run
 
 __all__ = ["Workload"]
@@ -18,7 +23,7 @@ class Workload:
     ``meta`` holds analytic facts of the workload (e.g. algorithmic FLOPs, active experts).
     """
 
-    program: object
+    program: Program
     bindings: dict
     inputs: dict
     knobs: dict = field(default_factory=dict)
@@ -26,11 +31,20 @@ class Workload:
     builder: object = None
     hw: object = None
     meta: dict = field(default_factory=dict)
+    _run: Run = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._run = Run(self.program, self.bindings, self.inputs)   # checks the parts at once
 
     @property
     def run(self) -> Run:
-        """The runnable unit (program, bindings, inputs) that ``simulate``/``interpret`` take."""
-        return Run(self.program, self.bindings, self.inputs)
+        """The runnable unit (program, bindings, inputs) that ``simulate``/``interpret`` take,
+        built with the workload (rebuilt if a part was replaced since)."""
+        run = self._run
+        if run.program is not self.program or run.bindings is not self.bindings \
+                or run.inputs is not self.inputs:
+            run = self._run = Run(self.program, self.bindings, self.inputs)
+        return run
 
     def as_run(self) -> Run:
         return self.run
@@ -44,8 +58,12 @@ class Workload:
         return simulate(self.run, **kwargs)
 
     def metrics(self, **kwargs):
+        """``sl.metrics`` of the program; with ``numeric=True`` its numbers at the workload's
+        bindings (and ``meta["peak_bindings"]`` for on-chip memory, unless ``peak`` is given)."""
         from ..analysis.metrics import metrics
-        return metrics(self.program, **kwargs)
+        if kwargs.get("numeric") and "peak" not in kwargs:
+            kwargs["peak"] = self.meta.get("peak_bindings")
+        return metrics(self.run, **kwargs)
 
     def rebuild(self, **changes) -> Workload:
         """The same workload with some builder arguments changed (used by knobs and sweeps)."""

@@ -140,8 +140,8 @@ class EndToEnd:
         for name in ("qkv", "attention"):
             wl = self.stages[name]
             bindings = attention_bindings(wl) if name == "attention" else {}
-            values = metrics(wl.program, preset="artifact").evaluate(bindings)
-            memory[name], compute[name] = values["onchip_memory"], values["allocated_compute"]
+            values = metrics(wl.program, preset="artifact", bindings=bindings)
+            memory[name], compute[name] = values.onchip_memory, values.allocated_compute
         moe = moe_analysis(self.stages["moe"])
         memory["moe"], compute["moe"] = moe["onchip_memory"], moe["allocated_compute"]
         return {"onchip_memory": sum(memory.values()), "allocated_compute": sum(compute.values()),

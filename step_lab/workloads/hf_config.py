@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, did_you_mean
 
-__all__ = ["from_hf_config", "read_config", "FAMILIES"]
+__all__ = ["hf_fields", "read_config", "FAMILIES"]
 
 MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "gpt_oss")
 DENSE_FAMILIES = ("llama", "mistral", "qwen2", "qwen3")
@@ -106,13 +106,13 @@ class _Reader:
         raise self.fail(" or ".join(keys), "missing key")
 
 
-def from_hf_config(path_or_dict, *, name: str | None = None):
-    """A :class:`ModelConfig` from a local Hugging Face config.json (path, folder or dict).
+def hf_fields(path_or_dict, *, name: str | None = None) -> dict:
+    """The :class:`~.models.ModelConfig` fields read from a local Hugging Face config.json
+    (path, folder or dict); ``ModelConfig.from_hf_config`` builds the config from them.
 
     ``name`` overrides the default name (the config's folder or file stem, or its
     ``_name_or_path``). See the module docstring for the keys each ``model_type`` needs.
     """
-    from .models import ModelConfig
     data, default_name = read_config(path_or_dict)
     where = f"config {default_name!r}"
     kind = data.get("model_type")
@@ -132,7 +132,7 @@ def from_hf_config(path_or_dict, *, name: str | None = None):
     common = dict(name=name or default_name, hidden=hidden, query_heads=heads,
                   kv_heads=kv_heads, head_dim=head_dim, layers=r.int("num_hidden_layers"),
                   model_type=kind)
-    return ModelConfig(**{**common, **_family(r, kind, heads)})
+    return {**common, **_family(r, kind, heads)}
 
 
 def _family(r: _Reader, kind: str, heads: int) -> dict:
@@ -148,7 +148,7 @@ def _family(r: _Reader, kind: str, heads: int) -> dict:
         if kind == "gpt_oss":
             window = r.int("sliding_window")
             out.update(sliding_window=window, attention="sliding",
-                       notes=SLIDING_NOTE.format(w=window))
+                       attention_notes=SLIDING_NOTE.format(w=window))
         return out
     experts = r.int("num_experts" if kind.startswith("qwen") else "n_routed_experts")
     out = dict(experts=experts, top_k=r.int("num_experts_per_tok"),
@@ -168,7 +168,8 @@ def _family(r: _Reader, kind: str, heads: int) -> dict:
         latent = r.int("kv_lora_rank") + rope
         out.update(attention="mla", mla_kv_dim=latent,
                    head_dim=r.int("qk_nope_head_dim") + rope,
-                   notes=MLA_NOTE.format(d=-(-latent // 2), kv=latent, q=heads))
+                   attention_notes=MLA_NOTE.format(d=-(-latent // 2), kv=latent,
+                                                   q=heads))
     if out["top_k"] > out["experts"]:
         raise r.fail("num_experts_per_tok", f"top-k {out['top_k']} exceeds the "
                      f"{out['experts']} routed experts in key")

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ConfigError, lookup
+from .hf_config import hf_fields
 
 __all__ = ["ModelConfig", "MODELS", "GALLERY", "model", "gallery_path", "model_names",
            "model_choices"]
@@ -40,7 +41,8 @@ class ModelConfig:
     kv_heads: int
     head_dim: int           # the artifact's value (see notes)
     layers: int
-    notes: str = ""
+    notes: str = ""                 # approximations of the layer as a whole / its FFN
+    attention_notes: str = ""       # approximations of its attention (MLA, sliding windows)
     shared_experts: int = 0         # experts every token visits (DeepSeek, Qwen2-MoE)
     dense_intermediate: int = 0     # FFN size of the dense layers (0: none)
     dense_layers: int = 0           # leading dense layers (all layers of a dense model)
@@ -77,8 +79,7 @@ class ModelConfig:
     @classmethod
     def from_hf_config(cls, path_or_dict, *, name: str | None = None) -> ModelConfig:
         """Read a local Hugging Face config.json (see :mod:`.hf_config`); no network."""
-        from .hf_config import from_hf_config
-        return from_hf_config(path_or_dict, name=name)
+        return cls(**hf_fields(path_or_dict, name=name))
 
 
 MODELS: dict[str, ModelConfig] = {

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.metrics import metrics
 from ..errors import ConfigError, StepError, did_you_mean
 from ..hw.config import PAPER
-from ..symbolic import evaluate
 from ._moe_program import MoePlan, build_moe_program
 from ._moe_shared import dense_routing, ffn_view, layer_meta, with_shared
 from .base import Workload
@@ -36,9 +36,10 @@ from .traces import check_routing, expert_counts, load_routing, synthetic_routin
 
 __all__ = ["moe_layer", "moe_analysis", "moe_reference", "moe_bandwidths", "expert_weights",
            "standin_routing", "ffn_view",
-           "TILINGS", "IDLE_POLICIES"]
+           "TILINGS", "IDLE_POLICIES", "WEIGHTS"]
 
 TILINGS = ("static", "dynamic")
+WEIGHTS = ("stream", "buffer", "spill")
 IDLE_POLICIES = ("static", "on_demand")
 BW_ROLES = ("expert", "combine", "pack")
 VALUES_LIMIT = 1 << 24          # weight elements materialised by default (values=None)
@@ -79,7 +80,8 @@ def _check_bw(value):
 def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: int | None = None,
               tile_f: int = 64, time_multiplex: bool = False, regions: int | None = None,
               compute_bw=None, seed: int = 0, idle_policy: str | None = None,
-              values: bool | None = None, dense: bool = False) -> Workload:
+              values: bool | None = None, dense: bool = False,
+              weights: str = "stream") -> Workload:
     """One MoE layer of ``model`` over ``batch`` tokens (EXPERIMENTS.md §1.6).
 
     * ``routing``: an int array ``[batch, k]`` of expert ids, a path to an ``.npz`` trace, or
@@ -101,6 +103,12 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
       token visits with routing weight 1; ``dense=True`` builds the model's dense FFN layer
       (DeepSeek's first layers; every layer of a dense model such as Llama, where it is
       implied) as one expert receiving all tokens (``routing`` must then be None).
+    * ``weights`` (what-if, expert parallelism only): "stream" (default, the published
+      programs: weights loaded once per packed tile), "buffer" (loaded once per active expert
+      into on-chip buffers and read back per tile: less traffic, much more on-chip memory) or
+      "spill" (the same buffers kept in HBM: the most traffic, the least on-chip memory); a
+      hardware ``onchip_buffer_capacity_bytes`` below a buffer spills "buffer" automatically
+      (``step_lab.analysis.spill``).
 
     Bindings: ``sel_x<i>`` / ``wsel_x<i>`` (the trace's per-expert counts) and, for dynamic
     time-multiplexing, each region's mean merged-tile rows ``r<j>_merge_rows``
@@ -112,6 +120,7 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
     base = lookup_model(model)
     cfg, shared, kind = ffn_view(base, dense)
     plan = _plan(cfg, batch, tiling, tile, tile_f, time_multiplex, regions, compute_bw)
+    plan = replace(plan, **_weights_arg(weights, time_multiplex, plan.name))
     if cfg is base:
         routes = _routing(routing, cfg, batch, seed)
     else:
@@ -128,9 +137,12 @@ def moe_layer(model, *, batch: int, routing=None, tiling: str = "static", tile: 
                   seed=seed, idle_policy=idle_policy, values=values)
     if dense:
         params["dense"] = True
+    if weights != "stream":
+        params["weights"] = weights
     return Workload(program=program, bindings={**_bindings(cfg, counts),
                                                **_region_rows(plan, counts, peak=False)},
-                    inputs=_inputs(plan, cfg, routes, seed, want_values, shared),
+                    inputs={**_inputs(plan, cfg, routes, seed, want_values, shared),
+                            **_active_inputs(plan, counts)},
                     knobs=_knobs(cfg, batch), params=params, builder=moe_layer, hw=PAPER,
                     meta={**_meta(plan, cfg, routes, counts, policy),
                           **layer_meta(base, shared, kind)})
@@ -149,6 +161,24 @@ def _int_arg(what: str, value, lo: int, hi: int, extra: str = "") -> int:
         raise ConfigError(f"moe_layer: {what} = {value!r} (expected an int in [{lo}, {hi}]"
                           f"{extra})")
     return int(value)
+
+
+def _weights_arg(weights, time_multiplex, name: str) -> dict:
+    """``{"weights": …, "name": …}`` overrides of the plan for the weight-buffering what-if."""
+    if weights not in WEIGHTS:
+        raise ConfigError(f"moe_layer: weights = {weights!r:.40} (expected one of "
+                          f"{list(WEIGHTS)})" + did_you_mean(str(weights), WEIGHTS))
+    if weights != "stream" and time_multiplex:
+        raise ConfigError(f"moe_layer: weights = {weights!r} with time_multiplex=True (expected "
+                          "'stream': a time-multiplexed region gathers its weights by address)")
+    return {"weights": weights, "name": name + ("" if weights == "stream" else f"_w{weights}")}
+
+
+def _active_inputs(plan: MoePlan, counts) -> dict:
+    """``active<i>``: one element for an expert that receives a token (buffered weights)."""
+    if plan.weights == "stream":
+        return {}
+    return {f"active{i}": [True] if c else [] for i, c in enumerate(counts)}
 
 
 def _divisors(n: int) -> list:
@@ -304,7 +334,8 @@ def _knobs(cfg: ModelConfig, batch: int) -> dict:
     tiles = [t for t in (8, 16, 32, 64, 128, 256, 512, 1024) if t <= batch] or [batch]
     tile_fs = [d for d in _divisors(cfg.moe_intermediate) if 16 <= d <= 256]
     return {"tiling": list(TILINGS), "tile": tiles, "tile_f": tile_fs,
-            "time_multiplex": [False, True], "regions": _divisors(cfg.experts)}
+            "time_multiplex": [False, True], "regions": _divisors(cfg.experts),
+            "weights": list(WEIGHTS)}
 
 
 def _meta(plan: MoePlan, cfg: ModelConfig, routes, counts, policy: str) -> dict:
@@ -337,43 +368,28 @@ def moe_analysis(wl: Workload, *, policy: str | None = None) -> dict:
     count, which leaves out data-movement functions such as RetileRow), and
     ``algorithmic_flops`` (EXPERIMENTS.md §1.3 formula).
 
-    [Choice] The per-node formulas of STEP.md §6 (``step_lab.analysis.formulas``, the ones
-    ``sl.metrics`` sums) are evaluated node by node at the bindings, and the on-demand rule
-    (§6.4) is applied numerically — a node whose input streams all hold 0 elements contributes
-    0. This equals ``sl.metrics(prog, preset="artifact", policy=…).evaluate(wl.bindings,
-    peak=wl.meta["peak_bindings"])`` (the peak only matters for dynamic time-multiplexing) but
-    avoids building (and summing) the symbolic totals of a 3,000-node program.
+    [Choice] These are ``sl.metrics``' numeric mode (STEP.md §6, "artifact" preset) at the
+    workload's bindings with the region peaks (``meta["peak_bindings"]``) for on-chip memory,
+    split by node name. ``allocated_compute`` counts every compute operator the layer
+    configures (the "static" policy: the hardware is allocated for idle experts too), whatever
+    ``policy`` says for memory.
     """
-    from ..analysis import formulas as rules
     policy = _idle_policy(policy or wl.meta["idle_policy"], wl.meta["tiling"],
                           bool(wl.params.get("time_multiplex")))
-    acc = rules.Accounting("artifact", compute_elem_bytes=4)
-    env = {**wl.bindings, **_region_peaks(wl)}
-    traffic = io_traffic = memory = io_memory = compute = 0
-    for node in wl.program.nodes:
-        io = node.name.startswith("io_")
-        moved = evaluate(rules.traffic(node), env)
-        traffic += moved
-        io_traffic += moved if io else 0
-        if rules.flops(node) != 0:
-            compute += rules.compute_bw(node)
-        cell = rules.memory(node, acc)
-        if cell == 0 or (policy == "on_demand" and not _active(node, env)):
-            continue
-        value = evaluate(cell, env)
-        memory += value
-        io_memory += value if io else 0
-    return {"offchip_traffic": traffic, "weight_traffic": traffic - io_traffic,
-            "onchip_memory": memory, "onchip_memory_io": io_memory,
-            "onchip_memory_experts": memory - io_memory, "allocated_compute": compute,
+    peak = _region_peaks(wl)
+    counted = metrics(wl.program, preset="artifact", policy="static", bindings=wl.bindings,
+                      peak=peak)
+    held = counted if policy == "static" else metrics(
+        wl.program, preset="artifact", policy=policy, bindings=wl.bindings, peak=peak)
+    io = [name for name in counted.by_node if name.startswith("io_")]
+    io_traffic = sum(counted.by_node[name]["offchip_traffic"] for name in io)
+    io_memory = sum(held.by_node[name]["onchip_memory"] for name in io)
+    return {"offchip_traffic": counted.offchip_traffic,
+            "weight_traffic": counted.offchip_traffic - io_traffic,
+            "onchip_memory": held.onchip_memory, "onchip_memory_io": io_memory,
+            "onchip_memory_experts": held.onchip_memory - io_memory,
+            "allocated_compute": counted.allocated_compute,
             "algorithmic_flops": wl.meta["algorithmic_flops"], "idle_policy": policy}
-
-
-def _active(node, env: dict) -> bool:
-    """Whether any input stream of ``node`` carries an element at ``env`` (no input: True)."""
-    if not node.inputs:
-        return True
-    return any(evaluate(s.type.cardinality, env) > 0 for s in node.inputs)
 
 
 def moe_reference(wl: Workload) -> np.ndarray:
