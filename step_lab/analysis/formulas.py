@@ -256,8 +256,22 @@ def spilled_memory(node: Node, acc: Accounting, at: At = _same) -> Dim:
 
 def fifo_memory(node: Node, acc: Accounting, depth_of: Callable[[Stream], Dim],
                 at: At = _same) -> Dim:
-    """``Σ depth(in) · |token|`` over the node's input FIFOs (one per consumer and port), a
-    token at the preset's compute element size (``_compute_bytes``)."""
+    """``Σ depth(in) · |token|`` over the node's input FIFOs: the artifact's FIFO-counting
+    accounting, ``metrics(..., fifo_depth=d)``.
+
+    None (the default of ``metrics``): FIFOs hold no on-chip memory (§6.2, §6.3). An int d:
+    every input FIFO of every node adds ``depth · |token|`` to that node's on-chip memory, where
+    depth is the stream's own depth if the program sets one (``program.set_fifo_depth``,
+    feedback edges) else d — the depth the simulator gives the channel with
+    ``hw.fifo_depth = d``. [Choice] One FIFO per consumer and input port (a stream read by two
+    nodes has two FIFOs, as in the simulator; a program output's drain counts too); ``|token|``
+    is §3's byte size of the stream's data type (a buffer reference counts its referenced
+    storage ``‖buffer‖ · |S|``, a selector n, a tuple the sum), float tile elements at
+    ``compute_elem_bytes`` when set (the artifact preset: 4). Standalone stop tokens and Done
+    occupy slots but carry no data: a slot is sized for a data token. The FIFO bytes are part
+    of the node's memory, so the on-demand policy drops them for an idle node. Off-chip traffic
+    is unchanged (§6.3).
+    """
     total: Dim = 0
     for stream in node.inputs:
         total = total + product((depth_of(stream), _compute_bytes(stream.dtype, acc, at)))

@@ -54,22 +54,8 @@ Further [Choice]s where STEP.md is silent:
   with a ref, Reassemble) is idle only when every input is empty.
 
 Two more options, orthogonal to ``preset``, ``policy`` and ``double_buffer`` (issue 16):
-
-* ``fifo_depth`` — the artifact's FIFO-counting accounting. None (default): FIFOs hold no
-  on-chip memory (§6.2, §6.3). An int d: every input FIFO of every node adds ``depth · |token|``
-  to that node's on-chip memory, where depth is the stream's own depth if the program sets one
-  (``program.set_fifo_depth``, feedback edges) else d — the depth the simulator gives the
-  channel with ``hw.fifo_depth = d``. [Choice] One FIFO per consumer and input port (a stream
-  read by two nodes has two FIFOs, as in the simulator; a program output's drain counts too);
-  ``|token|`` is §3's byte size of the stream's data type (a buffer reference counts its
-  referenced storage ``‖buffer‖ · |S|``, a selector n, a tuple the sum), float tile elements at
-  ``compute_elem_bytes`` when set (the artifact preset: 4). Standalone stop tokens and Done
-  occupy slots but carry no data: a slot is sized for a data token. The FIFO bytes are part of
-  the node's memory, so the on-demand policy drops them for an idle node. Off-chip traffic is
-  unchanged (§6.3).
-* ``buffer_capacity`` — bytes one Bufferize may keep on chip (None: unlimited); a buffer that
-  does not fit, or a Bufferize built with ``spill=True``, lives in HBM, moving its traffic into
-  ``offchip_traffic`` (see ``step_lab.analysis.spill``).
+``fifo_depth`` counts FIFOs as the artifact does (``formulas.fifo_memory`` states the rule) and
+``buffer_capacity`` spills Bufferizes whose buffer does not fit to HBM (``analysis.spill``).
 """
 from __future__ import annotations
 
