@@ -35,6 +35,8 @@ _INT_FIELDS = {
     "hbm_startup_cycles": 0, "offchip_outstanding_tiles": 1, "compute_flops_per_cycle": 0,
     "flops_per_cycle_per_unit": 1, "fifo_depth": 1, "channel_latency_cycles": 1,
     "pipeline_latency_cycles": 0, "switch_cost_cycles": 0, "reconfiguration_cycles": 0,
+    "hbm_request_path_cycles": 0, "hbm_response_path_cycles": 0,
+    "channel_credit_latency_cycles": 0, "offchip_requests_per_cycle": 0,
 }
 
 
@@ -92,13 +94,18 @@ class HardwareConfig:
     hbm_cycles_per_request: int = 2
     hbm_latency_cycles: int = 2
     hbm_startup_cycles: int = 14
+    hbm_request_path_cycles: int = 2
+    hbm_response_path_cycles: int = 1
     offchip_outstanding_tiles: int = 2
+    offchip_requests_per_cycle: int = 4
     compute_flops_per_cycle: int = 1024
     flops_per_cycle_per_unit: int = 512
     fifo_depth: int = 2
     channel_latency_cycles: int = 1
+    channel_credit_latency_cycles: int = 1
     pipeline_latency_cycles: int = 0
     switch_cost_cycles: int = 1
+    compute_holds_inputs: bool = True
     grid: tuple | None = None
     time_multiplex: bool = False
     reconfiguration_cycles: int = 0
@@ -106,6 +113,9 @@ class HardwareConfig:
     def __post_init__(self):
         for name, minimum in _INT_FIELDS.items():
             object.__setattr__(self, name, _check_int(name, getattr(self, name), minimum))
+        if not isinstance(self.compute_holds_inputs, bool):
+            raise ConfigError(f"HardwareConfig: compute_holds_inputs = "
+                              f"{self.compute_holds_inputs!r} (expected True or False)")
         if not isinstance(self.time_multiplex, bool):
             raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
                               "(expected True or False)")

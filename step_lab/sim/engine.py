@@ -56,6 +56,7 @@ class Engine(Commands):
         self.now = 0
         self.bw_onchip = hw.onchip_bytes_per_cycle
         self.switch_cost = hw.switch_cost_cycles
+        self.credit_lat = hw.channel_credit_latency_cycles
         self.reconfig = hw.reconfiguration_cycles
         self.progress = progress
         self.tracing = any(ch.puts is not None for ch in channels)
@@ -123,6 +124,7 @@ class Engine(Commands):
         runq = self.runq
         lockstep = self.lockstep
         tracing = self.tracing
+        credit_lat = self.credit_lat
         granted = p.granted
         p.granted = False
         p.cmd = None
@@ -166,7 +168,10 @@ class Engine(Commands):
                     if nxt > clock:
                         clock = nxt                  # the port moved an item last cycle
                     p.in_next[port] = clock + 1
-                    ch.credits.append(clock)
+                    if data and p.holds:
+                        p.held.append(ch)            # freed when the element is computed
+                    else:
+                        ch.credits.append(clock + credit_lat)   # the freed slot, seen upstream
                     if tracing:
                         ch.gets.append(clock)
                     if ch.w_put:
@@ -258,8 +263,12 @@ class Engine(Commands):
                         p.add_busy(clock, clock + cost)
                         clock += cost
                         p.last_cost = cost
+                        if p.held:
+                            self._release(p, clock)
                     else:
                         p.last_cost = 0
+                        if p.held:
+                            self._release(p, clock)
                 else:
                     clock = self._compute_cmd(p, cmd, clock, granted)
                     if clock is None:
@@ -322,6 +331,8 @@ class Engine(Commands):
     def _offchip_cmd(self, p, cmd, clock: int, granted: bool):
         """OFFCHIP: issue once a request slot is free and no peer can act earlier; the new
         clock, or None when ``p`` waits in the heap for its issue cycle."""
+        if p.pending is not None:
+            return self._offchip_done(p, cmd, clock, granted)
         od = p.outstanding
         issue = clock
         if len(od) >= p.max_outstanding and od[0] > issue:
@@ -330,6 +341,10 @@ class Engine(Commands):
                                                       not self._earliest(p, issue)):
             self._sync(p, cmd, issue, clock)
             return None
+        if self.hbm.stream is not None and cmd[1] > 0:
+            p.pending = (issue,) + self.hbm.stream.issue(issue, cmd[1], p.tile_rows,
+                                                         p.row_bytes)
+            return self._offchip_done(p, cmd, clock, False)
         return self._offchip(p, cmd, issue)
 
     def _earliest(self, p, key: int) -> bool:

@@ -57,19 +57,27 @@ class HBM:
     """Channel reservations of the shared off-chip memory (see the module docstring)."""
 
     __slots__ = ("free", "channels", "request_bytes", "cycles_per_request", "latency",
-                 "cap", "bus", "use_bus", "log")
+                 "cap", "bus", "use_bus", "log", "to_channel", "to_operator",
+                 "stream")
 
     def __init__(self, hw, trace: bool = False):
         self.channels = hw.hbm_channels
         self.request_bytes = hw.hbm_request_bytes
         self.cycles_per_request = hw.hbm_cycles_per_request
         self.latency = hw.hbm_latency_cycles
+        self.to_channel = hw.hbm_request_path_cycles
+        self.to_operator = hw.hbm_response_path_cycles
         self.free = [hw.hbm_startup_cycles] * self.channels
         self.cap = hw.offchip_bytes_per_cycle
         aggregate = self.channels * self.request_bytes / self.cycles_per_request
         self.use_bus = self.cap < aggregate
         self.bus = hw.hbm_startup_cycles * self.cap    # bus free time, in units of 1/cap cycles
         self.log = array("q") if trace else None       # start, done, bytes, write, node
+        self.stream = None
+        if hw.offchip_requests_per_cycle:
+            from .hbm_stream import RequestStreams
+            self.stream = RequestStreams(hw, self.bursts)
+            self.stream.log = self.log
 
     def bursts(self, nbytes: int, rows: int = 0, row_bytes: int = 0) -> int:
         """Requests of one tile: ``rows · ⌈row_bytes/req⌉`` when the geometry describes the
@@ -87,6 +95,7 @@ class HBM:
         """
         if nbytes <= 0:
             return t
+        t += self.to_channel                        # the bursts reach their channels
         req = self.request_bytes
         n_channels = self.channels
         cpr = self.cycles_per_request
@@ -102,6 +111,7 @@ class HBM:
         done = last - cpr + self.latency
         if self.use_bus:
             done = max(done, self._bus(t, bursts * req))
+        done += self.to_operator                    # the last response reaches the operator
         if self.log is not None:
             self.log.extend((first, done, nbytes, int(is_write), node))
         return done
@@ -137,6 +147,8 @@ class HBM:
         """Reference path: the same reservation issued one burst at a time (for tests)."""
         req = self.request_bytes
         bursts = self.bursts(nbytes, rows, row_bytes) if nbytes > 0 else 0
+        if bursts:
+            t += self.to_channel
         ch0 = address // req
         first, last = None, None
         for j in range(bursts):
@@ -150,4 +162,4 @@ class HBM:
         done = last + self.latency
         if self.use_bus:
             done = max(done, self._bus(t, bursts * req))
-        return done
+        return done + self.to_operator

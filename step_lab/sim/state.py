@@ -77,7 +77,7 @@ class Proc:
         # cost model
         "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
         "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
-        "last_cost", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
+        "last_cost", "holds", "held", "pending", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
         "plain_compute", "log_ports", "tile_rows", "row_bytes",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
@@ -133,6 +133,11 @@ class Proc:
         self.last_out = None
         self.last_in = None
         self.last_cost = 0
+        # the artifact's compute operators read an element in place and dequeue it after
+        # computing: its FIFO slot is freed at the end of the element's COMPUTE (hw option)
+        self.holds = plan.role == COMPUTE and hw.compute_holds_inputs
+        self.held: list = []             # input channels whose slot is held by this element
+        self.pending = None              # an OFFCHIP tile waiting for its completion (hbm_stream)
         self.unit = None
         self.outstanding: deque = deque()
         self.max_outstanding = hw.offchip_outstanding_tiles
