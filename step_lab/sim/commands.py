@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..ir.tokens import DONE
 from .plan import value_bytes
-from .state import BLOCK
+from .state import BLOCK, RUN
 
 __all__ = ["Commands"]
 
@@ -120,17 +120,27 @@ class Commands:
             self._release(p, clock)
         return clock
 
+    def _free_port(self, p, ch, clock: int) -> None:
+        """``p`` reads ``ch`` again: it is done with the element it held there."""
+        held = p.held
+        if ch in held:
+            held.remove(ch)
+            self._credit(ch, clock + self.credit_lat)
+
+    def _credit(self, ch, stamp: int) -> None:
+        ch.credits.append(stamp)
+        if ch.w_put:
+            ch.w_put = False
+            src = ch.src
+            if src.state == BLOCK:
+                src.state = RUN
+                self.runq.append(src)
+
     def _release(self, p, clock: int) -> None:
         """The element is computed: free the input slots it held and wake their producers."""
         stamp = clock + self.credit_lat
         for ch in p.held:
-            ch.credits.append(stamp)
-            if ch.w_put:
-                ch.w_put = False
-                src = ch.src
-                if src.state == BLOCK:
-                    src.state = RUN
-                    self.runq.append(src)
+            self._credit(ch, stamp)
         p.held.clear()
 
     def _claim_unit(self, p, clock: int) -> int:

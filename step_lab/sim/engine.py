@@ -146,6 +146,8 @@ class Engine(Commands):
             if op == GET:
                 port = cmd[1]
                 ch = ins[port]
+                if p.held:
+                    self._free_port(p, ch, clock)    # done with the port's previous element
                 q = ch.q
                 if not q:
                     ch.w_get = True
@@ -168,8 +170,8 @@ class Engine(Commands):
                     if nxt > clock:
                         clock = nxt                  # the port moved an item last cycle
                     p.in_next[port] = clock + 1
-                    if data and p.holds:
-                        p.held.append(ch)            # freed when the element is computed
+                    if data and (p.holds or (port == 0 and p.repeats)):
+                        p.held.append(ch)            # freed once the element is used
                     else:
                         ch.credits.append(clock + credit_lat)   # the freed slot, seen upstream
                     if tracing:
@@ -367,6 +369,8 @@ class Engine(Commands):
         return True
 
     def _finish(self, p) -> None:
+        if p.held:
+            self._release(p, p.clock)
         p.state = FINISHED
         p.close_busy()
         p.end = max(p.clock, p.ready, p.fly_end)

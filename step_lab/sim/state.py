@@ -77,7 +77,7 @@ class Proc:
         # cost model
         "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
         "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
-        "last_cost", "holds", "held", "pending", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
+        "last_cost", "holds", "repeats", "held", "pending", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
         "plain_compute", "log_ports", "tile_rows", "row_bytes",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
@@ -133,9 +133,10 @@ class Proc:
         self.last_out = None
         self.last_in = None
         self.last_cost = 0
-        # the artifact's compute operators read an element in place and dequeue it after
-        # computing: its FIFO slot is freed at the end of the element's COMPUTE (hw option)
+        # the artifact's compute operators peek their operands and dequeue them after computing:
+        # an element's FIFO slot is freed at the end of its COMPUTE (hw.compute_holds_inputs)
         self.holds = plan.role == COMPUTE and hw.compute_holds_inputs
+        self.repeats = hw.compute_holds_inputs and type(self.node).__name__ == "Expand"
         self.held: list = []             # input channels whose slot is held by this element
         self.pending = None              # an OFFCHIP tile waiting for its completion (hbm_stream)
         self.unit = None
