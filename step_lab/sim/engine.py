@@ -125,6 +125,7 @@ class Engine(Commands):
         lockstep = self.lockstep
         tracing = self.tracing
         credit_lat = self.credit_lat
+        held, hold_ports = p.held, p.hold_ports
         granted = p.granted
         p.granted = False
         p.cmd = None
@@ -146,7 +147,7 @@ class Engine(Commands):
             if op == GET:
                 port = cmd[1]
                 ch = ins[port]
-                if p.held:
+                if held:
                     self._free_port(p, ch, clock)    # done with the port's previous element
                 q = ch.q
                 if not q:
@@ -170,8 +171,8 @@ class Engine(Commands):
                     if nxt > clock:
                         clock = nxt                  # the port moved an item last cycle
                     p.in_next[port] = clock + 1
-                    if data and (p.holds or (port == 0 and p.repeats)):
-                        p.held.append(ch)            # freed once the element is used
+                    if data and hold_ports[port]:
+                        held.append(ch)              # freed once the element is used
                     else:
                         ch.credits.append(clock + credit_lat)   # the freed slot, seen upstream
                     if tracing:
@@ -265,11 +266,11 @@ class Engine(Commands):
                         p.add_busy(clock, clock + cost)
                         clock += cost
                         p.last_cost = cost
-                        if p.held:
+                        if held:
                             self._release(p, clock)
                     else:
                         p.last_cost = 0
-                        if p.held:
+                        if held:
                             self._release(p, clock)
                 else:
                     clock = self._compute_cmd(p, cmd, clock, granted)
