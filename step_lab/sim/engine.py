@@ -346,7 +346,7 @@ class Engine(Commands):
             return None
         if self.hbm.stream is not None and cmd[1] > 0:
             p.pending = (issue,) + self.hbm.stream.issue(issue, cmd[1], p.tile_rows,
-                                                         p.row_bytes)
+                                                         p.row_bytes, p.index)
             return self._offchip_done(p, cmd, clock, False)
         return self._offchip(p, cmd, issue)
 

@@ -38,7 +38,7 @@ class RequestStreams:
     """Arrival-ordered fluid server of the off-chip requests (see the module docstring)."""
 
     __slots__ = ("rate", "service", "start", "latency", "to_channel", "to_operator",
-                 "request_bytes", "now", "backlog", "arriving", "ends", "log", "bursts")
+                 "request_bytes", "now", "backlog", "arriving", "ends", "log", "bursts", "last")
 
     def __init__(self, hw, bursts, trace: bool = False):
         self.rate = hw.offchip_requests_per_cycle
@@ -55,25 +55,33 @@ class RequestStreams:
         self.arriving = 0               # tiles whose requests are still arriving
         self.ends: list = []            # heap of the arrival ends of those tiles
         self.log = array("q") if trace else None
+        self.last: dict = {}            # node -> arrival end of its latest tile
 
-    def issue(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0) -> tuple:
-        """A tile issued at cycle ``t``: ``(s, e)``, its first and last request arrivals."""
+    def issue(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
+              node: int = -1) -> tuple:
+        """A tile issued at cycle ``t``: ``(s, e)``, its first and last request arrivals.
+
+        An operator hands its requests over one after the other: a tile's requests follow
+        those of the operator's previous tile (``offchip_outstanding_tiles`` > 1), and never
+        arrive before the cycle the model has reached."""
         n = self.bursts(nbytes, rows, row_bytes)
-        s = t + self.to_channel
+        s = max(t + self.to_channel, self.last.get(node, 0), self.now)
         self._advance(s)
         e = s + n / self.rate
+        self.last[node] = e
         self.arriving += 1
         heappush(self.ends, e)
         return s, e
 
-    def complete(self, s: int, e: float, nbytes: int, is_write: bool = False,
+    def complete(self, s: float, e: float, nbytes: int, is_write: bool = False,
                  node: int = -1) -> int:
         """Completion of the tile whose requests arrived over [s, e); call at cycle >= e."""
         self._advance(e)
         depart = max(e, self.start) + self.backlog / self.service
-        done = max(-int(-depart // 1) - 1, s) + self.latency + self.to_operator
+        first = -int(-s // 1)
+        done = max(-int(-depart // 1) - 1, first) + self.latency + self.to_operator
         if self.log is not None:
-            self.log.extend((s, done, nbytes, int(is_write), node))
+            self.log.extend((first, done, nbytes, int(is_write), node))
         return done
 
     def _advance(self, x: float) -> None:
