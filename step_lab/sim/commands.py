@@ -130,11 +130,15 @@ class Commands:
     def _credit(self, ch, stamp: int) -> None:
         ch.credits.append(stamp)
         if ch.w_put:
-            ch.w_put = False
-            src = ch.src
-            if src.state == BLOCK:
-                src.state = RUN
-                self.runq.append(src)
+            self._wake_producer(ch)
+
+    def _wake_producer(self, ch) -> None:
+        """A slot of ``ch`` was freed: wake its producer if it waits for one."""
+        ch.w_put = False
+        src = ch.src
+        if src.state == BLOCK:
+            src.state = RUN
+            self.runq.append(src)
 
     def _release(self, p, clock: int) -> None:
         """The element is computed: free the input slots it held and wake their producers."""

@@ -267,7 +267,13 @@ class Engine(Commands):
                         clock += cost
                         p.last_cost = cost
                         if held:
-                            self._release(p, clock)
+                            # NOTE: inlined Commands._release (operands held while computing)
+                            stamp = clock + credit_lat
+                            for ch in held:
+                                ch.credits.append(stamp)
+                                if ch.w_put:
+                                    self._wake_producer(ch)
+                            held.clear()
                     else:
                         p.last_cost = 0
                         if held:
