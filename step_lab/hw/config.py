@@ -60,6 +60,11 @@ class HardwareConfig:
       ``hbm_startup_cycles`` (a channel serves nothing before this cycle).
     * ``offchip_outstanding_tiles`` — tiles one off-chip operator may have in flight (2 = the
       double buffering of the paper's on-chip accounting, §6.2).
+    * ``offchip_requests_per_cycle`` — requests an off-chip operator hands to the HBM per cycle;
+      requests are served in arrival order, so concurrent tiles share the channels
+      (``sim.hbm_stream``); 0 = whole-tile reservations (``sim.hbm``).
+    * ``hbm_request_path_cycles`` / ``hbm_response_path_cycles`` — network cycles from an
+      operator to a channel queue and from the HBM back to the operator.
 
     Compute:
 
@@ -75,6 +80,12 @@ class HardwareConfig:
     * ``fifo_depth`` — default channel depth in slots (per-stream override:
       ``program.set_fifo_depth``; feedback edges use their declared depth).
     * ``channel_latency_cycles`` — cycles from a put to the token's visibility (>= 1).
+    * ``channel_credit_latency_cycles`` — cycles from freeing a slot to the producer seeing it.
+    * ``compute_holds_inputs`` — compute (and expand) operators keep an element's slot until
+      they are done with it (``sim.holding``).
+
+    The last five fields model the reference simulator's overheads (``hw.overheads``: the
+    artifact's values in every preset; ``hw.idealized(hw)`` turns them off).
     * ``switch_cost_cycles`` — Partition/Reassemble/EagerMerge port-switch cost (§7.2).
 
     Placement (``step_lab.hw.placement``):

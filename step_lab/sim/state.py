@@ -78,7 +78,8 @@ class Proc:
         # cost model
         "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
         "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
-        "last_cost", "hold_ports", "holds_inputs", "held", "pending", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
+        "last_cost", "hold_ports", "holds_inputs", "held", "pending", "unit", "outstanding",
+        "max_outstanding", "cursor", "fly_end",
         "plain_compute", "log_ports", "tile_rows", "row_bytes",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
