@@ -32,17 +32,18 @@ the tests compare against). The simulator issues
 requests in global time order (off-chip commands are synchronisation points), so channel queues
 are served first come, first served.
 
-**Issue rate (not modelled).** The reference load hands its requests to the HBM node
-``par_dispatch`` per cycle (its scripts use 4, i.e. 256 B/cycle per load; 1 would be 64 B/cycle)
-and keeps one tile in flight. We do not model that rate: it can only bind while fewer than
-``hbm_channels / (hbm_cycles_per_request · par_dispatch)`` loads stream at once, and the
-figures keep more busy. Measured with a per-tile lower bound ``issue + ⌈bursts/par⌉`` (an
-experiment, not kept): par 4 moves no Fig 8/12/13/14/15/21 quick headline by more than 0.1%;
-even par 1 changes Fig 12's cycles by <= 1.5% (static R = 128: 772k -> 784k).
+**Two models.** These per-tile reservations are the *idealised* HBM (``hw.idealized``,
+``offchip_requests_per_cycle = 0``): a tile's bursts are queued whole, first come first served.
+The presets use the artifact's request streams instead (``offchip_requests_per_cycle = 4``,
+:mod:`step_lab.sim.hbm_stream`, owned here as ``HBM.stream``): an operator hands over its requests
+a few per cycle and concurrent tiles interleave in the channel queues, which the reference
+simulator shows on Fig 8 (docs/FIDELITY.md). Both add ``hbm_request_path_cycles`` before a tile's
+bursts reach the channels and ``hbm_response_path_cycles`` after its last response.
 
 **Limits.** No banks, rows, refresh or read/write turnaround (row-buffer hits are assumed: the
 workloads stream tiles); no queue-depth limit inside the controller (an operator's outstanding
-tiles are bounded by ``offchip_outstanding_tiles`` instead); reads and writes share the same
+tiles are bounded by ``offchip_outstanding_tiles`` instead; the artifact stores a per-channel
+limit of 1 but never applies it, step_lab/hw/overheads.py); reads and writes share the same
 channel timing; the address of a tile is the operator's running byte cursor from its tensor's
 base address unless the behaviour supplies one (``(OFFCHIP, bytes, is_write, address)``).
 """

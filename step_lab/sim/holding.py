@@ -14,8 +14,9 @@ element, as before.
 
 [Choice] Only compute operators and repeating operators hold their inputs: routing and shape
 operators of step_lab have no counterpart with the same FIFO structure in the artifact (its
-binary operators read two FIFOs directly where step_lab inserts a Zip), and holding their slots
-too changes no reference point for the better while it deadlocks graphs that are live today.
+binary operators read two FIFOs directly where step_lab inserts a Zip). Measured: holding every
+node's input slots until its next read of the port raises the Fig 8 mean error from 0.5 % to
+2.0 % and deadlocks the attention graphs, which are live with the narrower rule.
 """
 from __future__ import annotations
 
