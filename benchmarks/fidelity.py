@@ -20,8 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import step_lab as sl  # noqa: E402
-from step_lab.hw import ARTIFACT_OVERHEADS, ATTENTION, VALIDATION, idealized  # noqa: E402
+from step_lab.hw import ARTIFACT_OVERHEADS, ATTENTION, VALIDATION  # noqa: E402
 from step_lab.hw.overheads import IDEAL_VALUES  # noqa: E402
 from step_lab.reproduce.figures._attention import TRACES  # noqa: E402
 from step_lab.reproduce.figures.fig8 import REF_CYCLES, mean_abs_error  # noqa: E402

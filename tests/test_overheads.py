@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import step_lab as sl
-from step_lab import ops
 from step_lab import fn as F
+from step_lab import ops
 from step_lab.errors import ConfigError, StepError
 from step_lab.hw import ARTIFACT_OVERHEADS, ATTENTION, PAPER, VALIDATION, idealized
 from step_lab.reproduce.figures.fig8 import REF_CYCLES, mean_abs_error, simulate_point
