@@ -7,11 +7,11 @@ import pytest
 import step_lab as sl
 from step_lab import DONE, BindingError, ConfigError, DeadlockError, S, StepError, fn, ops
 from step_lab.hw import PAPER, idealized
+from step_lab.ir.node import GET, PUT, Node
 
 # the hand-computed cycles below follow STEP.md §7 without the reference simulator's overheads
 # (issue 16: request streams, held operands, credit and path latencies; tests/test_overheads.py)
 IDEAL = idealized(PAPER)
-from step_lab.ir.node import GET, PUT, Node
 
 # -- tiny test-only operators ------------------------------------------------------------------
 
