@@ -20,7 +20,10 @@ ZERO = np.zeros((1, 16), np.float32)
 
 def test_every_preset_carries_the_artifact_values_and_idealized_removes_them():
     for hw in (PAPER, ATTENTION, VALIDATION):
-        assert {k: getattr(hw, k) for k in ARTIFACT_OVERHEADS} == ARTIFACT_OVERHEADS
+        expected = dict(ARTIFACT_OVERHEADS)
+        if hw is ATTENTION:                  # the attention scripts' par_dispatch = 1
+            expected["offchip_requests_per_cycle"] = 1
+        assert {k: getattr(hw, k) for k in ARTIFACT_OVERHEADS} == expected
         ideal = idealized(hw)
         assert ideal.hbm_channels == hw.hbm_channels and not ideal.compute_holds_inputs
         assert ideal.offchip_requests_per_cycle == ideal.hbm_request_path_cycles == 0

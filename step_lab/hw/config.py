@@ -5,7 +5,8 @@
 
 * ``PAPER`` — the STeP paper's main evaluation (Figs 9–21): HBM 32 channels × 32 B/cycle =
   1024 B/cycle, 64 B/cycle memory units, FIFO depth 2 (the MoE experiments' default);
-* ``ATTENTION`` — ``PAPER`` with FIFO depth 1 (the attention-decode experiments);
+* ``ATTENTION`` — ``PAPER`` with FIFO depth 1 and one request per cycle per off-chip operator
+  (the attention-decode experiments: the artifact's attention scripts pass ``par_dispatch=1``);
 * ``VALIDATION`` — the Fig 8 HDL-validation setup: 8 HBM channels (256 B/cycle), 256 B/cycle
   memory units, FIFO depth 1, 4096 FLOPs/cycle per compute operator, and one tile in flight per
   off-chip operator (``offchip_outstanding_tiles = 1``: the artifact's HBM node allows one
@@ -181,7 +182,7 @@ def _check_grid(grid) -> tuple:
 
 
 PAPER = HardwareConfig()
-ATTENTION = PAPER.replace(fifo_depth=1)
+ATTENTION = PAPER.replace(fifo_depth=1, offchip_requests_per_cycle=1)
 VALIDATION = PAPER.replace(hbm_channels=8, offchip_bytes_per_cycle=256,
                            onchip_bytes_per_cycle=256, fifo_depth=1,
                            compute_flops_per_cycle=4096, offchip_outstanding_tiles=1)
