@@ -73,8 +73,8 @@ def _summary(cycles: dict, ref: dict) -> dict:
     keys = [k for k in ref if k.startswith("fig8")]
     ours = np.array([cycles[k] for k in keys], dtype=float)
     theirs = np.array([ref[k] for k in keys], dtype=float)
-    return {"fig8 mean |error|": mean_abs_error(ours, theirs),
-            "fig8 max |error|": float(np.max(np.abs(ours / theirs - 1)))}
+    return {"fig8 mean abs. error": mean_abs_error(ours, theirs),
+            "fig8 max abs. error": float(np.max(np.abs(ours / theirs - 1)))}
 
 
 def _table(title: str, columns: dict, ref: dict) -> list:
@@ -85,7 +85,7 @@ def _table(title: str, columns: dict, ref: dict) -> list:
     for key, value in ref.items():
         cells = [f"{columns[n][key]:,} ({columns[n][key] / value - 1:+.1%})" for n in names]
         lines.append(f"| {key} | {value:,} | " + " | ".join(cells) + " |")
-    for label in ("fig8 mean |error|", "fig8 max |error|"):
+    for label in ("fig8 mean abs. error", "fig8 max abs. error"):
         cells = [f"{_summary(columns[n], ref)[label]:.2%}" for n in names]
         lines.append(f"| **{label}** | | " + " | ".join(cells) + " |")
     return lines + [""]
