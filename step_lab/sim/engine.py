@@ -171,19 +171,19 @@ class Engine(Commands):
                     if nxt > clock:
                         clock = nxt                  # the port moved an item last cycle
                     p.in_next[port] = clock + 1
+                    if tracing:
+                        ch.gets.append(clock)
                     if data and hold_ports[port]:
                         held.append(ch)              # freed once the element is used
                     else:
                         ch.credits.append(clock + credit_lat)   # the freed slot, seen upstream
-                    if tracing:
-                        ch.gets.append(clock)
-                    if ch.w_put:
-                        # NOTE: wake the producer blocked on the full FIFO (inline for speed)
-                        ch.w_put = False
-                        src = ch.src
-                        if src.state == BLOCK:
-                            src.state = RUN
-                            runq.append(src)
+                        if ch.w_put:
+                            # NOTE: wake the producer blocked on the full FIFO (inline for speed)
+                            ch.w_put = False
+                            src = ch.src
+                            if src.state == BLOCK:
+                                src.state = RUN
+                                runq.append(src)
                     # NOTE: inlined Proc.add_busy(clock, clock + 1) for speed
                     if clock >= p.be:
                         p.busy += 1
@@ -266,18 +266,15 @@ class Engine(Commands):
                         p.add_busy(clock, clock + cost)
                         clock += cost
                         p.last_cost = cost
-                        if held:
-                            # NOTE: inlined Commands._release (operands held while computing)
-                            stamp = clock + credit_lat
-                            for ch in held:
-                                ch.credits.append(stamp)
-                                if ch.w_put:
-                                    self._wake_producer(ch)
-                            held.clear()
                     else:
                         p.last_cost = 0
-                        if held:
-                            self._release(p, clock)
+                    if held:
+                        # NOTE: inlined Commands._release (operands held while computing)
+                        for ch in held:
+                            ch.credits.append(clock + credit_lat)
+                            if ch.w_put:
+                                self._wake_producer(ch)
+                        held.clear()
                 else:
                     clock = self._compute_cmd(p, cmd, clock, granted)
                     if clock is None:
