@@ -62,7 +62,7 @@ def test_trace_is_compact():
     prog = sl.Program("big")
     x = ops.LinearOffChipLoad(prog.tensor("X", (2000 * 8, 16), "f32"), tile=(8, 16))
     ops.LinearOffChipStore(ops.Map(x, fn.SiLU(), compute_bw=1), "Y")
-    r = sl.simulate(prog, trace=True, values=False)
+    r = sl.simulate(prog, trace=True, values=False, hw=sl.hw.idealized(sl.hw.PAPER))
     stored = sum(len(f.puts) + len(f.gets) for f in r.trace.fifos.values())
     stored += sum(len(b) for b in r.trace.busy.values()) + len(r.trace.hbm)
     assert r.cycles == 2000 * 1024 + 20 and stored < 40_000    # events, not cycles × units

@@ -4,7 +4,8 @@
 a preset up by name.
 """
 from .config import ATTENTION, PAPER, PRESETS, VALIDATION, HardwareConfig, preset
+from .overheads import ARTIFACT_OVERHEADS, idealized
 from .placement import Placement, cell_kind, place, unit_kind
 
 __all__ = ["HardwareConfig", "PAPER", "ATTENTION", "VALIDATION", "PRESETS", "preset",
-           "Placement", "place", "unit_kind", "cell_kind"]
+           "Placement", "place", "unit_kind", "cell_kind", "ARTIFACT_OVERHEADS", "idealized"]

@@ -5,7 +5,8 @@
 
 * ``PAPER`` — the STeP paper's main evaluation (Figs 9–21): HBM 32 channels × 32 B/cycle =
   1024 B/cycle, 64 B/cycle memory units, FIFO depth 2 (the MoE experiments' default);
-* ``ATTENTION`` — ``PAPER`` with FIFO depth 1 (the attention-decode experiments);
+* ``ATTENTION`` — ``PAPER`` with FIFO depth 1 and one request per cycle per off-chip operator
+  (the attention-decode experiments: the artifact's attention scripts pass ``par_dispatch=1``);
 * ``VALIDATION`` — the Fig 8 HDL-validation setup: 8 HBM channels (256 B/cycle), 256 B/cycle
   memory units, FIFO depth 1, 4096 FLOPs/cycle per compute operator, and one tile in flight per
   off-chip operator (``offchip_outstanding_tiles = 1``: the artifact's HBM node allows one
@@ -39,6 +40,8 @@ _INT_FIELDS = {
     "flops_per_cycle_per_unit": 1, "fifo_depth": 1, "channel_latency_cycles": 1,
     "pipeline_latency_cycles": 0, "switch_cost_cycles": 0, "reconfiguration_cycles": 0,
     "onchip_buffer_capacity_bytes": 0,
+    "hbm_request_path_cycles": 0, "hbm_response_path_cycles": 0,
+    "channel_credit_latency_cycles": 0, "offchip_requests_per_cycle": 0,
 }
 
 
@@ -65,6 +68,11 @@ class HardwareConfig:
     * ``onchip_buffer_capacity_bytes`` — bytes one Bufferize may keep on chip; a buffer
       ``‖buffer‖ · |tile|`` larger than this spills to HBM (``step_lab.analysis.spill``).
       0 (default, every preset): unlimited, nothing spills unless built with ``spill=True``.
+    * ``offchip_requests_per_cycle`` — requests an off-chip operator hands to the HBM per cycle;
+      requests are served in arrival order, so concurrent tiles share the channels
+      (``sim.hbm_stream``); 0 = whole-tile reservations (``sim.hbm``).
+    * ``hbm_request_path_cycles`` / ``hbm_response_path_cycles`` — network cycles from an
+      operator to a channel queue and from the HBM back to the operator.
 
     Compute:
 
@@ -80,6 +88,12 @@ class HardwareConfig:
     * ``fifo_depth`` — default channel depth in slots (per-stream override:
       ``program.set_fifo_depth``; feedback edges use their declared depth).
     * ``channel_latency_cycles`` — cycles from a put to the token's visibility (>= 1).
+    * ``channel_credit_latency_cycles`` — cycles from freeing a slot to the producer seeing it.
+    * ``compute_holds_inputs`` — compute (and expand) operators keep an element's slot until
+      they are done with it (``sim.holding``).
+
+    The last five fields model the reference simulator's overheads (``hw.overheads``: the
+    artifact's values in every preset; ``hw.idealized(hw)`` turns them off).
     * ``switch_cost_cycles`` — Partition/Reassemble/EagerMerge port-switch cost (§7.2).
 
     Placement (``step_lab.hw.placement``):
@@ -99,13 +113,18 @@ class HardwareConfig:
     hbm_cycles_per_request: int = 2
     hbm_latency_cycles: int = 2
     hbm_startup_cycles: int = 14
+    hbm_request_path_cycles: int = 2
+    hbm_response_path_cycles: int = 1
     offchip_outstanding_tiles: int = 2
+    offchip_requests_per_cycle: int = 4
     compute_flops_per_cycle: int = 1024
     flops_per_cycle_per_unit: int = 512
     fifo_depth: int = 2
     channel_latency_cycles: int = 1
+    channel_credit_latency_cycles: int = 1
     pipeline_latency_cycles: int = 0
     switch_cost_cycles: int = 1
+    compute_holds_inputs: bool = True
     grid: tuple | None = None
     time_multiplex: bool = False
     reconfiguration_cycles: int = 0
@@ -114,6 +133,9 @@ class HardwareConfig:
     def __post_init__(self):
         for name, minimum in _INT_FIELDS.items():
             object.__setattr__(self, name, _check_int(name, getattr(self, name), minimum))
+        if not isinstance(self.compute_holds_inputs, bool):
+            raise ConfigError(f"HardwareConfig: compute_holds_inputs = "
+                              f"{self.compute_holds_inputs!r} (expected True or False)")
         if not isinstance(self.time_multiplex, bool):
             raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
                               "(expected True or False)")
@@ -168,7 +190,7 @@ def _check_grid(grid) -> tuple:
 
 
 PAPER = HardwareConfig()
-ATTENTION = PAPER.replace(fifo_depth=1)
+ATTENTION = PAPER.replace(fifo_depth=1, offchip_requests_per_cycle=1)
 VALIDATION = PAPER.replace(hbm_channels=8, offchip_bytes_per_cycle=256,
                            onchip_bytes_per_cycle=256, fifo_depth=1,
                            compute_flops_per_cycle=4096, offchip_outstanding_tiles=1)

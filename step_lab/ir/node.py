@@ -75,6 +75,7 @@ class Node:
     switches_output: ClassVar[bool] = False  # pays switch_cost_cycles on an output-port change
     stages_matmul: ClassVar[bool] = False    # a matmul function stages T rows + weight (§6.2)
     holds_accumulator: ClassVar[bool] = False  # keeps its output element on chip (§6.2)
+    repeats_input: ClassVar[bool] = False  # re-emits each element of input 0 (holds its slot)
     introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
     back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
     scope: tuple[str, ...] = ()           # name-scope path (Program.scope), outermost first

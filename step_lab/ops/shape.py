@@ -366,6 +366,7 @@ class Expand(Node):
     group = "shape"
     forwards_residency = "first_output"
     holds_accumulator = True
+    repeats_input = True
 
     def _build(self, stream, ref=None, rank=None, *, sizes=None):
         stream = self._stream_arg(stream, "stream")

@@ -11,7 +11,8 @@ Timing model (all integer cycles; parameters are fields of ``HardwareConfig``):
   a slot in every consumer's FIFO. A token put at cycle p is visible from
   ``p + channel_latency_cycles``. Data items and standalone stop tokens take a slot; a stop
   token directly after a data item is attached to it and free, as is Done ([Choice] §7.1). A
-  slot freed by a get at cycle g can be refilled at g.
+  slot freed at cycle g (by a get, or see *Held operands*) can be refilled at
+  g + ``channel_credit_latency_cycles``.
 * **Ports.** Every input and output port moves at most one slot-taking token per cycle; so
   routing and shape operators forward one item per cycle (§7.2 [Choice]) and a standalone
   stop token costs a cycle at each operator.
@@ -35,7 +36,13 @@ Timing model (all integer cycles; parameters are fields of ``HardwareConfig``):
   (``hbm.py``) and is visible one channel latency after it completes; a store finishes when its
   last write completes. A tile of r rows costs ``r · ⌈row bytes / hbm_request_bytes⌉`` HBM
   requests (whole requests per tile row, as the reference issues them), while
-  ``offchip_bytes`` counts the useful tile bytes (= the symbolic traffic metric).
+  ``offchip_bytes`` counts the useful tile bytes (= the symbolic traffic metric). With
+  ``offchip_requests_per_cycle`` > 0 (the presets) the requests of concurrent tiles interleave
+  (``hbm_stream.py``) and a tile's completion is fixed at a second synchronisation point.
+* **Held operands** (``compute_holds_inputs``, ``holding.py``): a compute node frees an input
+  slot when the element's compute ends, an Expand when it moves to its next element; a freed
+  slot reaches the producer ``channel_credit_latency_cycles`` later (the reference simulator's
+  overheads: ``step_lab/hw/overheads.py``, docs/FIDELITY.md).
 * **Shared units** (placement, §8.2): nodes on one unit serialise their compute; switching node
   costs ``reconfiguration_cycles``.
 * ``cycles`` is when the last node finished. Per node, ``busy`` is the union of its port cycles

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..ir.tokens import DONE
 from .plan import value_bytes
-from .state import BLOCK
+from .state import BLOCK, RUN
 
 __all__ = ["Commands"]
 
@@ -116,7 +116,36 @@ class Commands:
             clock += cost
         p.last_cost = cost
         p.flops += flops
+        if p.held:
+            self._release(p, clock)
         return clock
+
+    def _free_port(self, p, ch, clock: int) -> None:
+        """``p`` reads ``ch`` again: it is done with the element it held there."""
+        held = p.held
+        if ch in held:
+            held.remove(ch)
+            self._credit(ch, clock + self.credit_lat)
+
+    def _credit(self, ch, stamp: int) -> None:
+        ch.credits.append(stamp)
+        if ch.w_put:
+            self._wake_producer(ch)
+
+    def _wake_producer(self, ch) -> None:
+        """A slot of ``ch`` was freed: wake its producer if it waits for one."""
+        ch.w_put = False
+        src = ch.src
+        if src.state == BLOCK:
+            src.state = RUN
+            self.runq.append(src)
+
+    def _release(self, p, clock: int) -> None:
+        """The element is computed: free the input slots it held and wake their producers."""
+        stamp = clock + self.credit_lat
+        for ch in p.held:
+            self._credit(ch, stamp)
+        p.held.clear()
 
     def _claim_unit(self, p, clock: int) -> int:
         unit = p.unit
@@ -127,7 +156,20 @@ class Commands:
             unit.last = p
         return start
 
-    def _offchip(self, p, cmd, issue: int) -> int:
+    def _offchip_done(self, p, cmd, clock: int, granted: bool):
+        """Second synchronisation of a streamed tile (``hbm_stream``): its completion is known
+        once global time reaches its last request's arrival; None while it waits."""
+        issue, s, e = p.pending
+        key = -int(-e // 1)
+        if not (granted and p.sync_key >= key) and (self.lockstep or
+                                                    not self._earliest(p, key)):
+            self._sync(p, cmd, key, clock)
+            return None
+        p.pending = None
+        done = self.hbm.stream.complete(s, e, cmd[1], bool(cmd[2]), p.index)
+        return self._offchip(p, cmd, issue, done)
+
+    def _offchip(self, p, cmd, issue: int, done: int | None = None) -> int:
         nbytes = cmd[1]
         od = p.outstanding
         if len(od) >= p.max_outstanding:
@@ -137,8 +179,9 @@ class Commands:
         else:
             address = p.cursor
             p.cursor += nbytes
-        done = self.hbm.access(issue, nbytes, address, bool(cmd[2]), p.index, p.tile_rows,
-                               p.row_bytes)
+        if done is None:
+            done = self.hbm.access(issue, nbytes, address, bool(cmd[2]), p.index, p.tile_rows,
+                                   p.row_bytes)
         od.append(done)
         p.ready = done
         p.offchip += nbytes

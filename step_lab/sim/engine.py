@@ -56,6 +56,7 @@ class Engine(Commands):
         self.now = 0
         self.bw_onchip = hw.onchip_bytes_per_cycle
         self.switch_cost = hw.switch_cost_cycles
+        self.credit_lat = hw.channel_credit_latency_cycles
         self.reconfig = hw.reconfiguration_cycles
         self.progress = progress
         self.tracing = any(ch.puts is not None for ch in channels)
@@ -123,6 +124,8 @@ class Engine(Commands):
         runq = self.runq
         lockstep = self.lockstep
         tracing = self.tracing
+        credit_lat = self.credit_lat
+        held, hold_ports = p.held, p.hold_ports
         granted = p.granted
         p.granted = False
         p.cmd = None
@@ -144,6 +147,8 @@ class Engine(Commands):
             if op == GET:
                 port = cmd[1]
                 ch = ins[port]
+                if held:
+                    self._free_port(p, ch, clock)    # done with the port's previous element
                 q = ch.q
                 if not q:
                     ch.w_get = True
@@ -166,16 +171,19 @@ class Engine(Commands):
                     if nxt > clock:
                         clock = nxt                  # the port moved an item last cycle
                     p.in_next[port] = clock + 1
-                    ch.credits.append(clock)
                     if tracing:
                         ch.gets.append(clock)
-                    if ch.w_put:
-                        # NOTE: wake the producer blocked on the full FIFO (inline for speed)
-                        ch.w_put = False
-                        src = ch.src
-                        if src.state == BLOCK:
-                            src.state = RUN
-                            runq.append(src)
+                    if data and hold_ports[port]:
+                        held.append(ch)              # freed once the element is used
+                    else:
+                        ch.credits.append(clock + credit_lat)   # the freed slot, seen upstream
+                        if ch.w_put:
+                            # NOTE: wake the producer blocked on the full FIFO (inline for speed)
+                            ch.w_put = False
+                            src = ch.src
+                            if src.state == BLOCK:
+                                src.state = RUN
+                                runq.append(src)
                     # NOTE: inlined Proc.add_busy(clock, clock + 1) for speed
                     if clock >= p.be:
                         p.busy += 1
@@ -260,6 +268,13 @@ class Engine(Commands):
                         p.last_cost = cost
                     else:
                         p.last_cost = 0
+                    if held:
+                        # NOTE: inlined Commands._release (operands held while computing)
+                        for ch in held:
+                            ch.credits.append(clock + credit_lat)
+                            if ch.w_put:
+                                self._wake_producer(ch)
+                        held.clear()
                 else:
                     clock = self._compute_cmd(p, cmd, clock, granted)
                     if clock is None:
@@ -322,6 +337,8 @@ class Engine(Commands):
     def _offchip_cmd(self, p, cmd, clock: int, granted: bool):
         """OFFCHIP: issue once a request slot is free and no peer can act earlier; the new
         clock, or None when ``p`` waits in the heap for its issue cycle."""
+        if p.pending is not None:
+            return self._offchip_done(p, cmd, clock, granted)
         od = p.outstanding
         issue = clock
         if len(od) >= p.max_outstanding and od[0] > issue:
@@ -330,6 +347,10 @@ class Engine(Commands):
                                                       not self._earliest(p, issue)):
             self._sync(p, cmd, issue, clock)
             return None
+        if self.hbm.stream is not None and cmd[1] > 0:
+            p.pending = (issue,) + self.hbm.stream.issue(issue, cmd[1], p.tile_rows,
+                                                         p.row_bytes, p.index)
+            return self._offchip_done(p, cmd, clock, False)
         return self._offchip(p, cmd, issue)
 
     def _earliest(self, p, key: int) -> bool:
@@ -352,6 +373,8 @@ class Engine(Commands):
         return True
 
     def _finish(self, p) -> None:
+        if p.held:
+            self._release(p, p.clock)
         p.state = FINISHED
         p.close_busy()
         p.end = max(p.clock, p.ready, p.fly_end)

@@ -32,17 +32,18 @@ the tests compare against). The simulator issues
 requests in global time order (off-chip commands are synchronisation points), so channel queues
 are served first come, first served.
 
-**Issue rate (not modelled).** The reference load hands its requests to the HBM node
-``par_dispatch`` per cycle (its scripts use 4, i.e. 256 B/cycle per load; 1 would be 64 B/cycle)
-and keeps one tile in flight. We do not model that rate: it can only bind while fewer than
-``hbm_channels / (hbm_cycles_per_request · par_dispatch)`` loads stream at once, and the
-figures keep more busy. Measured with a per-tile lower bound ``issue + ⌈bursts/par⌉`` (an
-experiment, not kept): par 4 moves no Fig 8/12/13/14/15/21 quick headline by more than 0.1%;
-even par 1 changes Fig 12's cycles by <= 1.5% (static R = 128: 772k -> 784k).
+**Two models.** These per-tile reservations are the *idealised* HBM (``hw.idealized``,
+``offchip_requests_per_cycle = 0``): a tile's bursts are queued whole, first come first served.
+The presets use the artifact's request streams instead (``offchip_requests_per_cycle = 4``,
+:mod:`step_lab.sim.hbm_stream`, owned here as ``HBM.stream``): an operator hands over its requests
+a few per cycle and concurrent tiles interleave in the channel queues, which the reference
+simulator shows on Fig 8 (docs/FIDELITY.md). Both add ``hbm_request_path_cycles`` before a tile's
+bursts reach the channels and ``hbm_response_path_cycles`` after its last response.
 
 **Limits.** No banks, rows, refresh or read/write turnaround (row-buffer hits are assumed: the
 workloads stream tiles); no queue-depth limit inside the controller (an operator's outstanding
-tiles are bounded by ``offchip_outstanding_tiles`` instead); reads and writes share the same
+tiles are bounded by ``offchip_outstanding_tiles`` instead; the artifact stores a per-channel
+limit of 1 but never applies it, step_lab/hw/overheads.py); reads and writes share the same
 channel timing; the address of a tile is the operator's running byte cursor from its tensor's
 base address unless the behaviour supplies one (``(OFFCHIP, bytes, is_write, address)``).
 """
@@ -57,19 +58,27 @@ class HBM:
     """Channel reservations of the shared off-chip memory (see the module docstring)."""
 
     __slots__ = ("free", "channels", "request_bytes", "cycles_per_request", "latency",
-                 "cap", "bus", "use_bus", "log")
+                 "cap", "bus", "use_bus", "log", "to_channel", "to_operator",
+                 "stream")
 
     def __init__(self, hw, trace: bool = False):
         self.channels = hw.hbm_channels
         self.request_bytes = hw.hbm_request_bytes
         self.cycles_per_request = hw.hbm_cycles_per_request
         self.latency = hw.hbm_latency_cycles
+        self.to_channel = hw.hbm_request_path_cycles
+        self.to_operator = hw.hbm_response_path_cycles
         self.free = [hw.hbm_startup_cycles] * self.channels
         self.cap = hw.offchip_bytes_per_cycle
         aggregate = self.channels * self.request_bytes / self.cycles_per_request
         self.use_bus = self.cap < aggregate
         self.bus = hw.hbm_startup_cycles * self.cap    # bus free time, in units of 1/cap cycles
         self.log = array("q") if trace else None       # start, done, bytes, write, node
+        self.stream = None
+        if hw.offchip_requests_per_cycle:
+            from .hbm_stream import RequestStreams
+            self.stream = RequestStreams(hw, self.bursts)
+            self.stream.log = self.log
 
     def bursts(self, nbytes: int, rows: int = 0, row_bytes: int = 0) -> int:
         """Requests of one tile: ``rows · ⌈row_bytes/req⌉`` when the geometry describes the
@@ -87,6 +96,7 @@ class HBM:
         """
         if nbytes <= 0:
             return t
+        t += self.to_channel                        # the bursts reach their channels
         req = self.request_bytes
         n_channels = self.channels
         cpr = self.cycles_per_request
@@ -102,6 +112,7 @@ class HBM:
         done = last - cpr + self.latency
         if self.use_bus:
             done = max(done, self._bus(t, bursts * req))
+        done += self.to_operator                    # the last response reaches the operator
         if self.log is not None:
             self.log.extend((first, done, nbytes, int(is_write), node))
         return done
@@ -137,6 +148,8 @@ class HBM:
         """Reference path: the same reservation issued one burst at a time (for tests)."""
         req = self.request_bytes
         bursts = self.bursts(nbytes, rows, row_bytes) if nbytes > 0 else 0
+        if bursts:
+            t += self.to_channel
         ch0 = address // req
         first, last = None, None
         for j in range(bursts):
@@ -150,4 +163,4 @@ class HBM:
         done = last + self.latency
         if self.use_bus:
             done = max(done, self._bus(t, bursts * req))
-        return done
+        return done + self.to_operator

@@ -17,6 +17,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 
+from .holding import held_ports
 from .plan import BUFFERIZE, COMPUTE, OFFCHIP, STREAMIFY
 
 __all__ = ["Channel", "Proc", "Unit", "RUN", "BLOCK", "SYNC", "FINISHED"]
@@ -77,7 +78,8 @@ class Proc:
         # cost model
         "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
         "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
-        "last_cost", "unit", "outstanding", "max_outstanding", "cursor", "fly_end",
+        "last_cost", "hold_ports", "holds_inputs", "held", "pending", "unit", "outstanding",
+        "max_outstanding", "cursor", "fly_end",
         "plain_compute", "log_ports", "tile_rows", "row_bytes",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
@@ -134,6 +136,12 @@ class Proc:
         self.last_out = None
         self.last_in = None
         self.last_cost = 0
+        # the artifact's operators peek an element and dequeue it once done with it: see
+        # step_lab.sim.holding (hw.compute_holds_inputs)
+        self.hold_ports: list = []       # per input port: hold its data slots (finalize)
+        self.holds_inputs = hw.compute_holds_inputs
+        self.held: list = []             # input channels whose slot is held by this element
+        self.pending = None              # an OFFCHIP tile waiting for its completion (hbm_stream)
         self.unit = None
         self.outstanding: deque = deque()
         self.max_outstanding = hw.offchip_outstanding_tiles
@@ -147,6 +155,7 @@ class Proc:
     def finalize(self) -> None:
         """Called once channels and units are attached: pick the fast paths."""
         self.out1 = [chs[0] if len(chs) == 1 else None for chs in self.outs]
+        self.hold_ports = held_ports(self.node, self.role, len(self.ins), self.holds_inputs)
         bw = self.compute_bw
         self.plain_compute = (self.role == COMPUTE and not self.in_cost and self.unit is None
                               and type(bw) is int and bw > 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import StepError
 from ...hw import VALIDATION
 from ...workloads.swiglu import FIG8_TILES_M, FIG8_TILES_N, swiglu, swiglu_traffic
 from ..registry import FigureResult, figure
@@ -34,9 +35,12 @@ PAPER_TRAFFIC_MB = {(16, 16): 8.45, (16, 32): 7.41, (16, 64): 6.88, (16, 128): 6
                     (64, 64): 2.16, (64, 128): 1.90, (64, 256): 1.77}
 
 PAPER = {"pearson_r": 0.99, "pearson_r_hdl": 0.99, "max_deviation_vs_reference": 0.0,
-         "max_rank_shift_vs_reference": 0}
+         "mean_abs_error_vs_reference": 0.0, "max_rank_shift_vs_reference": 0}
+# [Choice] mean |error| <= 2% is issue 16's target for the reference simulator (EXPERIMENTS.md
+# only bounds each point at ±20%, kept for max_deviation_vs_reference)
 TOLERANCE = {"pearson_r": ("min", 0.95), "pearson_r_hdl": ("min", 0.95),
              "max_deviation_vs_reference": ("max", 0.20),
+             "mean_abs_error_vs_reference": ("max", 0.02),
              "max_rank_shift_vs_reference": ("max", 2)}
 for _p, _mb in PAPER_TRAFFIC_MB.items():
     PAPER[f"traffic_mb.m{_p[0]}_n{_p[1]}"] = _mb
@@ -63,6 +67,7 @@ def _correlations(ok: list, prefix: str) -> dict:
     h = {f"{prefix}pearson_r": float(np.corrcoef(ours, ref)[0, 1]),
          f"{prefix}pearson_r_hdl": float(np.corrcoef(ours, hdl)[0, 1]),
          f"{prefix}max_deviation_vs_reference": float(np.max(np.abs(ours / ref - 1))),
+         f"{prefix}mean_abs_error_vs_reference": mean_abs_error(ours, ref),
          f"{prefix}max_rank_shift_vs_reference": int(np.max(np.abs(_ranks(ours) - _ranks(ref)))),
          f"{prefix}max_rank_shift_vs_hdl": int(np.max(np.abs(_ranks(ours) - _ranks(hdl))))}
     if not prefix:
@@ -70,6 +75,15 @@ def _correlations(ok: list, prefix: str) -> dict:
         h["pearson_r_traffic_vs_cycles"] = float(np.corrcoef(
             [r["offchip_bytes"] for r in ok], ours)[0, 1])
     return h
+
+
+def mean_abs_error(ours, ref) -> float:
+    """Mean of |ours / ref − 1| over the points (the relative error, averaged without sign)."""
+    ours, ref = np.asarray(ours, dtype=float), np.asarray(ref, dtype=float)
+    if ours.shape != ref.shape or not ours.size or np.any(ref <= 0):
+        raise StepError(f"mean_abs_error: {ours.size} values vs {ref.size} positive "
+                         "references (expected as many, at least one)")
+    return float(np.mean(np.abs(ours / ref - 1)))
 
 
 def _ranks(values) -> np.ndarray:
@@ -102,8 +116,9 @@ def run(ctx) -> FigureResult:
                                           == r["formula_traffic"] for r in ok)
     notes += [
         "pearson_r: ours vs the reference STeP simulator's cycles (exact, from the authors' "
-        "reference output) — the tolerance r >= 0.95, each point within ±20%, ranking within "
-        "±2 positions; pearson_r_hdl: vs the HDL cycles read off the published figure (±5%).",
+        "reference output) — the tolerance r >= 0.95, each point within ±20%, mean |error| "
+        "<= 2% (mean_abs_error_vs_reference), ranking within ±2 positions; pearson_r_hdl: vs "
+        "the HDL cycles read off the published figure (±5%).",
         "traffic_exact: simulated off-chip bytes = symbolic metric = 4·(B·D·F/n + 3·(B/m)·D·F "
         "+ B·D) at every point.",
         "Schedule: x tiles [m, 256] re-read per intermediate column tile, Wg/Wu [256, n] and "
@@ -112,9 +127,9 @@ def run(ctx) -> FigureResult:
         "Hardware: sl.hw.VALIDATION, whose offchip_outstanding_tiles = 1 (the artifact's HBM "
         "node allows 1 outstanding request, EXPERIMENTS.md §1.1; PAPER keeps 2). "
         "'preset_outstanding2.*' keys repeat the comparison with 2 tiles in flight: r is "
-        "the same to 3 digits, but the near-tied n = 128 / n = 256 schedules swap and the "
-        "largest rank shift vs the reference becomes 3 (2 vs HDL, whose ordering agrees with "
-        "ours there).",
+        "the same to 3 digits, but the near-tied n = 128 / n = 256 schedules swap, the "
+        "largest rank shift vs the reference becomes 3 and the mean |error| about 2% (the "
+        "reference's loads prefetch one tile less).",
         "Quick and full runs are identical (15 + 15 simulations, about 3 s).",
     ]
     return FigureResult(headline=h, points=ok, notes=notes, plot=_plot(ok))

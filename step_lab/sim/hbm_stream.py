@@ -1,0 +1,108 @@
+"""Request streams: the artifact's HBM as seen by concurrent off-chip operators (issue 16).
+
+In the authors' simulator an off-chip operator hands its tile's 64-B requests to the HBM node
+``par_dispatch`` per cycle (``hw.offchip_requests_per_cycle``, 4 in every artifact script); the
+node deals them round-robin onto unbounded per-channel queues, and each channel serves its queue
+in arrival order, one request every ``hbm_cycles_per_request`` cycles. When several operators
+stream at once their requests **interleave**: every concurrent tile progresses at a share of the
+bandwidth and they finish together, instead of one tile after the other. The per-tile channel
+reservations of :mod:`step_lab.sim.hbm` serve whole tiles first come, first served, which lets
+the first of several simultaneous tiles finish early and its consumer start early: that is the
+overhead the reference simulator has and the reservation model leaves out (Fig 8, docs/FIDELITY.md).
+
+**Model (fluid, arrival order).** All channels together serve
+``C = min(hbm_channels / hbm_cycles_per_request, offchip_bytes_per_cycle / hbm_request_bytes)``
+requests per cycle (nothing before ``hbm_startup_cycles``); a tile of ``n`` requests issued at
+cycle ``s`` (after ``hbm_request_path_cycles``) arrives at ``offchip_requests_per_cycle``
+requests per cycle until ``e = s + n / rate``. Requests are served in arrival order, so the
+tile's last request leaves once the backlog present at ``e`` has drained:
+``done = ⌈e + backlog(e) / C⌉ − 1 + hbm_latency_cycles`` (+ ``hbm_response_path_cycles``). A
+tile alone on an idle memory therefore takes ``⌈n / min(rate, C)⌉ − 1 + latency`` cycles, as
+the per-request path does. The backlog at ``e`` depends only on tiles issued before ``e``: the
+engine asks for the completion at global cycle ``e`` (a second synchronisation point of the
+OFFCHIP command), when every earlier issue is known, so the model stays event-driven and costs
+O(1) amortised per tile (a heap of the open arrival streams), not one event per request.
+
+**Limits.** Channels are pooled (the artifact's round-robin dispatch spreads every tile evenly);
+no per-channel queue imbalance, no reordering; a tile's requests all arrive at the same rate.
+"""
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..hw.config import HardwareConfig
+
+__all__ = ["RequestStreams"]
+
+
+class RequestStreams:
+    """Arrival-ordered fluid server of the off-chip requests (see the module docstring)."""
+
+    __slots__ = ("rate", "service", "start", "latency", "to_channel", "to_operator",
+                 "request_bytes", "now", "backlog", "arriving", "ends", "log", "bursts", "last")
+
+    def __init__(self, hw: HardwareConfig, bursts: Callable[[int, int, int], int],
+                 trace: bool = False) -> None:
+        self.rate = hw.offchip_requests_per_cycle
+        self.request_bytes = hw.hbm_request_bytes
+        self.service = min(hw.hbm_channels / hw.hbm_cycles_per_request,
+                           hw.offchip_bytes_per_cycle / hw.hbm_request_bytes)
+        self.start = hw.hbm_startup_cycles
+        self.latency = hw.hbm_latency_cycles
+        self.to_channel = hw.hbm_request_path_cycles
+        self.to_operator = hw.hbm_response_path_cycles
+        self.bursts = bursts            # HBM.bursts: requests of a tile (row geometry)
+        self.now = 0.0                  # the fluid state is known up to this cycle
+        self.backlog = 0.0              # requests arrived and not yet served at ``now``
+        self.arriving = 0               # tiles whose requests are still arriving
+        self.ends: list = []            # heap of the arrival ends of those tiles
+        self.log = array("q") if trace else None
+        self.last: dict = {}            # node -> arrival end of its latest tile
+
+    def issue(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
+              node: int = -1) -> tuple:
+        """A tile issued at cycle ``t``: ``(s, e)``, its first and last request arrivals.
+
+        An operator hands its requests over one after the other: a tile's requests follow
+        those of the operator's previous tile (``offchip_outstanding_tiles`` > 1), and never
+        arrive before the cycle the model has reached."""
+        n = self.bursts(nbytes, rows, row_bytes)
+        s = max(t + self.to_channel, self.last.get(node, 0), self.now)
+        self._advance(s)
+        e = s + n / self.rate
+        self.last[node] = e
+        self.arriving += 1
+        heappush(self.ends, e)
+        return s, e
+
+    def complete(self, s: float, e: float, nbytes: int, is_write: bool = False,
+                 node: int = -1) -> int:
+        """Completion of the tile whose requests arrived over [s, e); call at cycle >= e."""
+        self._advance(e)
+        depart = max(e, self.start) + self.backlog / self.service
+        first = -int(-s // 1)
+        done = max(-int(-depart // 1) - 1, first) + self.latency + self.to_operator
+        if self.log is not None:
+            self.log.extend((first, done, nbytes, int(is_write), node))
+        return done
+
+    def _advance(self, x: float) -> None:
+        """Integrate arrivals and service from ``now`` to ``x`` (piecewise constant rates)."""
+        ends = self.ends
+        while self.now < x:
+            nxt = x
+            if ends and ends[0] < nxt:
+                nxt = ends[0]
+            if self.now < self.start < nxt:
+                nxt = self.start
+            dt = nxt - self.now
+            served = self.service * dt if self.now >= self.start else 0.0
+            self.backlog = max(0.0, self.backlog + self.arriving * self.rate * dt - served)
+            self.now = nxt
+            while ends and ends[0] <= nxt:
+                heappop(ends)
+                self.arriving -= 1
