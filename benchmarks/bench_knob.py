@@ -68,7 +68,7 @@ CASES = {
 def stages(builder, values: dict, options: Options) -> dict:
     """CPU seconds per stage of one evaluation + redraw (the player output is rebuilt)."""
     out, t = {}, time.process_time()
-    prog, inputs, bindings = builder(values)
+    prog, inputs, bindings = builder(values)[:3]
     out["build"], t = time.process_time() - t, time.process_time()
     sl.metrics(prog).evaluate(bindings)
     out["metrics"], t = time.process_time() - t, time.process_time()

@@ -5,6 +5,11 @@ which bumps a *generation* counter and evaluates the builder (in a single backgr
 default, so the kernel stays responsive). A finished evaluation is applied only if its generation
 is still the newest: a stale result never overwrites a newer one, and requests that were
 overtaken before they started are skipped. Errors go to the error area; the widgets stay alive.
+
+Knob settings are remembered (:mod:`.cache`: a setting seen before answers from memory) and,
+after each draw, the neighbouring settings are evaluated ahead in a background thread
+(:mod:`.speculate`) so that the next move is most likely answered from memory too; the numbers
+are shown first, the player (drawn ahead as well) after them.
 """
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from .cache import OutcomeCache, player_html
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
-from .outcome import Options, Outcome, error_html, evaluate, metrics_latex, summary_html
+from .outcome import Options, Outcome, error_html, metrics_latex, summary_html
 
 __all__ = ["StepPanel"]
 
@@ -25,7 +31,7 @@ class StepPanel:
     def __init__(self, builder: Callable, knobs: dict, options: Options, *,
                  first: Outcome | None = None, background: bool = True,
                  on_result: Callable | None = None, constraints: Callable | None = None,
-                 source=None):
+                 source=None, speculate: bool | None = None):
         self.builder = builder
         self.constraints = constraints            # values -> {knob: rule} (.constraints)
         self.source = source if source is not None else getattr(builder, "step_source", None)
@@ -42,12 +48,18 @@ class StepPanel:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self.cache = OutcomeCache(builder, options)
+        self.speculator = None                    # neighbours evaluated ahead (.speculate)
+        if background if speculate is None else speculate:
+            from .speculate import Speculator
+            self.speculator = Speculator(self.cache, prepare=self._prepare)
         self._build_widgets()
         self._constrain()
         if first is None:
-            first = evaluate(builder, self.values(), options)
+            first = self.cache.get(self.values())
         if not first.values:                      # the first run used the knobs' defaults
             first.values = self.values()
+        self.cache.put(first.values, first)
         self._apply(0, first)
 
     # -- widgets ---------------------------------------------------------------------------
@@ -191,7 +203,7 @@ class StepPanel:
     def _run(self, generation: int, values: dict) -> None:
         if generation != self.generation:          # overtaken before it started: skip
             return
-        outcome = evaluate(self.builder, values, self.options)
+        outcome = self.cache.get(values)           # from memory, or computed here
         self._apply(generation, outcome)
 
     def _apply(self, generation: int, outcome: Outcome) -> bool:
@@ -200,6 +212,15 @@ class StepPanel:
         The numbers, metrics and graph appear first; the animation (frames for every unit) is
         updated after them, and skipped if a newer request arrived in between.
         """
+        with self.cache.foreground():             # speculative work pauses meanwhile
+            shown = self._draw(generation, outcome)
+        if shown and outcome.error is None and self.speculator is not None:
+            from .speculate import neighbours
+            self.speculator.schedule(neighbours(self.knobs, outcome.values, self.rules,
+                                                self.constraints))
+        return shown
+
+    def _draw(self, generation: int, outcome: Outcome) -> bool:
         views = self._render(outcome)
         with self._lock:
             if generation != self.generation or generation < self.applied_generation:
@@ -242,10 +263,8 @@ class StepPanel:
 
     def _show_animation(self, outcome: Outcome) -> None:
         """Show the browser player of the new run (a self-contained HTML output)."""
-        from .player import player_for
         try:
-            player = player_for([outcome.result], [outcome.program], [outcome.program.name])
-            output = player.html()
+            player, output = player_html(outcome)
             if not self.plots.children:
                 import ipywidgets as w
                 self.plots.children = [w.Output()]
@@ -371,7 +390,14 @@ class StepPanel:
         if pending is not None:
             pending.result(timeout=timeout)
 
+    def _prepare(self, outcome: Outcome) -> None:
+        """Draw the player of a speculative outcome ahead of time (worker thread)."""
+        if self.options.animate and outcome.result is not None:
+            player_html(outcome)
+
     def close(self) -> None:
+        if self.speculator is not None:
+            self.speculator.close()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         _close_tree(self.widget)
