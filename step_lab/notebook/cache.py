@@ -17,9 +17,16 @@ object itself (identity), so re-running a ``%%step`` cell — which makes a new 
 a fresh set of entries; the hardware, ``values=`` and ``animate=`` options are part of the key.
 [Choice] At most :data:`MAX_ENTRIES` outcomes are kept per cache (least recently used dropped
 first): a Qwen3-sized run with its trace holds tens of MB.
+[Choice] A remembered outcome is moved out of the garbage collector's sight (``gc.freeze()``
+after each store): a Qwen3 outcome is ~60,000 tracked objects, and without this every full
+collection would walk all remembered outcomes while holding the GIL (0.2–0.8 s pauses of the
+kernel, measured). Outcomes dropped from a cache are handed back to the collector
+(``gc.unfreeze()``) once :data:`MAX_ENTRIES` of them have been dropped, so memory held in
+reference cycles is reclaimed in one collection instead of never.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +36,8 @@ from dataclasses import replace
 
 from .outcome import Options, Outcome, evaluate
 
-__all__ = ["OutcomeCache", "values_key", "options_key", "player_html", "MAX_ENTRIES"]
+__all__ = ["OutcomeCache", "values_key", "options_key", "player_html", "drawn",
+           "MAX_ENTRIES"]
 
 MAX_ENTRIES = 12
 
@@ -110,10 +118,13 @@ class OutcomeCache:
         self._done.move_to_end(key)
         while len(self._done) > self.max_entries:
             self._done.popitem(last=False)
+            _dropped(1)
+        gc.freeze()
 
     def clear(self) -> None:
         """Forget every finished evaluation (in-flight ones finish and are kept)."""
         with self._lock:
+            _dropped(len(self._done))
             self._done.clear()
 
     def peek(self, values: dict) -> Outcome | None:
@@ -171,17 +182,37 @@ def player_html(outcome: Outcome) -> tuple:
     """``(Player, html)`` of an outcome's run: drawn once per outcome (also ahead of time by the
     speculative worker), shown again under a fresh element id (two outputs never share one)."""
     import uuid
-    slot = outcome.player
-    if "html" not in slot:
+    def draw() -> tuple:
         from .player import player_for
         player = player_for([outcome.result], [outcome.program], [outcome.program.name])
         text = player.html()
-        slot.update(player=player, html=text, pid=text.split("id='", 1)[1].split("'", 1)[0])
-    fresh = "step-player-" + uuid.uuid4().hex[:12]
-    return slot["player"], slot["html"].replace(slot["pid"], fresh)
+        return player, text, text.split("id='", 1)[1].split("'", 1)[0]
+    player, text, pid = drawn(outcome, "player", draw)
+    return player, text.replace(pid, "step-player-" + uuid.uuid4().hex[:12])
+
+
+def drawn(outcome: Outcome, key, draw: Callable):
+    """The view ``key`` of ``outcome``, drawn once by ``draw()`` and then reused (the slot is
+    shared by the copies :func:`as_cached` makes; two threads may race to draw it: the views
+    are pure, so either result is right)."""
+    slot = outcome.drawn
+    if key not in slot:
+        slot[key] = draw()
+    return slot[key]
 
 
 def as_cached(outcome: Outcome, started: float) -> Outcome:
     """A shallow copy of a remembered outcome, marked as answered from memory."""
     return replace(outcome, cached=True, seconds=time.perf_counter() - started,
                    computed_seconds=outcome.computed_seconds or outcome.seconds)
+
+
+_DROPPED = [0]
+
+
+def _dropped(count: int) -> None:
+    """Count outcomes dropped; every MAX_ENTRIES, let the collector see frozen objects again."""
+    _DROPPED[0] += count
+    if _DROPPED[0] >= MAX_ENTRIES:
+        _DROPPED[0] = 0
+        gc.unfreeze()

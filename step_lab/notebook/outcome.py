@@ -49,7 +49,7 @@ class Outcome:
     notes: str = ""                 # the workload's stated approximations (meta["notes"])
     cached: bool = False            # answered from memory (:mod:`.cache`)
     computed_seconds: float = 0.0   # when cached: what the evaluation took when it ran
-    player: dict = field(default_factory=dict)  # the drawn player, reused when shown again
+    drawn: dict = field(default_factory=dict)   # views drawn once, reused (:mod:`.cache`)
 
 
 def evaluate(builder: Callable, values: dict, options: Options,
@@ -123,8 +123,9 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
         expr = getattr(outcome.metrics, name, None)
         if expr is None:
             continue
-        text = latex_quantity(expr, unit)
-        if len(text) > MAX_LATEX_CHARS:
+        long = getattr(expr, "is_Add", False) and len(expr.args) > MAX_LATEX_CHARS // 4
+        text = "" if long else latex_quantity(expr, unit)    # a term prints " + x" at least
+        if long or len(text) > MAX_LATEX_CHARS:
             terms = len(expr.args) if hasattr(expr, "args") else 1
             value = latex_quantity(values[name], unit) if name in values else "?"
             text = (value + r"\quad" +

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .cache import OutcomeCache, player_html
+from .cache import OutcomeCache, drawn, player_html
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
 from .outcome import Options, Outcome, error_html, metrics_latex, summary_html
@@ -241,7 +241,7 @@ class StepPanel:
             return views
         views["summary"] = summary_html(outcome)
         if self.options.show_metrics:
-            views["metrics"] = metrics_latex(outcome)
+            views["metrics"] = drawn(outcome, "metrics", lambda: metrics_latex(outcome))
         if outcome.result is not None:
             try:
                 views.update(self._why(outcome))
@@ -249,17 +249,21 @@ class StepPanel:
                 views["why"] = error_html(f"why is it slow: {exc}")
         if self.options.show_graph:
             try:
-                choices = expand_choices(outcome.program)
+                choices = drawn(outcome, "expand", lambda: expand_choices(outcome.program))
                 values = [v for _, v in choices]
                 expand = self.expand.value if self.expand.value in values else "none"
                 views["expand"] = (choices, expand)
-                views["graph"] = graph_html(outcome.program, outcome.result,
-                                            annotate=self.options.annotate,
-                                            max_nodes=self.options.max_graph_nodes,
-                                            expand=expand)
+                views["graph"] = self._graph(outcome, expand)
             except Exception as exc:  # a drawing problem must not hide the numbers
                 views["graph"] = error_html(f"graph: {exc}")
         return views
+
+    def _graph(self, outcome: Outcome, expand) -> str:
+        """The graph's HTML, drawn once per outcome and setting (:func:`.cache.drawn`)."""
+        o = self.options
+        return drawn(outcome, ("graph", o.annotate, o.max_graph_nodes, expand),
+                     lambda: graph_html(outcome.program, outcome.result, annotate=o.annotate,
+                                        max_nodes=o.max_graph_nodes, expand=expand))
 
     def _show_animation(self, outcome: Outcome) -> None:
         """Show the browser player of the new run (a self-contained HTML output)."""
@@ -391,7 +395,11 @@ class StepPanel:
             pending.result(timeout=timeout)
 
     def _prepare(self, outcome: Outcome) -> None:
-        """Draw the player of a speculative outcome ahead of time (worker thread)."""
+        """Draw the views of a speculative outcome ahead of time (worker thread)."""
+        if self.options.show_metrics:
+            drawn(outcome, "metrics", lambda: metrics_latex(outcome))
+        if self.options.show_graph:
+            self._graph(outcome, "none")
         if self.options.animate and outcome.result is not None:
             player_html(outcome)
 
