@@ -86,7 +86,8 @@ def test_a_stale_result_never_overwrites_a_newer_one():
     log = []
     gate = {5: threading.Event()}
     panel = StepPanel(tiny_builder(log, gate), {"n": Knob("n", 2, range=(1, 20, 1))},
-                      Options(simulate=False, show_graph=False), background=True)
+                      Options(simulate=False, show_graph=False), background=True,
+                      speculate=False)                 # the log counts foreground builds only
     panel.set(n=5)                                          # slow: held at the gate
     time.sleep(0.05)
     panel.set(n=7)                                          # newer request
