@@ -1,0 +1,63 @@
+"""Points simulated once per process, shared by every figure of a ``reproduce`` run (issue 15).
+
+Several figures simulate the same point: Figs 14, 15 and 21 share attention-decode points (the
+same KV trace and strategy), Figs 12 and 13 share MoE points. :func:`sweep_once` wraps a
+figure's ``ctx.sweep`` of a ``{"point": [...]}`` grid: a point already simulated in this process
+(by this or an earlier figure) is answered from memory, and only the others go to the sweep
+(inline, worker processes or dask). A record is the same dict the sweep would have produced,
+with the asking figure's own point (its label) in it.
+
+[Choice] A point's identity is the sweep function, the sweep's cache key (it hashes the
+simulator sources and traces) and the point without its tags ``label`` and ``ablation`` (which
+name a point in a figure's table and never change what is simulated: see
+``figures/_moe.simulate_point`` and ``figures/_attention.simulate_point``). Failed points are
+not remembered. Memory: records are small JSON-like dicts.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+__all__ = ["sweep_once", "TAGS", "forget"]
+
+TAGS = ("label", "ablation")
+_RECORDS: dict[str, dict] = {}
+
+
+def forget() -> None:
+    """Drop every remembered record (tests; a new ``reproduce`` command starts empty anyway)."""
+    _RECORDS.clear()
+
+
+def point_id(fn, key: str | None, point: dict) -> str:
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    core = {k: v for k, v in point.items() if k not in TAGS}
+    return json.dumps([name, key, core], sort_keys=True, default=_plain)
+
+
+def _plain(value):
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else str(value)
+
+
+def sweep_once(run: Callable, fn, grid: dict, key: str | None) -> list[dict]:
+    """``run(fn, grid, key)`` (a sweep) for the points not simulated yet; records in order."""
+    if list(grid) != ["point"] or not isinstance(grid["point"], list):
+        return run(fn, grid, key)
+    points = grid["point"]
+    ids = [point_id(fn, key, p) if isinstance(p, dict) else None for p in points]
+    if None in ids:
+        return run(fn, grid, key)
+    todo: dict[str, dict] = {}
+    for pid, p in zip(ids, points, strict=True):
+        if pid not in _RECORDS and pid not in todo:
+            todo[pid] = p
+    fresh = {}
+    if todo:
+        records = run(fn, {"point": list(todo.values())}, key)
+        for pid, rec in zip(todo, records, strict=True):
+            fresh[pid] = rec
+            if rec.get("error") is None:
+                _RECORDS[pid] = rec
+    return [{**(fresh.get(pid) or _RECORDS[pid]), "point": p}
+            for pid, p in zip(ids, points, strict=True)]
