@@ -16,12 +16,15 @@ not remembered. Memory: records are small JSON-like dicts.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 
 __all__ = ["sweep_once", "TAGS", "forget"]
 
 TAGS = ("label", "ablation")
 _RECORDS: dict[str, dict] = {}
+_INFLIGHT: dict[str, threading.Event] = {}      # figures running concurrently share points
+_LOCK = threading.Lock()
 
 
 def forget() -> None:
@@ -48,16 +51,46 @@ def sweep_once(run: Callable, fn, grid: dict, key: str | None) -> list[dict]:
     ids = [point_id(fn, key, p) if isinstance(p, dict) else None for p in points]
     if None in ids:
         return run(fn, grid, key)
-    todo: dict[str, dict] = {}
-    for pid, p in zip(ids, points, strict=True):
-        if pid not in _RECORDS and pid not in todo:
-            todo[pid] = p
-    fresh = {}
-    if todo:
-        records = run(fn, {"point": list(todo.values())}, key)
-        for pid, rec in zip(todo, records, strict=True):
-            fresh[pid] = rec
-            if rec.get("error") is None:
-                _RECORDS[pid] = rec
+    todo, elsewhere = _claim(ids, points)
+    fresh = _run(run, fn, key, todo)
+    for event in elsewhere.values():          # another figure is simulating it: wait
+        event.wait()
+    missed = {pid: points[ids.index(pid)] for pid in elsewhere if pid not in _RECORDS}
+    fresh.update(_run(run, fn, key, missed))   # it failed there: run (and report) it here
     return [{**(fresh.get(pid) or _RECORDS[pid]), "point": p}
             for pid, p in zip(ids, points, strict=True)]
+
+
+def _claim(ids: list, points: list) -> tuple[dict, dict]:
+    """``(points this call simulates, {id: event} of points another call is simulating)``."""
+    todo: dict[str, dict] = {}
+    elsewhere: dict[str, threading.Event] = {}
+    with _LOCK:
+        for pid, p in zip(ids, points, strict=True):
+            if pid in _RECORDS or pid in todo:
+                continue
+            if pid in _INFLIGHT:
+                elsewhere[pid] = _INFLIGHT[pid]
+            else:
+                todo[pid] = p
+                _INFLIGHT[pid] = threading.Event()
+    return todo, elsewhere
+
+
+def _run(run: Callable, fn, key, todo: dict) -> dict:
+    """Sweep ``todo`` (id -> point); remember what succeeded; wake the waiters."""
+    fresh: dict = {}
+    try:
+        if todo:
+            records = run(fn, {"point": list(todo.values())}, key)
+            for pid, rec in zip(todo, records, strict=True):
+                fresh[pid] = rec
+                if rec.get("error") is None:
+                    _RECORDS[pid] = rec
+    finally:
+        with _LOCK:
+            for pid in todo:
+                event = _INFLIGHT.pop(pid, None)
+                if event is not None:
+                    event.set()
+    return fresh
