@@ -37,7 +37,7 @@ from dataclasses import replace
 from .outcome import Options, Outcome, evaluate
 
 __all__ = ["OutcomeCache", "values_key", "options_key", "player_html", "drawn",
-           "MAX_ENTRIES"]
+           "metrics_view", "graph_view", "draw_ahead", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 12
 
@@ -189,6 +189,31 @@ def player_html(outcome: Outcome) -> tuple:
         return player, text, text.split("id='", 1)[1].split("'", 1)[0]
     player, text, pid = drawn(outcome, "player", draw)
     return player, text.replace(pid, "step-player-" + uuid.uuid4().hex[:12])
+
+
+def metrics_view(outcome: Outcome) -> str:
+    """The metrics' LaTeX, drawn once per outcome."""
+    from .outcome import metrics_latex
+    return drawn(outcome, "metrics", lambda: metrics_latex(outcome))
+
+
+def graph_view(outcome: Outcome, options: Options, expand) -> str:
+    """The graph's HTML, drawn once per outcome and collapse/expand setting."""
+    from .graph import graph_html
+    o = options
+    return drawn(outcome, ("graph", o.annotate, o.max_graph_nodes, expand),
+                 lambda: graph_html(outcome.program, outcome.result, annotate=o.annotate,
+                                    max_nodes=o.max_graph_nodes, expand=expand))
+
+
+def draw_ahead(outcome: Outcome, options: Options) -> None:
+    """Draw the views a panel shows for ``outcome`` (the speculative worker, ahead of time)."""
+    if options.show_metrics:
+        metrics_view(outcome)
+    if options.show_graph:
+        graph_view(outcome, options, "none")
+    if options.animate and outcome.result is not None:
+        player_html(outcome)
 
 
 def drawn(outcome: Outcome, key, draw: Callable):

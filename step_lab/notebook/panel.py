@@ -17,10 +17,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .cache import OutcomeCache, drawn, player_html
+from .cache import OutcomeCache, draw_ahead, drawn, graph_view, metrics_view, player_html
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
-from .outcome import Options, Outcome, error_html, metrics_latex, summary_html
+from .outcome import Options, Outcome, error_html, summary_html
 
 __all__ = ["StepPanel"]
 
@@ -52,7 +52,7 @@ class StepPanel:
         self.speculator = None                    # neighbours evaluated ahead (.speculate)
         if background if speculate is None else speculate:
             from .speculate import Speculator
-            self.speculator = Speculator(self.cache, prepare=self._prepare)
+            self.speculator = Speculator(self.cache, prepare=lambda o: draw_ahead(o, options))
         self._build_widgets()
         self._constrain()
         if first is None:
@@ -241,7 +241,7 @@ class StepPanel:
             return views
         views["summary"] = summary_html(outcome)
         if self.options.show_metrics:
-            views["metrics"] = drawn(outcome, "metrics", lambda: metrics_latex(outcome))
+            views["metrics"] = metrics_view(outcome)
         if outcome.result is not None:
             try:
                 views.update(self._why(outcome))
@@ -253,17 +253,10 @@ class StepPanel:
                 values = [v for _, v in choices]
                 expand = self.expand.value if self.expand.value in values else "none"
                 views["expand"] = (choices, expand)
-                views["graph"] = self._graph(outcome, expand)
+                views["graph"] = graph_view(outcome, self.options, expand)
             except Exception as exc:  # a drawing problem must not hide the numbers
                 views["graph"] = error_html(f"graph: {exc}")
         return views
-
-    def _graph(self, outcome: Outcome, expand) -> str:
-        """The graph's HTML, drawn once per outcome and setting (:func:`.cache.drawn`)."""
-        o = self.options
-        return drawn(outcome, ("graph", o.annotate, o.max_graph_nodes, expand),
-                     lambda: graph_html(outcome.program, outcome.result, annotate=o.annotate,
-                                        max_nodes=o.max_graph_nodes, expand=expand))
 
     def _show_animation(self, outcome: Outcome) -> None:
         """Show the browser player of the new run (a self-contained HTML output)."""
@@ -393,15 +386,6 @@ class StepPanel:
         pending = self._pending
         if pending is not None:
             pending.result(timeout=timeout)
-
-    def _prepare(self, outcome: Outcome) -> None:
-        """Draw the views of a speculative outcome ahead of time (worker thread)."""
-        if self.options.show_metrics:
-            drawn(outcome, "metrics", lambda: metrics_latex(outcome))
-        if self.options.show_graph:
-            self._graph(outcome, "none")
-        if self.options.animate and outcome.result is not None:
-            player_html(outcome)
 
     def close(self) -> None:
         if self.speculator is not None:
