@@ -46,6 +46,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -125,24 +126,26 @@ class Timed:
     def __init__(self, name: str, speculate: bool):
         fn, ranges, _, _, options = CASES[name]
         self.builder, knobs = builder_for(fn, ranges)
-        self.start = time.perf_counter()
+        self.start, self.recording = time.perf_counter(), False
         self.wall, self.cpu, self.numbers, self.hits = [], [], [], 0
         self.panel = StepPanel(self.builder, knobs, options, background=False,
                                speculate=speculate)
         show_animation = self.panel._show_animation
 
         def timed_animation(outcome):          # the summary, metrics and graph are shown now
-            self.numbers.append(time.perf_counter() - self.start)
+            if self.recording:
+                self.numbers.append(time.perf_counter() - self.start)
             show_animation(outcome)
         self.panel._show_animation = timed_animation
-        self.numbers.clear()                   # the first draw is not a knob change
 
     def change(self, change: dict) -> None:
-        self.start, start_cpu = time.perf_counter(), time.process_time()
-        hits = self.panel.cache.hits
+        """One timed change; CPU is this (the foreground) thread's, not the worker's."""
+        self.start, start_cpu = time.perf_counter(), time.thread_time()
+        hits, self.recording = self.panel.cache.hits, True
         self.panel.set(**change)
+        self.recording = False
         self.wall.append(time.perf_counter() - self.start)
-        self.cpu.append(time.process_time() - start_cpu)
+        self.cpu.append(time.thread_time() - start_cpu)
         self.hits += self.panel.cache.hits - hits
         assert self.panel.error.value == "", self.panel.error.value
 
@@ -192,12 +195,26 @@ def scenario_contended(name: str) -> dict | None:
     return dict(timed.summary(), worker_pending_at_change=busy)
 
 
+def _gaps(until: Callable[[], bool]) -> list[float]:
+    """Gaps between the wake-ups of a 1 ms sleep loop (the main thread) until ``until()``."""
+    gaps, last = [], time.perf_counter()
+    while not until():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    return gaps
+
+
 def loop_latency(name: str) -> dict:
-    """Longest main-thread gap while a background panel evaluates a change and speculates."""
+    """Longest main-thread gap while a background panel evaluates a change and speculates,
+    and (the machine's noise floor) while nothing runs."""
+    idle_end = time.perf_counter() + 2.0
+    idle = _gaps(lambda: time.perf_counter() > idle_end)
     fn, ranges, changes, _, options = CASES[name]
     builder, knobs = builder_for(fn, ranges)
     panel = StepPanel(builder, knobs, options, background=True)
-    gaps, done = [], threading.Event()
+    done = threading.Event()
 
     def work():
         panel.set(**changes[0])
@@ -206,15 +223,15 @@ def loop_latency(name: str) -> dict:
         done.set()
     start = time.perf_counter()
     threading.Thread(target=work, daemon=True).start()
-    last = time.perf_counter()
-    while not done.is_set():
-        time.sleep(0.001)
-        now = time.perf_counter()
-        gaps.append(now - last)
-        last = now
+    gaps = _gaps(done.is_set)
     panel.close()
-    return {"max_gap_ms": 1000 * max(gaps), "p99_gap_ms": 1000 * sorted(gaps)[
-        int(0.99 * (len(gaps) - 1))], "busy_s": time.perf_counter() - start}
+    return {"max_gap_ms": 1000 * max(gaps), "p99_gap_ms": 1000 * _p99(gaps),
+            "busy_s": time.perf_counter() - start, "idle_max_gap_ms": 1000 * max(idle),
+            "idle_p99_gap_ms": 1000 * _p99(idle)}
+
+
+def _p99(xs: list) -> float:
+    return sorted(xs)[int(0.99 * (len(xs) - 1))]
 
 
 def run_case(name: str, repeat: int) -> dict:
@@ -228,7 +245,8 @@ def run_case(name: str, repeat: int) -> dict:
 
 
 def _line(label: str, r: dict) -> str:
-    return (f"{label}: wall median {r['wall_median_s']:.3f} s, numbers shown after "
+    return (f"{label}: wall median {r['wall_median_s']:.3f} s (CPU {r['cpu_median_s']:.3f} s),"
+            f" numbers shown after "
             f"{r['numbers_shown_median_s']:.3f} s ({r['cache_hits']}/{r['changes']} from memory)")
 
 
@@ -256,7 +274,8 @@ def main(argv=None) -> int:
         lat = r["loop_latency"]
         print(f"      main-thread loop while evaluating + speculating: longest gap "
               f"{lat['max_gap_ms']:.1f} ms, p99 {lat['p99_gap_ms']:.1f} ms over "
-              f"{lat['busy_s']:.1f} s")
+              f"{lat['busy_s']:.1f} s (nothing running: longest {lat['idle_max_gap_ms']:.1f} ms, "
+              f"p99 {lat['idle_p99_gap_ms']:.1f} ms)")
         print("      CPU per stage (a miss): " + ", ".join(
             f"{k} {v:.3f} s" for k, v in s.items() if k not in ("nodes", "cycles")))
     if args.json:

@@ -180,12 +180,16 @@ class OutcomeCache:
 
 def player_html(outcome: Outcome) -> tuple:
     """``(Player, html)`` of an outcome's run: drawn once per outcome (also ahead of time by the
-    speculative worker), shown again under a fresh element id (two outputs never share one)."""
+    speculative worker), shown again under a fresh element id (two outputs never share one).
+
+    [Choice] A panel's player outputs carry no BokehJS: the panel shows it once, in an output of
+    its own next to the player's (1.3 MB that a knob change need not send again); the player
+    waits for it to load (up to 10 s) when the page renders the outputs in another order."""
     import uuid
     def draw() -> tuple:
         from .player import player_for
         player = player_for([outcome.result], [outcome.program], [outcome.program.name])
-        text = player.html()
+        text = player.html(include_bokehjs=False)     # the panel ships BokehJS once
         return player, text, text.split("id='", 1)[1].split("'", 1)[0]
     player, text, pid = drawn(outcome, "player", draw)
     return player, text.replace(pid, "step-player-" + uuid.uuid4().hex[:12])

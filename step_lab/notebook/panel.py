@@ -262,9 +262,9 @@ class StepPanel:
         """Show the browser player of the new run (a self-contained HTML output)."""
         try:
             player, output = player_html(outcome)
-            if not self.plots.children:
-                import ipywidgets as w
-                self.plots.children = [w.Output()]
+            if not self.plots.children:          # the player, then BokehJS (sent once)
+                from .player import bokehjs_loader
+                self.plots.children = [_html_output(""), _html_output(bokehjs_loader())]
             self.animation = player
             self.plots.children[0].outputs = ({"output_type": "display_data", "metadata": {},
                                                "data": {"text/html": output,
@@ -393,6 +393,16 @@ class StepPanel:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         _close_tree(self.widget)
+
+
+def _html_output(html: str):
+    """An Output widget showing ``html`` (``""``: empty)."""
+    import ipywidgets as w
+    out = w.Output()
+    if html:
+        out.outputs = ({"output_type": "display_data", "metadata": {},
+                        "data": {"text/html": html, "text/plain": "<BokehJS>"}},)
+    return out
 
 
 def _label(values: dict) -> str:
