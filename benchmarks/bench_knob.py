@@ -130,13 +130,13 @@ class Timed:
         self.wall, self.cpu, self.numbers, self.hits = [], [], [], 0
         self.panel = StepPanel(self.builder, knobs, options, background=False,
                                speculate=speculate)
-        show_animation = self.panel._show_animation
+        show = self.panel._show
 
-        def timed_animation(outcome):          # the summary, metrics and graph are shown now
+        def timed_show(outcome, views):        # the summary and metrics are shown now
+            show(outcome, views)
             if self.recording:
                 self.numbers.append(time.perf_counter() - self.start)
-            show_animation(outcome)
-        self.panel._show_animation = timed_animation
+        self.panel._show = timed_show
 
     def change(self, change: dict) -> None:
         """One timed change; CPU is this (the foreground) thread's, not the worker's."""
@@ -235,6 +235,7 @@ def _p99(xs: list) -> float:
 
 
 def run_case(name: str, repeat: int) -> dict:
+    """Every scenario of one workload (see the module docstring)."""
     hit = scenario_hit(name, repeat)
     fn, ranges, changes, _, options = CASES[name]
     breakdown = stages(builder_for(fn, ranges)[0], {**changes[0]}, options)

@@ -221,6 +221,8 @@ class StepPanel:
         return shown
 
     def _draw(self, generation: int, outcome: Outcome) -> bool:
+        """Numbers first, then the verdict and the graph, then the player (each skipped once a
+        newer request arrived)."""
         views = self._render(outcome)
         with self._lock:
             if generation != self.generation or generation < self.applied_generation:
@@ -229,6 +231,11 @@ class StepPanel:
             self._show(outcome, views)
         if self.on_result is not None and outcome.error is None:
             self.on_result(outcome)
+        if outcome.error is None and outcome.program is not None:
+            views = self._render_views(outcome)
+            with self._lock:
+                if generation == self.generation:
+                    self._show_views(outcome, views)
         animate = self.options.animate and outcome.result is not None
         if animate and outcome.error is None and generation == self.generation:
             self._show_animation(outcome)
@@ -242,6 +249,11 @@ class StepPanel:
         views["summary"] = summary_html(outcome)
         if self.options.show_metrics:
             views["metrics"] = metrics_view(outcome)
+        return views
+
+    def _render_views(self, outcome: Outcome) -> dict:
+        """The verdict and the graph of an outcome (after its numbers are shown)."""
+        views: dict = {}
         if outcome.result is not None:
             try:
                 views.update(self._why(outcome))
@@ -283,6 +295,8 @@ class StepPanel:
         self.code_box.value = self._code_html()
         self.summary.value = views.get("summary", "")
         self.metrics.value = views.get("metrics", "")
+
+    def _show_views(self, outcome: Outcome, views: dict) -> None:
         self.graph.value = views.get("graph", "")
         self.why.value = views.get("why", "")
         self.bottleneck = views.get("bottleneck")
