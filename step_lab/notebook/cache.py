@@ -37,7 +37,7 @@ from dataclasses import replace
 from .outcome import Options, Outcome, evaluate
 
 __all__ = ["OutcomeCache", "values_key", "options_key", "player_html", "drawn",
-           "metrics_view", "graph_view", "draw_ahead", "MAX_ENTRIES"]
+           "metrics_view", "graph_view", "draw_ahead", "show_player", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 12
 
@@ -193,6 +193,31 @@ def player_html(outcome: Outcome) -> tuple:
         return player, text, text.split("id='", 1)[1].split("'", 1)[0]
     player, text, pid = drawn(outcome, "player", draw)
     return player, text.replace(pid, "step-player-" + uuid.uuid4().hex[:12])
+
+
+def show_player(box, outcome: Outcome):
+    """Show ``outcome``'s player in ``box`` (a panel's VBox: the player's output, then one with
+    BokehJS, made once); returns the Player."""
+    from .player import bokehjs_loader
+    player, text = player_html(outcome)
+    if not box.children:
+        box.children = [_html_output(""), _html_output(bokehjs_loader(), "<BokehJS>")]
+    box.children[0].outputs = _display(text, "<step_lab player>")
+    return player
+
+
+def _display(html: str, plain: str) -> tuple:
+    return ({"output_type": "display_data", "metadata": {},
+             "data": {"text/html": html, "text/plain": plain}},)
+
+
+def _html_output(html: str, plain: str = ""):
+    """An Output widget showing ``html`` (``""``: empty)."""
+    import ipywidgets as w
+    out = w.Output()
+    if html:
+        out.outputs = _display(html, plain)
+    return out
 
 
 def metrics_view(outcome: Outcome) -> str:

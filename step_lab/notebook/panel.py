@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .cache import OutcomeCache, draw_ahead, drawn, graph_view, metrics_view, player_html
+from .cache import OutcomeCache, draw_ahead, drawn, graph_view, metrics_view, show_player
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
 from .outcome import Options, Outcome, error_html, summary_html
@@ -273,14 +273,7 @@ class StepPanel:
     def _show_animation(self, outcome: Outcome) -> None:
         """Show the browser player of the new run (a self-contained HTML output)."""
         try:
-            player, output = player_html(outcome)
-            if not self.plots.children:          # the player, then BokehJS (sent once)
-                from .player import bokehjs_loader
-                self.plots.children = [_html_output(""), _html_output(bokehjs_loader())]
-            self.animation = player
-            self.plots.children[0].outputs = ({"output_type": "display_data", "metadata": {},
-                                               "data": {"text/html": output,
-                                                        "text/plain": "<step_lab player>"}},)
+            self.animation = show_player(self.plots, outcome)
         except Exception as exc:  # shown instead of the animation; the numbers stay
             self.error.value += error_html(f"animation: {exc}")
 
@@ -407,16 +400,6 @@ class StepPanel:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         _close_tree(self.widget)
-
-
-def _html_output(html: str):
-    """An Output widget showing ``html`` (``""``: empty)."""
-    import ipywidgets as w
-    out = w.Output()
-    if html:
-        out.outputs = ({"output_type": "display_data", "metadata": {},
-                        "data": {"text/html": html, "text/plain": "<BokehJS>"}},)
-    return out
 
 
 def _label(values: dict) -> str:
