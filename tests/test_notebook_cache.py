@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -129,6 +130,10 @@ def test_a_foreground_request_for_a_setting_being_speculated_waits_for_it():
     cache = OutcomeCache(counting_builder(log, gate), NO_SIM)
     worker = Speculator(cache)
     worker.schedule([{"n": 4}])
+    for _ in range(500):                                    # the worker is at the gate
+        if log:
+            break
+        time.sleep(0.01)
     threading.Timer(0.3, gate[4].set).start()
     outcome = cache.get({"n": 4})                           # the worker is building it
     assert outcome.cached and "tiny4" == outcome.program.name
@@ -163,3 +168,15 @@ def test_speculation_follows_the_background_setting_unless_given(background):
     panel = StepPanel(counting_builder([]), KNOBS, NO_SIM, background=background)
     assert (panel.speculator is not None) is background
     panel.close()
+
+
+def test_explore_can_turn_speculation_off():
+    from step_lab.notebook import explore
+
+    def tiny(n=2):
+        return counting_builder([])({"n": n})
+    assert explore(tiny, n=[1, 2, 3], background=True, speculate=False).panel.speculator is None
+    box = explore(tiny, n=[1, 2, 3], background=True, simulate=False)
+    assert box.panel.speculator is not None
+    box.panel.close()
+    assert len(box.panel.cache) == 0                       # closing frees the remembered runs

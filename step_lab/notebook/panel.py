@@ -397,6 +397,7 @@ class StepPanel:
     def close(self) -> None:
         if self.speculator is not None:
             self.speculator.close()
+        self.cache.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         _close_tree(self.widget)
