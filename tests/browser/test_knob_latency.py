@@ -37,7 +37,7 @@ CELLS = [
 ]
 
 # records key press -> the summary naming `needle`, and -> a new ready player (in the page)
-_WATCH = """(needle) => {
+_WATCH = """([needle, label]) => {
   const t = window.__knob = {start: null, numbers: null, inserted: null, player: null};
   const panel = document.querySelector('.step-lab-panel');
   const old = panel.querySelector('[data-step-player]');
@@ -48,8 +48,11 @@ _WATCH = """(needle) => {
     if (t.numbers === null && [...panel.querySelectorAll('.step-lab-summary')]
         .some(e => e.innerText.includes(needle))) { t.numbers = now - t.start; }
     const p = panel.querySelector('[data-step-player]');
-    if (t.inserted === null && p && p.id !== oldId) { t.inserted = now - t.start; }
-    if (t.player === null && p && p.id !== oldId && p.getAttribute('data-ready') === '1') {
+    // the new setting's player (an earlier quick move's player may arrive in between)
+    const data = p && p.id !== oldId ? document.getElementById(p.id + '-data') : null;
+    const fresh = data && data.textContent.includes('"label":"' + label + '"');
+    if (t.inserted === null && fresh) { t.inserted = now - t.start; }
+    if (t.player === null && fresh && p.getAttribute('data-ready') === '1') {
       t.player = now - t.start;
     }
   };
@@ -85,21 +88,23 @@ def page(lab, browser):  # noqa: F811
     page.close()
 
 
-def _expected_cycles(tile: int) -> int:
+def _expected(tile: int) -> tuple[str, int]:
+    """The program's name and cycles of a setting, computed here (before the timed move)."""
     import step_lab as sl
     from step_lab.workloads import moe_layer, trace_path
     wl = moe_layer("qwen3-30b-a3b", batch=64, tiling="static", tile=tile, values=False,
                    routing=trace_path("expert_routing/qwen_b64/032_012.npz"))
-    return sl.simulate(wl, values=False).cycles
+    return wl.program.name, sl.simulate(wl, values=False).cycles
 
 
 def _move(page, panel, presses: int, key: str, tile: int) -> dict:
     """Press ``key`` ``presses`` times on the slider (one change per press); time the last."""
+    name, expected = _expected(tile)
     handle = panel.locator(".widget-slider", has_text="tile_n").first.locator(".noUi-handle")
     handle.first.focus()
     for _ in range(presses - 1):
         page.keyboard.press(key)
-    page.evaluate(_WATCH, f"tile_n={tile}")
+    page.evaluate(_WATCH, [f"tile_n={tile}", name])
     page.keyboard.press(key)
     page.wait_for_function("() => window.__knob.numbers !== null && window.__knob.player "
                            "!== null", timeout=180_000)
@@ -107,7 +112,7 @@ def _move(page, panel, presses: int, key: str, tile: int) -> dict:
     summary = panel.locator(".step-lab-summary").first.inner_text()
     cycles = panel.locator(".step-lab-cycles").first.inner_text().strip()
     assert f"tile_n={tile}" in summary
-    assert cycles == f"{_expected_cycles(tile):,}"                  # the right numbers
+    assert cycles == f"{expected:,}"                                # the right numbers
     return {"tile_n": tile, "numbers_ms": round(timing["numbers"]),
             "player_output_ms": round(timing["inserted"]), "panel_ms": round(timing["player"]),
             "from_memory": "remembered" in summary}
