@@ -180,3 +180,22 @@ def test_explore_can_turn_speculation_off():
     assert box.panel.speculator is not None
     box.panel.close()
     assert len(box.panel.cache) == 0                       # closing frees the remembered runs
+
+
+def test_the_worker_waits_while_the_kernel_runs_a_cell_unless_a_cell_waits_for_it():
+    from step_lab.notebook import speculate
+    cache = OutcomeCache(counting_builder([]), NO_SIM)
+    worker = Speculator(cache)
+    speculate._cell_starts()                                # IPython's pre_run_cell
+    try:
+        worker.schedule([{"n": 4}])
+        time.sleep(0.3)
+        assert {"n": 4} not in cache and worker.pending() == 1
+        assert worker.wait_idle(30) and {"n": 4} in cache   # a cell waiting for it: runs
+        worker.schedule([{"n": 5}])
+        time.sleep(0.3)
+        assert {"n": 5} not in cache
+    finally:
+        speculate._cell_ends()                              # post_run_cell
+    assert worker.wait_idle(30) and {"n": 5} in cache
+    worker.close()

@@ -136,7 +136,8 @@ class OutcomeCache:
         with self._lock:
             return self._done.get(self.key(values))
 
-    def get(self, values: dict, *, speculative: bool = False) -> Outcome | None:
+    def get(self, values: dict, *, speculative: bool = False,
+            pause: Callable | None = None) -> Outcome | None:
         """The outcome of ``values``: from memory, from the thread computing it, or computed now.
 
         A speculative call returns None when another thread is already computing the key (and
@@ -162,13 +163,13 @@ class OutcomeCache:
                 if key in self._done:
                     continue
             # it failed there: compute it here (and report the error here)
-        return self._compute(key, values, pending, speculative)
+        return self._compute(key, values, pending, speculative, pause or self.checkpoint)
 
     def _compute(self, key: tuple, values: dict, pending: threading.Event,
-                 speculative: bool) -> Outcome:
+                 speculative: bool, pause: Callable) -> Outcome:
         try:
             if speculative:
-                outcome = evaluate(self.builder, values, self.options, pause=self.checkpoint)
+                outcome = evaluate(self.builder, values, self.options, pause=pause)
             else:
                 self.misses += 1
                 with self.foreground():

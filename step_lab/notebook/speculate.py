@@ -6,7 +6,8 @@ thread, into the panel's :class:`~.cache.OutcomeCache`, and draws their player t
 knob move is then most likely a cache hit: the numbers appear at once.
 
 The worker never competes with the foreground: it pauses at every checkpoint (between stages and
-at the simulator's progress ticks) while a foreground evaluation or redraw runs, and a new
+at the simulator's progress ticks) while a foreground evaluation or redraw runs, or while the
+IPython kernel runs a cell (its ``pre_run_cell``/``post_run_cell`` events), and a new
 schedule replaces the queue of the previous one (guesses about a setting the user has left are
 dropped). It runs in a thread, not in the kernel's main thread: the kernel's message loop keeps
 answering (``benchmarks/bench_knob.py`` measures its latency while the worker runs).
@@ -28,6 +29,33 @@ from .knobs import Knob
 __all__ = ["Speculator", "neighbours", "settle", "MAX_NEIGHBOURS"]
 
 MAX_NEIGHBOURS = 6
+_KERNEL_IDLE = threading.Event()     # cleared while the IPython kernel runs a cell
+_KERNEL_IDLE.set()
+_HOOKED: list = []
+
+
+def _hook_kernel() -> None:
+    """Follow the IPython kernel's cell runs (once per process; nothing outside IPython)."""
+    if _HOOKED:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.events.register("pre_run_cell", _cell_starts)
+    shell.events.register("post_run_cell", _cell_ends)
+    _HOOKED.append(shell)
+
+
+def _cell_starts(_info=None) -> None:
+    _KERNEL_IDLE.clear()
+
+
+def _cell_ends(_result=None) -> None:
+    _KERNEL_IDLE.set()
 
 
 def neighbours(knobs: dict[str, Knob], values: dict, rules: dict | None = None,
@@ -87,7 +115,9 @@ class Speculator:
         self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._waited = threading.Event()    # wait_idle() lets it run during a cell
         self.done = 0                       # settings evaluated (for tests and benchmarks)
+        _hook_kernel()
 
     def schedule(self, candidates: list[dict]) -> None:
         """Replace the queue with ``candidates`` (those not cached yet)."""
@@ -105,8 +135,19 @@ class Speculator:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until the queue is empty and nothing is being evaluated; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+        self._waited.set()
+        try:
+            with self._cond:
+                return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+        finally:
+            self._waited.clear()
+
+    def _pause(self, *_args) -> None:
+        """Block while the foreground works, and while the kernel runs a cell (unless a caller
+        is waiting for this worker)."""
+        self.cache.checkpoint()
+        while not (_KERNEL_IDLE.is_set() or self._waited.is_set()):
+            _KERNEL_IDLE.wait(0.1)
 
     def close(self) -> None:
         with self._cond:
@@ -131,13 +172,13 @@ class Speculator:
 
     def _evaluate(self, values: dict) -> None:
         try:
-            self.cache.checkpoint()
-            outcome = self.cache.get(values, speculative=True)
+            self._pause()
+            outcome = self.cache.get(values, speculative=True, pause=self._pause)
             if outcome is None or outcome.error is not None:
                 return
             self.done += 1
             if self.prepare is not None:
-                self.cache.checkpoint()
+                self._pause()
                 self.prepare(outcome)
         except Exception:  # noqa: BLE001 - a guess that fails is re-done (and shown) on demand
             return
