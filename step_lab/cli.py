@@ -292,7 +292,7 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from .reproduce import RunContext, figure_ids, get_figure
+    from .reproduce import RunContext, figure_ids, get_figure, memo
     from .reproduce.batch import reproduce_figures
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
@@ -328,7 +328,8 @@ def _cmd_reproduce(args) -> int:
             if rec["failed_points"]:
                 failed.append(f"{f}: {len(rec['failed_points'])} point(s) failed, first: "
                               f"{rec['failed_points'][0]}")
-        reproduce_figures(ids, args.out, ctx, report, concurrent=executor is not None)
+        with memo.session():                   # figures share the points they have in common
+            reproduce_figures(ids, args.out, ctx, report, concurrent=executor is not None)
     for line in failed:
         print(f"step-lab: error: {line} (see the notes in the FIG.json)", file=sys.stderr)
     return 1 if failed else 0

@@ -9,11 +9,26 @@ import pytest
 from step_lab.reproduce import batch, memo
 
 
-@pytest.fixture(autouse=True)
-def fresh_memo():
-    memo.forget()
-    yield
-    memo.forget()
+@pytest.fixture
+def shared():
+    """Inside a reproduce session (as the CLI's ``reproduce`` command runs its figures)."""
+    with memo.session():
+        yield
+
+
+def test_outside_a_session_every_sweep_runs_in_full():
+    calls = []
+    for _ in range(2):
+        memo.sweep_once(counting_run(calls), square, {"point": [{"x": 2}]}, "k")
+    assert calls == [[2], [2]]
+
+
+def test_a_session_forgets_its_points_when_it_ends():
+    calls = []
+    for _ in range(2):
+        with memo.session():
+            memo.sweep_once(counting_run(calls), square, {"point": [{"x": 2}]}, "k")
+    assert calls == [[2], [2]]
 
 
 def square(x, label="", ablation=False):
@@ -28,7 +43,7 @@ def counting_run(calls: list, fail: set = frozenset()):
     return run
 
 
-def test_a_point_is_simulated_once_whatever_its_label():
+def test_a_point_is_simulated_once_whatever_its_label(shared):
     calls = []
     first = memo.sweep_once(counting_run(calls), square,
                             {"point": [{"x": 2, "label": "a"}, {"x": 3, "label": "b"}]}, "k")
@@ -41,7 +56,7 @@ def test_a_point_is_simulated_once_whatever_its_label():
     assert again[2]["point"] == {"x": 4, "ablation": True}
 
 
-def test_the_function_and_the_sweep_key_are_part_of_a_point():
+def test_the_function_and_the_sweep_key_are_part_of_a_point(shared):
     calls = []
     memo.sweep_once(counting_run(calls), square, {"point": [{"x": 2}]}, "k1")
     memo.sweep_once(counting_run(calls), square, {"point": [{"x": 2}]}, "k2")
@@ -49,7 +64,7 @@ def test_the_function_and_the_sweep_key_are_part_of_a_point():
     assert calls == [[2], [2], [2]]
 
 
-def test_failed_points_are_not_remembered():
+def test_failed_points_are_not_remembered(shared):
     calls = []
     out = memo.sweep_once(counting_run(calls, fail={5}), square, {"point": [{"x": 5}]}, "k")
     assert out[0]["error"] == "boom"
@@ -67,7 +82,7 @@ def test_other_grids_go_to_the_sweep_unchanged():
     assert seen == [{"m": [1, 2]}]
 
 
-def test_concurrent_figures_share_a_point_being_simulated():
+def test_concurrent_figures_share_a_point_being_simulated(shared):
     calls, started, release = [], threading.Event(), threading.Event()
 
     def slow_run(fn, grid, key):

@@ -1,11 +1,12 @@
-"""Points simulated once per process, shared by every figure of a ``reproduce`` run (issue 15).
+"""Points simulated once per ``reproduce`` command, shared by all its figures (issue 15).
 
 Several figures simulate the same point: Figs 14, 15 and 21 share attention-decode points (the
-same KV trace and strategy), Figs 12 and 13 share MoE points. :func:`sweep_once` wraps a
-figure's ``ctx.sweep`` of a ``{"point": [...]}`` grid: a point already simulated in this process
-(by this or an earlier figure) is answered from memory, and only the others go to the sweep
-(inline, worker processes or dask). A record is the same dict the sweep would have produced,
-with the asking figure's own point (its label) in it.
+same KV trace and strategy), Figs 12 and 13 share MoE points. Inside :func:`session` (the CLI's
+``reproduce`` command), :func:`sweep_once` wraps a figure's ``ctx.sweep`` of a
+``{"point": [...]}`` grid: a point already simulated in this session (by this or another figure)
+is answered from memory, and only the others go to the sweep (inline, worker processes or dask).
+A record is the same dict the sweep would have produced, with the asking figure's own point (its
+label) in it. Outside a session every sweep runs in full, as before.
 
 [Choice] A point's identity is the sweep function, the sweep's cache key (it hashes the
 simulator sources and traces) and the point without its tags ``label`` and ``ablation`` (which
@@ -17,14 +18,28 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["sweep_once", "TAGS", "forget"]
+__all__ = ["sweep_once", "session", "TAGS", "forget"]
 
 TAGS = ("label", "ablation")
 _RECORDS: dict[str, dict] = {}
 _INFLIGHT: dict[str, threading.Event] = {}      # figures running concurrently share points
 _LOCK = threading.Lock()
+_ACTIVE = [0]                                   # nesting depth of session()
+
+
+@contextmanager
+def session() -> Iterator[None]:
+    """Share points between the figures run inside; forget them all on exit."""
+    _ACTIVE[0] += 1
+    try:
+        yield
+    finally:
+        _ACTIVE[0] -= 1
+        if not _ACTIVE[0]:
+            forget()
 
 
 def forget() -> None:
@@ -45,7 +60,7 @@ def _plain(value):
 
 def sweep_once(run: Callable, fn, grid: dict, key: str | None) -> list[dict]:
     """``run(fn, grid, key)`` (a sweep) for the points not simulated yet; records in order."""
-    if list(grid) != ["point"] or not isinstance(grid["point"], list):
+    if not _ACTIVE[0] or list(grid) != ["point"] or not isinstance(grid["point"], list):
         return run(fn, grid, key)
     points = grid["point"]
     ids = [point_id(fn, key, p) if isinstance(p, dict) else None for p in points]
