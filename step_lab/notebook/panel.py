@@ -209,8 +209,9 @@ class StepPanel:
     def _apply(self, generation: int, outcome: Outcome) -> bool:
         """Show ``outcome`` unless a newer generation was requested meanwhile.
 
-        The numbers, metrics and graph appear first; the animation (frames for every unit) is
-        updated after them, and skipped if a newer request arrived in between.
+        The numbers and metrics appear first, then the verdict and the graph, then the player
+        (each later step skipped if a newer request arrived in between); speculative work
+        pauses meanwhile and then evaluates the neighbouring settings.
         """
         with self.cache.foreground():             # speculative work pauses meanwhile
             shown = self._draw(generation, outcome)
