@@ -30,14 +30,13 @@ def reproduce_figures(ids: list[str], out_dir, ctx, report: Callable[[str, dict]
             records.append(reproduce(f, out_dir, ctx))
             report(f, records[-1])
         return records
-    with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="step-lab-figure") as pool:
-        futures = [pool.submit(reproduce, f, out_dir, ctx) for f in ids]
-        records = []
-        try:
-            for f, future in zip(ids, futures, strict=True):
-                records.append(future.result())
-                report(f, records[-1])
-        finally:
-            for future in futures:
-                future.cancel()
+    pool = ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="step-lab-figure")
+    futures = [pool.submit(reproduce, f, out_dir, ctx) for f in ids]
+    records = []
+    try:
+        for f, future in zip(ids, futures, strict=True):
+            records.append(future.result())
+            report(f, records[-1])
+    finally:        # on an error or Ctrl-C: do not wait here for the figures still running
+        pool.shutdown(wait=False, cancel_futures=True)   # (closing the executor ends them)
     return records
