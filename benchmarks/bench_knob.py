@@ -18,7 +18,23 @@ Workloads:
 The player output is rebuilt (``player_for(...).html()``), as a knob change does; its playback
 runs in the browser (see ``bench_player.py`` for its data size and build time).
 
-Run: ``python benchmarks/bench_knob.py [--only toy,qwen] [--repeat 3] [--json FILE]``.
+Since issue 15 a panel remembers settings and evaluates the neighbouring ones ahead in a
+background thread (``notebook/cache.py``, ``notebook/speculate.py``). Three scenarios per
+workload:
+
+* ``hit`` (the headline ``numbers shown after X s``): speculation on, each change waits until
+  the worker is idle and then moves to a neighbouring setting — the usual slider move;
+* ``miss``: the cache is cleared before each change and nothing is speculated — a setting never
+  seen (what every change cost before issue 15);
+* ``contended``: a change to a setting that is not cached, made while the worker is busy with
+  its guesses (the foreground must not be slowed by them).
+
+``loop latency`` is the longest gap of the main thread (a 1 ms sleep loop, standing in for the
+kernel's message loop) while a panel with ``background=True`` evaluates a change and speculates.
+``model`` is the explorer's model switch (``moe_layer`` of Qwen3-30B-A3B / Mixtral-8x7B at batch
+64 on their vendored traces, timing only).
+
+Run: ``python benchmarks/bench_knob.py [--only toy,qwen,model] [--repeat 3] [--json FILE]``.
 Reported: wall-clock seconds (what a user waits) and CPU seconds of the process
 (``time.process_time``; steadier on a shared machine), best and median over the changes.
 """
@@ -28,7 +44,9 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -56,19 +74,37 @@ def qwen(tile_n: int = 16):
     return wl.program, wl.inputs, wl.bindings
 
 
+def model(model: str = "qwen3-30b-a3b"):
+    """An MoE layer at batch 64 on the model's vendored routing trace (the explorer's switch)."""
+    from step_lab.workloads import moe_layer, trace_path
+    trace = {"qwen3-30b-a3b": "qwen_b64/032_012.npz",
+             "mixtral-8x7b": "mixtral_b64/008_010.npz"}[model]
+    path = trace_path("expert_routing/" + trace)
+    if not path.exists():                      # any vendored trace of that model
+        path = sorted(trace_path("expert_routing/" + trace.split("/")[0]).glob("*.npz"))[0]
+    wl = moe_layer(model, batch=64, tiling="static", tile=16, routing=path, values=False)
+    return wl.program, wl.inputs, wl.bindings
+
+
+# name: (builder fn, knob ranges, changes (each one step from the last), contended changes
+#        (settings two steps away: not guessed), options)
 CASES = {
-    "toy": (toy, {"tiling": ["static", "dynamic"], "chunk": [4, 8]},
+    "toy": (toy, {"tiling": ["static", "dynamic"], "chunk": [4, 8, 16]},
             [{"tiling": "dynamic"}, {"tiling": "static"}, {"chunk": 8}, {"chunk": 4}],
-            Options(animate=True)),
-    "qwen": (qwen, {"tile_n": [16, 32]}, [{"tile_n": 32}, {"tile_n": 16}],
-             Options(animate=True, values=False)),
+            [{"chunk": 16}], Options(animate=True)),
+    "qwen": (qwen, {"tile_n": [8, 16, 32, 64]},
+             [{"tile_n": 32}, {"tile_n": 16}, {"tile_n": 8}, {"tile_n": 16}],
+             [{"tile_n": 64}], Options(animate=True, values=False)),
+    "model": (model, {"model": ["qwen3-30b-a3b", "mixtral-8x7b"]},
+              [{"model": "mixtral-8x7b"}, {"model": "qwen3-30b-a3b"}], [],
+              Options(animate=True, values=False)),
 }
 
 
 def stages(builder, values: dict, options: Options) -> dict:
     """CPU seconds per stage of one evaluation + redraw (the player output is rebuilt)."""
     out, t = {}, time.process_time()
-    prog, inputs, bindings = builder(values)
+    prog, inputs, bindings = builder(values)[:3]
     out["build"], t = time.process_time() - t, time.process_time()
     sl.metrics(prog).evaluate(bindings)
     out["metrics"], t = time.process_time() - t, time.process_time()
@@ -84,35 +120,141 @@ def stages(builder, values: dict, options: Options) -> dict:
     return out
 
 
-def run_case(name: str, repeat: int) -> dict:
-    fn, ranges, changes, options = CASES[name]
-    builder, knobs = builder_for(fn, ranges)
-    panel = StepPanel(builder, knobs, options, background=False)
-    wall, cpu, numbers = [], [], []
-    show_animation = panel._show_animation
+class Timed:
+    """A panel whose knob changes are timed: wall, CPU and when the numbers were shown."""
 
-    def timed_animation(outcome):             # the summary, metrics and graph are shown now
-        numbers.append(time.perf_counter() - start)
-        show_animation(outcome)
-    panel._show_animation = timed_animation
+    def __init__(self, name: str, speculate: bool):
+        fn, ranges, _, _, options = CASES[name]
+        self.builder, knobs = builder_for(fn, ranges)
+        self.start, self.recording = time.perf_counter(), False
+        self.wall, self.cpu, self.numbers, self.hits = [], [], [], 0
+        self.panel = StepPanel(self.builder, knobs, options, background=False,
+                               speculate=speculate)
+        show = self.panel._show
+
+        def timed_show(outcome, views):        # the summary and metrics are shown now
+            show(outcome, views)
+            if self.recording:
+                self.numbers.append(time.perf_counter() - self.start)
+        self.panel._show = timed_show
+
+    def change(self, change: dict) -> None:
+        """One timed change; CPU is this (the foreground) thread's, not the worker's."""
+        self.start, start_cpu = time.perf_counter(), time.thread_time()
+        hits, self.recording = self.panel.cache.hits, True
+        self.panel.set(**change)
+        self.recording = False
+        self.wall.append(time.perf_counter() - self.start)
+        self.cpu.append(time.thread_time() - start_cpu)
+        self.hits += self.panel.cache.hits - hits
+        assert self.panel.error.value == "", self.panel.error.value
+
+    def summary(self) -> dict:
+        return {"changes": len(self.wall), "cache_hits": self.hits,
+                "wall_best_s": min(self.wall), "wall_median_s": _median(self.wall),
+                "cpu_best_s": min(self.cpu), "cpu_median_s": _median(self.cpu),
+                "numbers_shown_median_s": _median(self.numbers)}
+
+
+def _median(xs: list) -> float:
+    return sorted(xs)[len(xs) // 2] if xs else float("nan")
+
+
+def scenario_miss(name: str, repeat: int) -> dict:
+    timed = Timed(name, speculate=False)
     for _ in range(repeat):
-        for change in changes:
-            start, start_cpu = time.perf_counter(), time.process_time()
-            panel.set(**change)
-            wall.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
-            assert panel.error.value == "", panel.error.value
-    breakdown = stages(builder, panel.values(), options)
-    return {"workload": name, "changes": len(wall), "target_s": TARGET_SECONDS,
-            "wall_best_s": min(wall), "wall_median_s": sorted(wall)[len(wall) // 2],
-            "cpu_best_s": min(cpu), "cpu_median_s": sorted(cpu)[len(cpu) // 2],
-            "numbers_shown_median_s": sorted(numbers)[len(numbers) // 2],
+        for change in CASES[name][2]:
+            timed.panel.cache.clear()
+            timed.change(change)
+    return timed.summary()
+
+
+def scenario_hit(name: str, repeat: int) -> dict:
+    timed = Timed(name, speculate=True)
+    for _ in range(repeat):
+        for change in CASES[name][2]:
+            timed.panel.speculator.wait_idle(timeout=600)
+            timed.change(change)
+    timed.panel.close()
+    return timed.summary()
+
+
+def scenario_contended(name: str) -> dict | None:
+    """Changes to settings the worker does not guess, made while it is busy guessing."""
+    contended = CASES[name][3]
+    if not contended:
+        return None
+    timed = Timed(name, speculate=True)
+    busy = []
+    for change in contended:
+        timed.panel.speculator.wait_idle(timeout=600)
+        timed.panel.set(**CASES[name][2][0])   # a move that starts the worker ...
+        busy.append(timed.panel.speculator.pending())
+        timed.change(change)                   # ... and one it did not guess, right away
+    timed.panel.close()
+    return dict(timed.summary(), worker_pending_at_change=busy)
+
+
+def _gaps(until: Callable[[], bool]) -> list[float]:
+    """Gaps between the wake-ups of a 1 ms sleep loop (the main thread) until ``until()``."""
+    gaps, last = [], time.perf_counter()
+    while not until():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    return gaps
+
+
+def loop_latency(name: str) -> dict:
+    """Longest main-thread gap while a background panel evaluates a change and speculates,
+    and (the machine's noise floor) while nothing runs."""
+    idle_end = time.perf_counter() + 2.0
+    idle = _gaps(lambda: time.perf_counter() > idle_end)
+    fn, ranges, changes, _, options = CASES[name]
+    builder, knobs = builder_for(fn, ranges)
+    panel = StepPanel(builder, knobs, options, background=True)
+    done = threading.Event()
+
+    def work():
+        panel.set(**changes[0])
+        panel.wait(timeout=600)
+        panel.speculator.wait_idle(timeout=600)
+        done.set()
+    start = time.perf_counter()
+    threading.Thread(target=work, daemon=True).start()
+    gaps = _gaps(done.is_set)
+    panel.close()
+    return {"max_gap_ms": 1000 * max(gaps), "p99_gap_ms": 1000 * _p99(gaps),
+            "busy_s": time.perf_counter() - start, "idle_max_gap_ms": 1000 * max(idle),
+            "idle_p99_gap_ms": 1000 * _p99(idle)}
+
+
+def _p99(xs: list) -> float:
+    return sorted(xs)[int(0.99 * (len(xs) - 1))]
+
+
+def run_case(name: str, repeat: int) -> dict:
+    """Every scenario of one workload (see the module docstring)."""
+    hit = scenario_hit(name, repeat)
+    fn, ranges, changes, _, options = CASES[name]
+    breakdown = stages(builder_for(fn, ranges)[0], {**changes[0]}, options)
+    return {"workload": name, "target_s": TARGET_SECONDS, **hit,
+            "miss": scenario_miss(name, max(1, repeat - 1)),
+            "contended": scenario_contended(name), "loop_latency": loop_latency(name),
             "stages_cpu_s": breakdown}
+
+
+def _line(label: str, r: dict) -> str:
+    return (f"{label}: wall median {r['wall_median_s']:.3f} s (CPU {r['cpu_median_s']:.3f} s),"
+            f" numbers shown after "
+            f"{r['numbers_shown_median_s']:.3f} s ({r['cache_hits']}/{r['changes']} from memory)")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="toy,qwen", help="comma-separated: toy, qwen")
+    parser.add_argument("--only", default="toy,qwen,model",
+                        help="comma-separated: toy, qwen, model")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -125,9 +267,18 @@ def main(argv=None) -> int:
               f"{s['cycles']:,} cycles; target {TARGET_SECONDS} s): wall best "
               f"{r['wall_best_s']:.3f} s / median {r['wall_median_s']:.3f} s; CPU best "
               f"{r['cpu_best_s']:.3f} s / median {r['cpu_median_s']:.3f} s; numbers shown after "
-              f"{r['numbers_shown_median_s']:.3f} s (median wall), animation last")
-        print("      CPU per stage: " + ", ".join(f"{k} {v:.3f} s" for k, v in s.items()
-                                                 if k not in ("nodes", "cycles")))
+              f"{r['numbers_shown_median_s']:.3f} s (median wall), animation last; "
+              f"{r['cache_hits']}/{r['changes']} from memory (neighbours evaluated ahead)")
+        print("      " + _line("miss (never seen, no speculation)", r["miss"]))
+        if r["contended"]:
+            print("      " + _line("contended (not guessed, worker busy)", r["contended"]))
+        lat = r["loop_latency"]
+        print(f"      main-thread loop while evaluating + speculating: longest gap "
+              f"{lat['max_gap_ms']:.1f} ms, p99 {lat['p99_gap_ms']:.1f} ms over "
+              f"{lat['busy_s']:.1f} s (nothing running: longest {lat['idle_max_gap_ms']:.1f} ms, "
+              f"p99 {lat['idle_p99_gap_ms']:.1f} ms)")
+        print("      CPU per stage (a miss): " + ", ".join(
+            f"{k} {v:.3f} s" for k, v in s.items() if k not in ("nodes", "cycles")))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -289,7 +289,8 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from .reproduce import RunContext, figure_ids, get_figure, reproduce
+    from .reproduce import RunContext, figure_ids, get_figure, memo
+    from .reproduce.batch import reproduce_figures
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
     if args.allow_standins and args.traces is None:
@@ -318,12 +319,14 @@ def _cmd_reproduce(args) -> int:
                                   cache=Path(args.cache) if args.cache else None)
         for line in notes:
             print(line, file=sys.stderr)
-        for f in ids:
-            rec = reproduce(f, args.out, ctx)
-            print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json")
+        def report(f: str, rec: dict) -> None:
+            print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json",
+                  flush=True)
             if rec["failed_points"]:
                 failed.append(f"{f}: {len(rec['failed_points'])} point(s) failed, first: "
                               f"{rec['failed_points'][0]}")
+        with memo.session():                   # figures share the points they have in common
+            reproduce_figures(ids, args.out, ctx, report, concurrent=executor is not None)
     for line in failed:
         print(f"step-lab: error: {line} (see the notes in the FIG.json)", file=sys.stderr)
     return 1 if failed else 0

@@ -132,9 +132,10 @@ def test_animate_shows_the_player_with_bokehjs_inline_every_time(shell):
     for _ in range(2):                                   # e.g. after a page reload: again
         run(shell, "%%step gemm --animate\n" + STATIC_CELL)
         panel = shell.magics_manager.registry["StepMagics"].last
-        assert len(panel.plots.children) == 1
+        assert len(panel.plots.children) == 2           # the player, BokehJS (sent once)
         assert panel.animation.count >= 1
-        text = panel.plots.children[0].outputs[0]["data"]["text/html"]
+        assert "data-step-player" in panel.plots.children[0].outputs[0]["data"]["text/html"]
+        text = panel.plots.children[1].outputs[0]["data"]["text/html"]
         assert "step-lab-bokehjs" in text and "cdn.bokeh.org" not in text   # INLINE, not CDN
         assert len(text) > 1_000_000
 

@@ -86,7 +86,8 @@ def test_a_stale_result_never_overwrites_a_newer_one():
     log = []
     gate = {5: threading.Event()}
     panel = StepPanel(tiny_builder(log, gate), {"n": Knob("n", 2, range=(1, 20, 1))},
-                      Options(simulate=False, show_graph=False), background=True)
+                      Options(simulate=False, show_graph=False), background=True,
+                      speculate=False)                 # the log counts foreground builds only
     panel.set(n=5)                                          # slow: held at the gate
     time.sleep(0.05)
     panel.set(n=7)                                          # newer request
@@ -134,5 +135,8 @@ def test_a_knob_change_replaces_the_player_output():
     assert panel.plots.children[0] is output                  # same output area, new player
     assert len(output.outputs) == 1
     second = output.outputs[0]["data"]["text/html"]
-    assert second != first and "step-lab-bokehjs" in second   # self-sufficient after a reload
-    assert panel.animation.runs[0].cycles == panel.outcome.result.cycles != before
+    assert second != first and "step-lab-bokehjs" not in second
+    loader = panel.plots.children[1]                          # BokehJS: its own output, sent
+    assert "step-lab-bokehjs" in loader.outputs[0]["data"]["text/html"]   # once (the panel
+    assert len(panel.plots.children) == 2                     # stays self-sufficient after a
+    assert panel.animation.runs[0].cycles == panel.outcome.result.cycles != before  # reload)

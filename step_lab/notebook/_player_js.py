@@ -11,7 +11,7 @@ in one function, so the picture always equals the frame indicator.
 
 PLAYER_JS = r"""
 (function () {
-  if (window.StepLabPlayer && window.StepLabPlayer.version === 1) { return; }
+  if (window.StepLabPlayer && window.StepLabPlayer.version === 2) { return; }
   const COLOURS = ["#e6e6e6", "#2ca02c", "#ff9f1a", "#d62728"];
   const STATES = ["idle", "busy", "stalled on input", "stalled on output"];
   const TYPES = {int32: Int32Array, uint8: Uint8Array, int8: Int8Array, float32: Float32Array,
@@ -252,7 +252,7 @@ PLAYER_JS = r"""
   }
 
   window.StepLabPlayer = {
-    version: 1, players: {}, Player: Player,
+    version: 2, players: {}, Player: Player,
     start: function (id) {
       const root = document.getElementById(id);
       if (!root || root.getAttribute("data-started")) { return; }
@@ -262,6 +262,14 @@ PLAYER_JS = r"""
         const box = root.querySelector(".sp-error");
         if (box) { box.textContent = "player error: " + err; }
       };
+      const waited = Number(root.getAttribute("data-waited") || 0);
+      if (!(window.Bokeh && window.Bokeh.embed) && waited < 200) {
+        // a panel ships BokehJS once, in a sibling output that may render after this one
+        root.removeAttribute("data-started");
+        root.setAttribute("data-waited", String(waited + 1));
+        setTimeout(() => window.StepLabPlayer.start(id), 50);
+        return;
+      }
       try {
         const data = JSON.parse(document.getElementById(id + "-data").textContent);
         const item = JSON.parse(document.getElementById(id + "-doc").textContent);

@@ -20,13 +20,15 @@ __all__ = ["explore", "builder_for", "unpack", "notes_of"]
 def explore(target, *, hw: Any = "paper", simulate: bool = True, animate: bool = True,
             show_graph: bool = True, annotate: str = "busy", background: bool = True,
             values: bool = True, max_graph_nodes: int = 400, constraints=None,
-            **knob_ranges):
+            speculate: bool | None = None, **knob_ranges):
     """An ipywidgets box: one widget per knob, summary, metrics, graph and animation.
 
     ``knob_ranges`` map knob names to a list of choices, a ``(lo, hi[, step])`` range, a bool or
     a :class:`~.knobs.Knob`; a Workload's own ``.knobs`` are used when none are given. The
-    keyword options (``hw`` … ``max_graph_nodes``) are not knobs; ``values=False`` simulates
-    timing only (much faster for big layers). The returned widget has a ``.panel``
+    keyword options (``hw`` … ``speculate``) are not knobs; ``values=False`` simulates
+    timing only (much faster for big layers). ``speculate`` (default: as ``background``)
+    evaluates the neighbouring knob settings ahead in a background thread, so that the next
+    move is answered from memory (:mod:`.speculate`). The returned widget has a ``.panel``
     (:class:`~.panel.StepPanel`).
 
     ``constraints(values) -> {knob: rule}`` offers only what works (:mod:`.constraints`): a
@@ -40,7 +42,7 @@ def explore(target, *, hw: Any = "paper", simulate: bool = True, animate: bool =
     options = Options(hw=hw, simulate=simulate, animate=animate, show_graph=show_graph,
                       annotate=annotate, values=values, max_graph_nodes=max_graph_nodes)
     return StepPanel(builder, knobs, options, background=background,
-                     constraints=constraints).widget
+                     constraints=constraints, speculate=speculate).widget
 
 
 def builder_for(target, knob_ranges: dict) -> tuple[Callable, dict]:

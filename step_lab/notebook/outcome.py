@@ -47,22 +47,33 @@ class Outcome:
     exception: BaseException | None = None
     seconds: float = 0.0
     notes: str = ""                 # the workload's stated approximations (meta["notes"])
+    cached: bool = False            # answered from memory (:mod:`.cache`)
+    computed_seconds: float = 0.0   # when cached: what the evaluation took when it ran
+    drawn: dict = field(default_factory=dict)   # views drawn once, reused (:mod:`.cache`)
 
 
-def evaluate(builder: Callable, values: dict, options: Options) -> Outcome:
-    """Build, analyse and (unless ``options.simulate`` is False) simulate."""
+def evaluate(builder: Callable, values: dict, options: Options,
+             pause: Callable | None = None) -> Outcome:
+    """Build, analyse and (unless ``options.simulate`` is False) simulate.
+
+    ``pause`` (speculative evaluations) is called between the stages and at the simulator's
+    progress ticks; it blocks while foreground work has the CPU (:mod:`.cache`)."""
     start = time.perf_counter()
     out = Outcome(values=dict(values))
     try:
         built = builder(dict(values))
         out.program, out.inputs, out.bindings = built[:3]
         out.notes = built[3] if len(built) > 3 else ""
+        if pause is not None:
+            pause()
         out.metrics, out.metric_values = _metrics(out.program, out.bindings)
+        if pause is not None:
+            pause()
         if options.simulate:
             from ..sim import simulate
             out.result = simulate(out.program, hw=options.hw, bindings=out.bindings or None,
                                   inputs=out.inputs or None, trace=options.animate,
-                                  values=options.values)
+                                  values=options.values, progress=pause)
     except CellError as exc:
         out.error, out.exception = str(exc), exc.original
     except Exception as exc:  # shown in the output area; the widgets stay alive
@@ -112,8 +123,9 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
         expr = getattr(outcome.metrics, name, None)
         if expr is None:
             continue
-        text = latex_quantity(expr, unit)
-        if len(text) > MAX_LATEX_CHARS:
+        long = getattr(expr, "is_Add", False) and len(expr.args) > MAX_LATEX_CHARS // 4
+        text = "" if long else latex_quantity(expr, unit)    # a term prints " + x" at least
+        if long or len(text) > MAX_LATEX_CHARS:
             terms = len(expr.args) if hasattr(expr, "args") else 1
             value = latex_quantity(values[name], unit) if name in values else "?"
             text = (value + r"\quad" +
@@ -162,7 +174,9 @@ def summary_html(outcome: Outcome) -> str:
                    f"{html.escape(v)}</td>" for k, v in rows)
     name = html.escape(outcome.program.name) if outcome.program is not None else "?"
     title = f"<b>{name}</b>" + (f" — {html.escape(knobs)}" if knobs else "")
-    took = f"<span style='color:#777'> ({outcome.seconds * 1000:.0f} ms)</span>"
+    took = (f"<span style='color:#777'> ({outcome.seconds * 1000:.0f} ms"
+            + (f", remembered: it took {outcome.computed_seconds * 1000:.0f} ms to compute"
+               if outcome.cached else "") + ")</span>")
     table = (f"<table style='border-collapse:collapse;margin:2px 0'><tr>{head}</tr>"
              f"<tr>{body}</tr></table>")
     notes = (f"<div class='step-lab-notes' style='color:#8a5a00'>approximation: "

@@ -5,6 +5,11 @@ which bumps a *generation* counter and evaluates the builder (in a single backgr
 default, so the kernel stays responsive). A finished evaluation is applied only if its generation
 is still the newest: a stale result never overwrites a newer one, and requests that were
 overtaken before they started are skipped. Errors go to the error area; the widgets stay alive.
+
+Knob settings are remembered (:mod:`.cache`: a setting seen before answers from memory) and,
+after each draw, the neighbouring settings are evaluated ahead in a background thread
+(:mod:`.speculate`) so that the next move is most likely answered from memory too; the numbers
+are shown first, the player (drawn ahead as well) after them.
 """
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from .cache import OutcomeCache, draw_ahead, drawn, graph_view, metrics_view, show_player
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
-from .outcome import Options, Outcome, error_html, evaluate, metrics_latex, summary_html
+from .outcome import Options, Outcome, error_html, summary_html
 
 __all__ = ["StepPanel"]
 
@@ -25,7 +31,7 @@ class StepPanel:
     def __init__(self, builder: Callable, knobs: dict, options: Options, *,
                  first: Outcome | None = None, background: bool = True,
                  on_result: Callable | None = None, constraints: Callable | None = None,
-                 source=None):
+                 source=None, speculate: bool | None = None):
         self.builder = builder
         self.constraints = constraints            # values -> {knob: rule} (.constraints)
         self.source = source if source is not None else getattr(builder, "step_source", None)
@@ -42,12 +48,18 @@ class StepPanel:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self.cache = OutcomeCache(builder, options)
+        self.speculator = None                    # neighbours evaluated ahead (.speculate)
+        if background if speculate is None else speculate:
+            from .speculate import Speculator
+            self.speculator = Speculator(self.cache, prepare=lambda o: draw_ahead(o, options))
         self._build_widgets()
         self._constrain()
         if first is None:
-            first = evaluate(builder, self.values(), options)
+            first = self.cache.get(self.values())
         if not first.values:                      # the first run used the knobs' defaults
             first.values = self.values()
+        self.cache.put(first.values, first)
         self._apply(0, first)
 
     # -- widgets ---------------------------------------------------------------------------
@@ -191,15 +203,27 @@ class StepPanel:
     def _run(self, generation: int, values: dict) -> None:
         if generation != self.generation:          # overtaken before it started: skip
             return
-        outcome = evaluate(self.builder, values, self.options)
+        outcome = self.cache.get(values)           # from memory, or computed here
         self._apply(generation, outcome)
 
     def _apply(self, generation: int, outcome: Outcome) -> bool:
         """Show ``outcome`` unless a newer generation was requested meanwhile.
 
-        The numbers, metrics and graph appear first; the animation (frames for every unit) is
-        updated after them, and skipped if a newer request arrived in between.
+        The numbers and metrics appear first, then the verdict and the graph, then the player
+        (each later step skipped if a newer request arrived in between); speculative work
+        pauses meanwhile and then evaluates the neighbouring settings.
         """
+        with self.cache.foreground():             # speculative work pauses meanwhile
+            shown = self._draw(generation, outcome)
+        if shown and outcome.error is None and self.speculator is not None:
+            from .speculate import neighbours
+            self.speculator.schedule(neighbours(self.knobs, outcome.values, self.rules,
+                                                self.constraints))
+        return shown
+
+    def _draw(self, generation: int, outcome: Outcome) -> bool:
+        """Numbers first, then the verdict and the graph, then the player (each skipped once a
+        newer request arrived)."""
         views = self._render(outcome)
         with self._lock:
             if generation != self.generation or generation < self.applied_generation:
@@ -208,6 +232,11 @@ class StepPanel:
             self._show(outcome, views)
         if self.on_result is not None and outcome.error is None:
             self.on_result(outcome)
+        if outcome.error is None and outcome.program is not None:
+            views = self._render_views(outcome)
+            with self._lock:
+                if generation == self.generation:
+                    self._show_views(outcome, views)
         animate = self.options.animate and outcome.result is not None
         if animate and outcome.error is None and generation == self.generation:
             self._show_animation(outcome)
@@ -220,7 +249,12 @@ class StepPanel:
             return views
         views["summary"] = summary_html(outcome)
         if self.options.show_metrics:
-            views["metrics"] = metrics_latex(outcome)
+            views["metrics"] = metrics_view(outcome)
+        return views
+
+    def _render_views(self, outcome: Outcome) -> dict:
+        """The verdict and the graph of an outcome (after its numbers are shown)."""
+        views: dict = {}
         if outcome.result is not None:
             try:
                 views.update(self._why(outcome))
@@ -228,31 +262,19 @@ class StepPanel:
                 views["why"] = error_html(f"why is it slow: {exc}")
         if self.options.show_graph:
             try:
-                choices = expand_choices(outcome.program)
+                choices = drawn(outcome, "expand", lambda: expand_choices(outcome.program))
                 values = [v for _, v in choices]
                 expand = self.expand.value if self.expand.value in values else "none"
                 views["expand"] = (choices, expand)
-                views["graph"] = graph_html(outcome.program, outcome.result,
-                                            annotate=self.options.annotate,
-                                            max_nodes=self.options.max_graph_nodes,
-                                            expand=expand)
+                views["graph"] = graph_view(outcome, self.options, expand)
             except Exception as exc:  # a drawing problem must not hide the numbers
                 views["graph"] = error_html(f"graph: {exc}")
         return views
 
     def _show_animation(self, outcome: Outcome) -> None:
         """Show the browser player of the new run (a self-contained HTML output)."""
-        from .player import player_for
         try:
-            player = player_for([outcome.result], [outcome.program], [outcome.program.name])
-            output = player.html()
-            if not self.plots.children:
-                import ipywidgets as w
-                self.plots.children = [w.Output()]
-            self.animation = player
-            self.plots.children[0].outputs = ({"output_type": "display_data", "metadata": {},
-                                               "data": {"text/html": output,
-                                                        "text/plain": "<step_lab player>"}},)
+            self.animation = show_player(self.plots, outcome)
         except Exception as exc:  # shown instead of the animation; the numbers stay
             self.error.value += error_html(f"animation: {exc}")
 
@@ -267,6 +289,8 @@ class StepPanel:
         self.code_box.value = self._code_html()
         self.summary.value = views.get("summary", "")
         self.metrics.value = views.get("metrics", "")
+
+    def _show_views(self, outcome: Outcome, views: dict) -> None:
         self.graph.value = views.get("graph", "")
         self.why.value = views.get("why", "")
         self.bottleneck = views.get("bottleneck")
@@ -372,6 +396,9 @@ class StepPanel:
             pending.result(timeout=timeout)
 
     def close(self) -> None:
+        if self.speculator is not None:
+            self.speculator.close()
+        self.cache.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         _close_tree(self.widget)

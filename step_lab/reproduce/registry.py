@@ -27,9 +27,12 @@ class RunContext:
     inputs: dict = field(default_factory=dict)   # relative trace -> what was used (per figure)
 
     def sweep(self, fn, grid: dict, key: str | None = None) -> list[dict]:
+        """``dse.sweep`` of the points not simulated yet in this process (:mod:`.memo`)."""
         from ..dse import sweep
-        return sweep(fn, grid, executor=self.executor, jobs=self.jobs, cache=self.cache,
-                     progress=self.progress, key=key)
+        from .memo import sweep_once
+        return sweep_once(lambda f, g, k: sweep(f, g, executor=self.executor, jobs=self.jobs,
+                                                cache=self.cache, progress=self.progress,
+                                                key=k), fn, grid, key)
 
 
 @dataclass
