@@ -19,7 +19,7 @@ Behaviours are generators: ``node.behaviour(ctx)`` yields commands and receives 
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import GraphError, ShapeError
 from ..symbolic import fmt
@@ -53,6 +53,11 @@ class Node:
     introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
     back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
     scope: tuple = ()                     # name-scope path (Program.scope), outermost first
+    # set by __new__ on every node (annotated here for type checkers)
+    name: str
+    inputs: tuple[Stream, ...]
+    outputs: tuple[Stream, ...]
+    params: dict[str, Any]
 
     def __new__(cls, *args, name: str | None = None, **kwargs):
         node = object.__new__(cls)

@@ -116,7 +116,7 @@ def _check_flags(**flags) -> None:
 
 def _build(program, hw, ctx, plans, layout, trace: bool):
     index = {node: i for i, node in enumerate(program.nodes)}
-    procs = [Proc(i, node, plans[i], hw, trace) for i, node in enumerate(program.nodes)]
+    procs = [Proc(i, node, plans[i], trace) for i, node in enumerate(program.nodes)]
     channels = []
     for node in program.nodes:
         dst = procs[index[node]]
@@ -131,8 +131,7 @@ def _build(program, hw, ctx, plans, layout, trace: bool):
         for name in names:
             procs[index[program.node(name)]].unit = unit
     for p in procs:
-        p.finalize()
-        p.gen = p.node.behaviour(ctx)
+        p.start(p.node.behaviour(ctx))
     return procs, channels
 
 
@@ -152,11 +151,14 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     per_node = {p.name: _node_stats(p, cycles, layout) for p in procs}
     chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch), "stall_get": ch.stall_get,
                        "stall_put": ch.stall_put} for ch in channels}
-    return SimResult(program.name, cycles, sum(p.offchip for p in procs),
-                     lambda: _onchip(program, symbols), flops, util, allocated,
-                     dict(ctx.outputs), values, arrays, per_node, chans, measured, hw, layout,
-                     _trace(procs, channels, hbm, layout, cycles) if trace else None,
-                     _binding_notes(measured, ctx.bindings))
+    return SimResult(program=program.name, cycles=cycles,
+                     offchip_bytes=sum(p.offchip for p in procs),
+                     onchip_source=lambda: _onchip(program, symbols), flops=flops,
+                     compute_utilization=util, allocated_compute=allocated,
+                     tokens=dict(ctx.outputs), values=values, arrays=arrays, per_node=per_node,
+                     channels=chans, measured=measured, hw=hw, placement=layout,
+                     trace=_trace(procs, channels, hbm, layout, cycles) if trace else None,
+                     notes=_binding_notes(measured, ctx.bindings))
 
 
 def _got(ch) -> int:

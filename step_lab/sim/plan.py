@@ -24,26 +24,53 @@ COMPUTE, OFFCHIP, BUFFERIZE, STREAMIFY, PLAIN = range(5)
 
 
 class NodePlan:
-    """Static timing parameters of one node (see module docstring)."""
+    """Static timing parameters of one node (see module docstring), and the fast paths of the
+    event loop derived from them (``in_cost``, ``out_cost``, ``plain_compute``, ``log_ports``).
+
+    A :class:`~step_lab.sim.state.Proc` references its plan; the plan never changes during a run.
+    """
 
     __slots__ = ("role", "compute_bw", "write_back", "latency", "move_in", "move_out",
-                 "resident", "switch_out", "unit", "address", "performs_flops", "tile_rows",
-                 "row_bytes")
+                 "resident", "switch_out", "shared", "address", "performs_flops", "tile_rows",
+                 "row_bytes", "out_types", "in_cost", "out_cost", "plain_compute", "log_ports",
+                 "switch_cost", "onchip_bw", "reconfig", "max_outstanding")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.role = PLAIN
-        self.compute_bw = 0
+        self.compute_bw: int | Fraction = 0
         self.write_back = False
         self.latency = 1
         self.move_in = 0
         self.move_out = 0
-        self.resident = ()
-        self.switch_out = False
-        self.unit = None
+        self.resident: tuple = ()
+        self.switch_out = False         # a Partition-like node: switching output ports costs
+        self.shared = False             # runs on a unit shared with other nodes (§8.2)
         self.address = 0
         self.performs_flops = False     # a compute operator (counts in allocated compute)
         self.tile_rows = 0              # off-chip tile geometry; 0 = unknown (contiguous)
         self.row_bytes = 0
+        self.out_types: tuple = ()      # dtype of each output stream (write-back bytes)
+        self.in_cost = False            # a GET may cost more than the port cycle
+        self.out_cost = False           # a PUT may cost more than the port cycle
+        self.plain_compute = False      # COMPUTE is ⌈FLOPs / C⌉ alone
+        self.log_ports = True           # busy counts port cycles (off-chip: tiles in flight)
+        self.switch_cost = 0            # cycles of an output-port switch
+        self.onchip_bw = 1              # hw.onchip_bytes_per_cycle
+        self.reconfig = 0               # hw.reconfiguration_cycles (shared units)
+        self.max_outstanding = 1        # hw.offchip_outstanding_tiles
+
+    def derive(self, hw) -> None:
+        """Fill the hardware constants and fast-path flags once the role and costs are set."""
+        self.switch_cost = hw.switch_cost_cycles if self.switch_out else 0
+        self.onchip_bw = hw.onchip_bytes_per_cycle
+        self.reconfig = hw.reconfiguration_cycles
+        self.max_outstanding = hw.offchip_outstanding_tiles
+        self.in_cost = (self.role == COMPUTE and any(self.resident)) or self.role == BUFFERIZE
+        self.out_cost = self.switch_cost > 0 or self.role == STREAMIFY or self.write_back
+        self.log_ports = self.role != OFFCHIP
+        bw = self.compute_bw
+        self.plain_compute = (self.role == COMPUTE and not self.in_cost and not self.shared
+                              and type(bw) is int and bw > 0)
 
 
 _ROLES = {"compute": COMPUTE, "offchip": OFFCHIP, "bufferize": BUFFERIZE,
@@ -55,9 +82,11 @@ def role_of(node) -> int:
     return _ROLES[node.cost_role]
 
 
-def plan_nodes(program, hw, ctx, placement) -> list:
-    """One :class:`NodePlan` per node of ``program`` (in ``program.nodes`` order)."""
+def plan_nodes(program, hw, ctx, placement) -> list[NodePlan]:
+    """One :class:`NodePlan` per node of ``program`` (in ``program.nodes`` order); ``placement``
+    says which nodes share a unit."""
     resident_memo: dict = {}
+    shared = {name for names in placement.shared.values() for name in names}
     plans = []
     for node in program.nodes:
         plan = NodePlan()
@@ -72,6 +101,9 @@ def plan_nodes(program, hw, ctx, placement) -> list:
             plan.address = getattr(tensor, "base_addr", 0)
             plan.tile_rows, plan.row_bytes = offchip_geometry(node)
         plan.switch_out = node.switches_output
+        plan.out_types = tuple(s.dtype for s in node.outputs)
+        plan.shared = node.name in shared
+        plan.derive(hw)
         plans.append(plan)
     return plans
 
@@ -164,7 +196,7 @@ def _port_resident_bytes(stream, ctx, memo):
     items = dtype.items if (mask is not None and isinstance(dtype, TupleType)) else (dtype,)
     flags = mask if mask is not None else (True,)
     total = 0
-    for item, on in zip(items, flags):
+    for item, on in zip(items, flags, strict=False):
         if not on:
             continue
         nbytes = _static_bytes(item, ctx) if _is_static(item) else None
@@ -184,7 +216,8 @@ def value_bytes(value, dtype, mask=None) -> int:
     """Bytes of one data value of ``dtype`` (components where ``mask`` is set, for tuples)."""
     if isinstance(dtype, TupleType):
         flags = mask or (True,) * len(dtype.items)
-        return sum(value_bytes(v, t) for v, t, on in zip(value, dtype.items, flags) if on)
+        return sum(value_bytes(v, t) for v, t, on in zip(value, dtype.items, flags, strict=False)
+                   if on)
     if isinstance(dtype, Tile):
         return int(getattr(value, "size", 1)) * ELEMENT_BYTES[dtype.elem]
     if isinstance(dtype, Scalar):
