@@ -52,6 +52,8 @@ class Node:
     holds_accumulator: ClassVar[bool] = False  # keeps its output element on chip (§6.2)
     introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
     back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
+    coalesces: ClassVar[bool] = False     # stateless per element: GET, COMPUTE, PUT of fn(tok)
+                                          # per data token (runs move in one step, sim/coalesce)
     scope: tuple = ()                     # name-scope path (Program.scope), outermost first
     # set by __new__ on every node (annotated here for type checkers)
     name: str

@@ -29,7 +29,7 @@ __all__ = ["simulate"]
 
 def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs=None,
              trace: bool = False, progress=None, placement: dict | None = None, seed: int = 0,
-             values: bool = True, lockstep: bool = False,
+             values: bool = True, lockstep: bool = False, coalesce: bool = True,
              max_events: int | None = None) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
@@ -49,7 +49,10 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     cycles, traffic and FLOPs are exact while tile values are placeholders and ``arrays`` is
     empty — what a Qwen3-sized layer needs (its weights alone would take 2.4 GB as float32).
     ``lockstep=True`` runs every command as its own event in global time order (slow reference
-    path; results are identical). ``max_events`` caps the work: before cycle 0 the data tokens
+    path; results are identical). ``coalesce=True`` moves runs of data tokens through stateless
+    element-wise operators (Map) in one step with values computed over the run
+    (``sim/coalesce.py``); ``coalesce=False`` runs the per-token reference path alone (results
+    are identical). ``max_events`` caps the work: before cycle 0 the data tokens
     are estimated from the symbolic cardinalities at ``bindings`` and a run above the cap
     (default ``step_lab.validate.DEFAULT_MAX_EVENTS``, or ``$STEP_LAB_MAX_EVENTS``) raises
     ConfigError naming the estimate; below it, ``progress`` reports and Ctrl-C interrupts.
@@ -61,21 +64,21 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     gc.disable()            # NOTE: the run allocates many short-lived tuples; no cycles to collect
     try:
         return _simulate(program, hw, bindings, inputs, trace, progress, placement, seed,
-                         values, lockstep, max_events)
+                         values, lockstep, max_events, coalesce)
     finally:
         if enabled:
             gc.enable()
 
 
 def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, values,
-              lockstep, max_events) -> SimResult:
+              lockstep, max_events, coalesce) -> SimResult:
     hw = preset(hw) if isinstance(hw, str) else hw
     if not isinstance(hw, HardwareConfig):
         raise ConfigError(f"simulate: hw = {hw!r:.60} (expected a HardwareConfig or a preset "
                           "name such as 'paper')")
     check_program(program, "simulate")
     program.validate()
-    _check_flags(trace=trace, values=values, lockstep=lockstep)
+    _check_flags(trace=trace, values=values, lockstep=lockstep, coalesce=coalesce)
     check_seed(seed, "simulate")
     limit = validate.max_events(max_events, "simulate")
     bindings = validate.run_bindings(program, bindings, "simulate")
@@ -95,7 +98,8 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
     procs, channels = _build(program, hw, ctx, plans, layout, trace)
     hbm = HBM(hw, trace)
     tracker = Progress.wrap(progress, program, ctx)
-    engine = Engine(procs, channels, hbm, hw, lockstep=lockstep, progress=tracker)
+    engine = Engine(procs, channels, hbm, hw, lockstep=lockstep, coalesce=bool(coalesce),
+                    progress=tracker)
     try:
         engine.run()
     except BaseException:

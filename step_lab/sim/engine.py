@@ -43,6 +43,7 @@ from ..errors import DeadlockError, StepError
 from ..hw.config import HardwareConfig
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
 from ..ir.tokens import DONE
+from .coalesce import Segment, segments
 from .costs import element_cost
 from .diagnostics import deadlock_message, wrap_error
 from .hbm import HBM
@@ -56,7 +57,7 @@ class Engine:
     """Owns the run queue, the event heap, the HBM and the processes of one simulation."""
 
     def __init__(self, procs: list[Proc], channels: list[Channel], hbm: HBM, hw: HardwareConfig, *,
-                 lockstep: bool = False, progress: Any = None) -> None:
+                 lockstep: bool = False, coalesce: bool = False, progress: Any = None) -> None:
         self.procs = procs
         self.channels = channels
         self.hbm = hbm
@@ -71,6 +72,12 @@ class Engine:
         self.tracing = any(ch.puts is not None for ch in channels)
         for p in procs:
             p.handlers = self._handlers(p)
+        if coalesce and not lockstep:
+            for chain in segments(procs):
+                segment = Segment(self, chain)
+                for p in chain:
+                    p.handlers = tuple(segment.get if kind == GET else handler
+                                       for kind, handler in enumerate(p.handlers))
 
     def _handlers(self, p: Proc) -> tuple[Handler, ...]:
         """The handler of each command kind for ``p`` (indexed by kind); under ``lockstep``
@@ -137,12 +144,19 @@ class Engine:
             while cmd is not None:
                 cmd = handlers[cmd[0]](p, cmd)
         except StopIteration:
-            self._finish(p)
+            self.finish(p)
         except Exception as e:                  # KeyboardInterrupt is not an Exception
             err = e if _known(cmd) else StepError(f"unknown behaviour command {cmd!r}")
             raise wrap_error(p, err) from e
 
     # -- waking peers ---------------------------------------------------------------------------
+    def wake_producer(self, ch: Channel) -> None:
+        """A credit came back on ``ch``: wake its producer blocked on the full FIFO."""
+        ch.w_put = False
+        if ch.src.state == BLOCK:
+            ch.src.state = RUN
+            self.runq.append(ch.src)
+
     def wake_consumer(self, ch: Channel, vis: int) -> None:
         """A token became visible at ``vis`` on ``ch``: wake (or re-key) its waiting consumer."""
         d = ch.dst
@@ -267,7 +281,8 @@ class Engine:
                 return False
         return True
 
-    def _finish(self, p: Proc) -> None:
+    def finish(self, p: Proc) -> None:
+        """``p``'s behaviour returned: it is done once its last off-chip tile has arrived."""
         p.state = FINISHED
         p.close_busy()
         p.end = max(p.clock, p.ready, p.fly_end)
