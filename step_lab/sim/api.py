@@ -29,7 +29,7 @@ __all__ = ["simulate"]
 
 def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs=None,
              trace: bool = False, progress=None, placement: dict | None = None, seed: int = 0,
-             values: bool = True, lockstep: bool = False, coalesce: bool = True,
+             values: bool = True, lockstep: bool = False, coalesce: bool = False,
              max_events: int | None = None) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
@@ -49,10 +49,12 @@ def simulate(program, *, hw: HardwareConfig | str = PAPER, bindings=None, inputs
     cycles, traffic and FLOPs are exact while tile values are placeholders and ``arrays`` is
     empty — what a Qwen3-sized layer needs (its weights alone would take 2.4 GB as float32).
     ``lockstep=True`` runs every command as its own event in global time order (slow reference
-    path; results are identical). ``coalesce=True`` moves runs of data tokens through stateless
-    element-wise operators (Map) in one step with values computed over the run
-    (``sim/coalesce.py``); ``coalesce=False`` runs the per-token reference path alone (results
-    are identical). ``max_events`` caps the work: before cycle 0 the data tokens
+    path; results are identical). ``coalesce=True`` runs each chain of stateless element-wise
+    operators (Map → Map …, plain compute) as one segment, every token through all its stages
+    in one engine step (``sim/coalesce.py``; results are identical, tested). [Choice] Off by
+    default: with the default FIFO depth of 2 a segment moves one or two tokens per step, so it
+    gains ~15 % on a chain of six Maps and nothing where loads feed it one tile per step.
+    ``max_events`` caps the work: before cycle 0 the data tokens
     are estimated from the symbolic cardinalities at ``bindings`` and a run above the cap
     (default ``step_lab.validate.DEFAULT_MAX_EVENTS``, or ``$STEP_LAB_MAX_EVENTS``) raises
     ConfigError naming the estimate; below it, ``progress`` reports and Ctrl-C interrupts.
