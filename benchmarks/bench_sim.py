@@ -12,7 +12,9 @@ A *channel event* is one token put into or taken out of a FIFO (a token crossing
 two events); ``events`` below = 2 × tokens delivered over all channels. Times are CPU seconds of
 the benchmark process (``time.process_time``), best of the repeats, so a busy machine distorts
 them less than wall time.
-(e) the engine alone: six Identity maps over 200,000 tokens.
+(e) the engine alone: six Identity maps over 200,000 tokens, per token and as one coalesced
+    segment (``simulate(coalesce=True)``, ``sim/coalesce.py``; cycles and per-node statistics
+    checked equal).
 (f) row packing: ``Accum(RetileRow)`` of 2,000 ``[1, 4096]`` f32 rows into one tile (amortised
     growable buffer; it used to copy the accumulator on every append, quadratic).
 (g) symbolic metrics of the Qwen3 dynamic time-multiplexed MoE layer (32 regions, ~1,500 nodes)
@@ -178,10 +180,16 @@ def bench_engine_only(n: int) -> dict:
     prog.output("y", y)
     inputs = {"x": [np.zeros((1, 16), np.float32)] * n}
     result, seconds = timed(lambda: sl.simulate(prog, inputs=inputs), repeat=3)
+    coalesced, co_seconds = timed(lambda: sl.simulate(prog, inputs=inputs, coalesce=True),
+                                  repeat=3)
     _, interp_seconds = timed(lambda: sl.interpret(prog, inputs=inputs))
     events = events_of(result)
     return {"tokens": n, "events": events, "seconds": round(seconds, 3),
             "events_per_s": round(events / seconds),
+            "coalesced_seconds": round(co_seconds, 3),
+            "coalesced_events_per_s": round(events / co_seconds),
+            "coalesced_cycles_equal": coalesced.cycles == result.cycles
+            and coalesced.per_node == result.per_node,
             "interpreter_events_per_s": round(events / interp_seconds)}
 
 

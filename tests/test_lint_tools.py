@@ -28,22 +28,10 @@ CORE = ["step_lab/symbolic.py", "step_lab/errors.py", "step_lab/ir", "step_lab/o
 
 # Files exempt from all three checks, each with its reason. Keep this list short and remove an
 # entry as soon as its reason is gone.
-PENDING = {
-    "step_lab/sim/engine.py": "rewritten by issue 14 step 4 (the simulator step split)",
-    "step_lab/sim/commands.py": "folded into the engine by issue 14 step 4",
-    "step_lab/sim/state.py": "rewritten by issue 14 step 4 (Proc without plan copies)",
-    "step_lab/sim/result.py": "rewritten by issue 14 step 4 (SimResult a typed dataclass)",
-    "step_lab/sim/plan.py": "rewritten by issue 14 step 4",
-    "step_lab/sim/hbm.py": "rewritten by issue 14 step 4",
-}
+PENDING: dict[str, str] = {}
 # mypy errors outside PENDING whose cause is a PENDING file: (file, text in the message) -> reason.
 # The test fails when one no longer occurs, so the list cannot go stale.
-PENDING_CAUSES = {
-    ("step_lab/sim/api.py", '"Unit", variable has type "None"'):
-        "sim/state.py declares Proc.unit as None (should be Unit | None)",
-    ("step_lab/sim/bottleneck.py", '"object" has no attribute "offchip_bytes_per_cycle"'):
-        "sim/result.py types SimResult.hw as object (should be HardwareConfig)",
-}
+PENDING_CAUSES: dict[tuple[str, str], str] = {}
 
 
 def _tool(module: str) -> None:

@@ -23,11 +23,7 @@ EXEMPT_MODULES = {
     "ops/shape.py": "one class per shape operator (six small rooms, not one large one)",
     "ops/offchip.py": "one class per off-chip operator (four small rooms)",
 }
-EXEMPT_FUNCTIONS = {
-    "sim/engine.py:Engine._step": "the inlined hot loop (GET, single-consumer PUT, plain "
-                                  "COMPUTE); rarer paths are named helpers. Further splits "
-                                  "cost >5% on benchmarks/bench_sim.py part e",
-}
+EXEMPT_FUNCTIONS: dict[str, str] = {}
 
 
 def core_files() -> list[Path]:

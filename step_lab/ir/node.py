@@ -78,6 +78,8 @@ class Node:
     repeats_input: ClassVar[bool] = False  # re-emits each element of input 0 (holds its slot)
     introduces_symbols: ClassVar[bool] = False  # its output type sizes the program's inputs
     back_edge: ClassVar[bool] = False     # closes a feedback loop (drawn dashed, not ranked)
+    coalesces: ClassVar[bool] = False     # stateless per element: GET, COMPUTE, PUT of fn(tok)
+                                          # per data token (runs move in one step, sim/coalesce)
     scope: tuple[str, ...] = ()           # name-scope path (Program.scope), outermost first
 
     # set by __new__ (and _build) on every instance

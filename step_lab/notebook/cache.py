@@ -79,7 +79,6 @@ class OutcomeCache:
         self._idle = threading.Event()
         self._idle.set()
         self.hits = 0
-        self.misses = 0
 
     def key(self, values: dict) -> tuple:
         return values_key(values), options_key(self.options)
@@ -132,10 +131,6 @@ class OutcomeCache:
             _dropped(len(self._done))
             self._done.clear()
 
-    def peek(self, values: dict) -> Outcome | None:
-        with self._lock:
-            return self._done.get(self.key(values))
-
     def get(self, values: dict, *, speculative: bool = False,
             pause: Callable | None = None) -> Outcome | None:
         """The outcome of ``values``: from memory, from the thread computing it, or computed now.
@@ -171,7 +166,6 @@ class OutcomeCache:
             if speculative:
                 outcome = evaluate(self.builder, values, self.options, pause=pause)
             else:
-                self.misses += 1
                 with self.foreground():
                     outcome = evaluate(self.builder, values, self.options)
             with self._lock:

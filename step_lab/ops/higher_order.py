@@ -110,6 +110,7 @@ class Map(_HigherOrder):
     """
 
     stages_matmul = True
+    coalesces = True
 
     def _build(self, stream_or_list, fn, *, compute_bw=None, write_back: bool = False):
         stream = self._input(stream_or_list)

@@ -18,6 +18,14 @@ results do not depend on the order of the run queue, and two runs are identical.
 A synchronisation point is taken at once, without the heap, when no other process can act at or
 before its cycle (``_earliest``: every runnable process's clock and every heap key is later).
 
+**Commands.** Each process has one handler per command kind (``Proc.handlers``, indexed by
+kind): GET, PUT and plain COMPUTE are closures over the process's ports (``ports.py``: take a
+credit and stamp a put, wake a consumer), general COMPUTE, OFFCHIP and ANY are methods here. A
+handler runs one command, advances ``p.clock``, resumes the behaviour with the command's answer
+and returns its next command, or None when the process must wait (blocked on a channel or
+parked in the heap); ``_step`` loops over them. Cost terms beyond port cycles are in
+``costs.py``.
+
 ``lockstep=True`` turns every command into a synchronisation point (one heap event per command in
 global time order): the slow reference path the tests compare the run-ahead path against.
 
@@ -29,40 +37,72 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heappop, heappush
+from typing import Any
 
 from ..errors import DeadlockError, StepError
+from ..hw.config import HardwareConfig
 from ..ir.node import ANY, COMPUTE, GET, OFFCHIP, PUT
-from ..ir.tokens import DONE, Stop
-from .commands import Commands
+from ..ir.tokens import DONE
+from .coalesce import Segment, segments
+from .costs import element_cost
 from .diagnostics import deadlock_message, wrap_error
-from .state import BLOCK, FINISHED, RUN, SYNC
+from .hbm import HBM
+from .ports import Handler, compute_handler, get_handler, park, put_handler, release
+from .state import BLOCK, FINISHED, RUN, SYNC, Channel, Proc
 
 __all__ = ["Engine"]
 
 
-class Engine(Commands):
+class Engine:
     """Owns the run queue, the event heap, the HBM and the processes of one simulation."""
 
-    def __init__(self, procs: list, channels: list, hbm, hw, *, lockstep: bool = False,
-                 progress=None):
+    def __init__(self, procs: list[Proc], channels: list[Channel], hbm: HBM, hw: HardwareConfig, *,
+                 lockstep: bool = False, coalesce: bool = False, progress: Any = None) -> None:
         self.procs = procs
         self.channels = channels
         self.hbm = hbm
         self.hw = hw
         self.lockstep = lockstep
-        self.runq: deque = deque(procs)
-        self.heap: list = []
+        self.runq: deque[Proc] = deque(procs)
+        self.heap: list[tuple[int, int, int, Proc]] = []
         self.seq = 0
         self.now = 0
-        self.bw_onchip = hw.onchip_bytes_per_cycle
-        self.switch_cost = hw.switch_cost_cycles
-        self.credit_lat = hw.channel_credit_latency_cycles
-        self.reconfig = hw.reconfiguration_cycles
+        self.switch_cost: int = hw.switch_cost_cycles
         self.progress = progress
         self.tracing = any(ch.puts is not None for ch in channels)
+        for p in procs:
+            p.handlers = self._handlers(p)
+        # [Choice] coalesced segments replay the idealised per-token path (a slot freed when
+        # read, at once); with held slots or a credit latency they stay per token
+        if coalesce and not lockstep and not hw.compute_holds_inputs \
+                and not hw.channel_credit_latency_cycles:
+            for chain in segments(procs):
+                segment = Segment(self, chain)
+                for p in chain:
+                    p.handlers = tuple(segment.get if kind == GET else handler
+                                       for kind, handler in enumerate(p.handlers))
+
+    def _handlers(self, p: Proc) -> tuple[Handler, ...]:
+        """The handler of each command kind for ``p`` (indexed by kind); under ``lockstep``
+        every command first waits for its turn."""
+        table: dict[int, Handler] = {
+            GET: get_handler(self, p), PUT: put_handler(self, p),
+            COMPUTE: compute_handler(self, p), OFFCHIP: self._offchip, ANY: self._any}
+        if self.lockstep:
+            table = {kind: self._in_turn(handler) for kind, handler in table.items()}
+        return tuple(table[kind] for kind in range(len(table)))
+
+    def _in_turn(self, handler: Handler) -> Handler:
+        def gated(p: Proc, cmd: tuple) -> Any:
+            if not p.granted:
+                self._sync(p, cmd, p.clock, p.clock)
+                return None
+            return handler(p, cmd)
+        return gated
 
     # -- main loop ------------------------------------------------------------------------------
     def run(self) -> None:
+        """Step processes until all finish; DeadlockError if some never can."""
         runq, heap, step = self.runq, self.heap, self._step
         ticks = 0
         while True:
@@ -85,225 +125,43 @@ class Engine(Commands):
                 self.progress.tick(self)
         stuck = [p for p in self.procs if p.state != FINISHED]
         if stuck:
-            raise DeadlockError(self._deadlock_message(stuck))
+            raise DeadlockError(deadlock_message(stuck))
 
-    def _sync(self, p, cmd, key: int, clock: int) -> None:
-        """Park ``p`` in the event heap until global time reaches ``key``."""
-        p.state = SYNC
-        p.cmd = cmd
-        p.clock = clock
-        p.sync_key = key
-        self.seq += 1
-        p.sync_seq = self.seq
-        heappush(self.heap, (key, p.index, self.seq, p))
-
-    def _rekey(self, p, vis: int) -> None:
-        """A token arrived for a process waiting on ANY: it may have to decide earlier."""
-        if p.cmd[0] != ANY:
-            return
-        key = vis if vis > p.clock else p.clock
-        if key < p.sync_key:
-            self._sync(p, p.cmd, key, p.clock)
-
-    # -- one slice of one process ----------------------------------------------------------------
-    def _step(self, p, GET=GET, PUT=PUT, COMPUTE=COMPUTE, OFFCHIP=OFFCHIP, DONE=DONE, Stop=Stop,
-              BLOCK=BLOCK, RUN=RUN, SYNC=SYNC) -> None:
+    def _step(self, p: Proc) -> None:
         """Run ``p`` until it blocks, needs a synchronisation point or finishes.
 
-        NOTE: the hot path. GET, PUT, plain COMPUTE and OFFCHIP are handled inline with local
-        variables; rarer work (memory-resident input costs, Partition switches, shared units,
-        ANY, fan-out) goes to helper methods. Constants are bound as default arguments (fast
-        locals). Busy time is the union of [cycle, cycle + 1) per item moved through a port and
+        Each handler runs one command, resumes the behaviour with the command's answer and
+        returns its next command (None when ``p`` must wait), so the loop is one dispatch per
+        command. Busy time is the union of [cycle, cycle + 1) per item moved through a port and
         [start, start + cost) per element computed (see Proc.add_busy).
         """
-        gen = p.gen
         cmd = p.cmd
-        val = None
-        clock = p.clock
-        ins, out1 = p.ins, p.out1
-        runq = self.runq
-        lockstep = self.lockstep
-        tracing = self.tracing
-        credit_lat = self.credit_lat
-        held, hold_ports = p.held, p.hold_ports
-        granted = p.granted
-        p.granted = False
         p.cmd = None
-        while True:
+        handlers = p.handlers
+        try:
             if cmd is None:
-                try:
-                    cmd = gen.send(val)
-                except StopIteration:
-                    p.clock = clock
-                    self._finish(p)
-                    return
-                except Exception as e:          # KeyboardInterrupt is not an Exception
-                    p.clock = clock
-                    raise wrap_error(p, e) from e
-            if lockstep and not granted:
-                self._sync(p, cmd, clock, clock)
-                return
-            op = cmd[0]
-            if op == GET:
-                port = cmd[1]
-                ch = ins[port]
-                if held:
-                    self._free_port(p, ch, clock)    # done with the port's previous element
-                q = ch.q
-                if not q:
-                    ch.w_get = True
-                    return self._park(p, cmd, clock)
-                val = q.popleft()
-                vis = ch.t.popleft()
-                if vis > clock:
-                    # stalled from the end of the last busy cycle (or the clock) until vis
-                    wait = vis - (clock if clock > p.be else p.be if p.be < vis else vis)
-                    p.stall_in += wait
-                    ch.stall_get += wait
-                    clock = vis
-                if val is DONE:
-                    ch.prev_data = False
-                elif type(val) is Stop and ch.prev_data:
-                    ch.prev_data = False             # attached stop token: free
-                else:
-                    data = ch.prev_data = type(val) is not Stop
-                    nxt = p.in_next[port]
-                    if nxt > clock:
-                        clock = nxt                  # the port moved an item last cycle
-                    p.in_next[port] = clock + 1
-                    if tracing:
-                        ch.gets.append(clock)
-                    if data and hold_ports[port]:
-                        held.append(ch)              # freed once the element is used
-                    else:
-                        ch.credits.append(clock + credit_lat)   # the freed slot, seen upstream
-                        if ch.w_put:
-                            # NOTE: wake the producer blocked on the full FIFO (inline for speed)
-                            ch.w_put = False
-                            src = ch.src
-                            if src.state == BLOCK:
-                                src.state = RUN
-                                runq.append(src)
-                    # NOTE: inlined Proc.add_busy(clock, clock + 1) for speed
-                    if clock >= p.be:
-                        p.busy += 1
-                        if tracing and clock > p.be:
-                            p.log_gap(clock)
-                        p.be = clock + 1
-                    if data and p.in_cost:
-                        clock = self._in_cost(p, port, val, clock)
-            elif op == PUT:
-                j = cmd[1]
-                tok = cmd[2]
-                if tok is DONE:
-                    data = slot = False
-                elif type(tok) is Stop:
-                    data = False
-                    slot = not p.out_data[j]
-                else:
-                    data = slot = True
-                ch = out1[j]
-                if ch is None:
-                    clock = self._put_fanout(p, cmd, data, slot, clock)
-                    if clock is None:
-                        return
-                else:
-                    if slot:
-                        credits = ch.credits
-                        if not credits:
-                            ch.w_put = True
-                            return self._park(p, cmd, clock)
-                        t = p.out_next[j]
-                        if t < clock:
-                            t = clock
-                        if p.out_cost:
-                            t = self._out_cost(p, j, tok, data, t)
-                        c = credits.popleft()
-                        if c > t:
-                            wait = c - (t if t > p.be else p.be if p.be < c else c)
-                            p.stall_out += wait
-                            ch.stall_put += wait
-                            t = c
-                        if tracing:
-                            ch.puts.append(t)
-                        clock = t
-                        p.out_next[j] = t + 1
-                        # NOTE: inlined Proc.add_busy(t, t + 1); off-chip nodes log in-flight
-                        # time instead of port cycles
-                        if t >= p.be and p.log_ports:
-                            p.busy += 1
-                            if tracing and t > p.be:
-                                p.log_gap(t)
-                            p.be = t + 1
-                    p.out_data[j] = data
-                    r = p.ready
-                    vis = (clock if clock > r else r) + p.lat
-                    ch.q.append(tok)
-                    ch.t.append(vis)
-                    if ch.w_get:
-                        # NOTE: inlined Engine._wake_consumer (shared with _put_fanout) for speed
-                        d = ch.dst
-                        if d.state == BLOCK:
-                            ch.w_get = False
-                            d.state = RUN
-                            runq.append(d)
-                        elif d.state == SYNC:
-                            ch.w_get = False
-                            self._rekey(d, vis)
-                if data:
-                    p.counts[j][0] += 1
-                else:
-                    self._count_control(p, j, tok)
-                val = None
-            elif op == COMPUTE:
-                flops = cmd[1]
-                if p.plain_compute:
-                    # NOTE: inlined Engine._compute for the common case (no memory-resident
-                    # input bytes, no shared unit, integer compute bandwidth)
-                    if flops:
-                        cost = -(-flops // p.compute_bw)
-                        p.flops += flops
-                        p.add_busy(clock, clock + cost)
-                        clock += cost
-                        p.last_cost = cost
-                    else:
-                        p.last_cost = 0
-                    if held:
-                        # NOTE: inlined Commands._release (operands held while computing)
-                        for ch in held:
-                            ch.credits.append(clock + credit_lat)
-                            if ch.w_put:
-                                self._wake_producer(ch)
-                        held.clear()
-                else:
-                    clock = self._compute_cmd(p, cmd, clock, granted)
-                    if clock is None:
-                        return                       # waits for its shared unit
-                val = None
-            elif op == OFFCHIP:
-                clock = self._offchip_cmd(p, cmd, clock, granted)
-                if clock is None:
-                    return                           # waits for its issue cycle
-                val = None
-            elif op == ANY:
-                choice = self._any(p, cmd, clock, granted)
-                if choice is None:
-                    return                           # parked (blocked or in the heap)
-                val, clock = choice
-            else:
-                p.clock = clock
-                raise wrap_error(p, StepError(f"unknown behaviour command {cmd!r}"))
-            cmd = None
-            granted = False
+                cmd = p.send(None)
+            if p.granted:                       # the first command's turn came (heap)
+                cmd = handlers[cmd[0]](p, cmd)
+                p.granted = False
+            while cmd is not None:
+                cmd = handlers[cmd[0]](p, cmd)
+        except StopIteration:
+            self.finish(p)
+        except Exception as e:                  # KeyboardInterrupt is not an Exception
+            err = e if cmd is None or _known(cmd) else StepError(
+                f"unknown behaviour command {cmd!r}")
+            raise wrap_error(p, err) from e
 
-    # -- named pieces of a slice (rarer paths, out of the inlined hot loop) -----------------------
-    def _park(self, p, cmd, clock: int) -> None:
-        """Block ``p`` on ``cmd`` (an empty input or a full output) until a peer wakes it."""
-        p.state = BLOCK
-        p.cmd = cmd
-        p.clock = clock
+    # -- waking peers ---------------------------------------------------------------------------
+    def wake_producer(self, ch: Channel) -> None:
+        """A credit came back on ``ch``: wake its producer blocked on the full FIFO."""
+        ch.w_put = False
+        if ch.src.state == BLOCK:
+            ch.src.state = RUN
+            self.runq.append(ch.src)
 
-    def _wake_consumer(self, ch, vis: int) -> None:
+    def wake_consumer(self, ch: Channel, vis: int) -> None:
         """A token became visible at ``vis`` on ``ch``: wake (or re-key) its waiting consumer."""
         d = ch.dst
         if d.state == BLOCK:
@@ -314,46 +172,133 @@ class Engine(Commands):
             ch.w_get = False
             self._rekey(d, vis)
 
-    def _count_control(self, p, j: int, tok) -> None:
-        """Count a stop or Done token put on output ``j`` (data tokens are counted inline)."""
-        if tok is DONE:
-            p.done_out[j] = 1
-            return
-        try:
-            p.counts[j][tok.level] += 1
-        except IndexError:
-            p.count_stop(j, tok.level)
-        if p.track[j]:
-            p.track_stop(j, tok.level)
-
-    def _compute_cmd(self, p, cmd, clock: int, granted: bool):
-        """COMPUTE with memory-resident inputs, a shared unit or a fractional bandwidth; the
-        new clock, or None when ``p`` must first wait for its turn on the unit."""
-        if p.unit is not None and not granted and not self._earliest(p, clock):
-            self._sync(p, cmd, clock, clock)
+    # -- COMPUTE, OFFCHIP, ANY ------------------------------------------------------------------
+    def compute(self, p: Proc, cmd: tuple) -> Any:
+        """COMPUTE with memory-resident input bytes, a shared unit or a fractional bandwidth
+        (the plain case is ``ports.compute_handler``); a node on a shared unit first waits for
+        its turn."""
+        if p.unit is not None and not p.granted and not self._earliest(p, p.clock):
+            self._sync(p, cmd, p.clock, p.clock)
             return None
-        return self._compute(p, cmd[1], clock)
+        p.clock = element_cost(p, cmd[1], p.clock)
+        if p.held:
+            release(self, p)
+        return p.send(None)
 
-    def _offchip_cmd(self, p, cmd, clock: int, granted: bool):
-        """OFFCHIP: issue once a request slot is free and no peer can act earlier; the new
-        clock, or None when ``p`` waits in the heap for its issue cycle."""
+    def _offchip(self, p: Proc, cmd: tuple) -> Any:
+        """An off-chip tile of ``cmd[1]`` bytes (a write if ``cmd[2]``, at address ``cmd[3]``
+        or the node's cursor): issued once a request slot is free and no peer can act earlier,
+        then reserved on the HBM; the node's outputs wait for its arrival (``p.ready``). With
+        ``hbm_stream`` (``hw.offchip_requests_per_cycle``) the tile's requests join the channel
+        queues at issue and its completion is a second synchronisation point
+        (``_offchip_done``)."""
         if p.pending is not None:
-            return self._offchip_done(p, cmd, clock, granted)
+            return self._offchip_done(p, cmd, p.granted)
         od = p.outstanding
-        issue = clock
-        if len(od) >= p.max_outstanding and od[0] > issue:
+        issue = p.clock
+        if len(od) >= p.plan.max_outstanding and od[0] > issue:
             issue = od[0]
-        if not (granted and p.sync_key >= issue) and (self.lockstep or
+        if not (p.granted and p.sync_key >= issue) and (self.lockstep or
                                                       not self._earliest(p, issue)):
-            self._sync(p, cmd, issue, clock)
+            self._sync(p, cmd, issue, p.clock)
             return None
-        if self.hbm.stream is not None and cmd[1] > 0:
-            p.pending = (issue,) + self.hbm.stream.issue(issue, cmd[1], p.tile_rows,
-                                                         p.row_bytes, p.index)
-            return self._offchip_done(p, cmd, clock, False)
-        return self._offchip(p, cmd, issue)
+        stream = self.hbm.stream
+        if stream is not None and cmd[1] > 0:
+            p.pending = (issue, *stream.issue(issue, cmd[1], p.plan.tile_rows,
+                                              p.plan.row_bytes, p.index))
+            return self._offchip_done(p, cmd, False)
+        return self._reserve(p, cmd, issue, None)
 
-    def _earliest(self, p, key: int) -> bool:
+    def _offchip_done(self, p: Proc, cmd: tuple, granted: bool) -> Any:
+        """Second synchronisation of a streamed tile: its completion is known once global time
+        reaches its last request's arrival."""
+        assert p.pending is not None and self.hbm.stream is not None
+        issue, s, e = p.pending
+        key = -int(-e // 1)
+        if not (granted and p.sync_key >= key) and (self.lockstep or
+                                                    not self._earliest(p, key)):
+            self._sync(p, cmd, key, p.clock)
+            return None
+        p.pending = None
+        done = self.hbm.stream.complete(s, e, cmd[1], bool(cmd[2]), p.index)
+        return self._reserve(p, cmd, issue, done)
+
+    def _reserve(self, p: Proc, cmd: tuple, issue: int, done: int | None) -> Any:
+        """Book the tile issued at ``issue`` (on the HBM unless its completion ``done`` is known)
+        and account its time in flight."""
+        nbytes = cmd[1]
+        od = p.outstanding
+        if len(od) >= p.plan.max_outstanding:
+            od.popleft()
+        if len(cmd) > 3:
+            address = cmd[3]
+        else:
+            address = p.cursor
+            p.cursor += nbytes
+        if done is None:
+            done = self.hbm.access(issue, nbytes, address, bool(cmd[2]), p.index,
+                                   p.plan.tile_rows, p.plan.row_bytes)
+        od.append(done)
+        p.ready = done
+        p.offchip += nbytes
+        if done > p.fly_end:
+            p.add_busy(issue if issue > p.fly_end else p.fly_end, done)
+            p.fly_end = done
+        p.clock = issue
+        return p.send(None)
+
+    def _any(self, p: Proc, cmd: tuple) -> Any:
+        """Arrival order: the index in ``cmd[1]`` of the input whose head arrives first (ties:
+        lower input index), or -1 once every input is at Done."""
+        ports = cmd[1]
+        ins = p.ins
+        best_k, best_v, best_port = _earliest_head(ins, ports)
+        clock = p.clock
+        if best_k < 0:
+            if best_k == -1:
+                return p.send(-1)                # every input is at Done
+            _watch(ins, ports)
+            return park(p, cmd)
+        key = best_v if best_v > clock else clock
+        if not (p.granted and p.sync_key >= key) and (self.lockstep or not self._earliest(p, key)):
+            _watch(ins, ports)
+            self._sync(p, cmd, key, clock)
+            return None
+        for port in ports:
+            ins[port].w_get = False
+        if best_v > clock:
+            wait = best_v - (clock if clock > p.be else p.be if p.be < best_v else best_v)
+            p.stall_in += wait
+            ins[best_port].stall_get += wait
+            clock = best_v
+        if p.last_in is not None and p.last_in != best_port and self.switch_cost:
+            p.add_busy(clock, clock + self.switch_cost)
+            clock += self.switch_cost
+        p.last_in = best_port
+        p.clock = clock
+        return p.send(best_k)
+
+    # -- synchronisation points -----------------------------------------------------------------
+    def _sync(self, p: Proc, cmd: tuple, key: int, clock: int) -> None:
+        """Park ``p`` in the event heap until global time reaches ``key``."""
+        p.state = SYNC
+        p.cmd = cmd
+        p.clock = clock
+        p.sync_key = key
+        self.seq += 1
+        p.sync_seq = self.seq
+        heappush(self.heap, (key, p.index, self.seq, p))
+
+    def _rekey(self, p: Proc, vis: int) -> None:
+        """A token arrived for a process waiting on ANY: it may have to decide earlier."""
+        assert p.cmd is not None
+        if p.cmd[0] != ANY:
+            return
+        key = vis if vis > p.clock else p.clock
+        if key < p.sync_key:
+            self._sync(p, p.cmd, key, p.clock)
+
+    def _earliest(self, p: Proc, key: int) -> bool:
         """Can no other process act at or before cycle ``key``? Then ``p`` may act now.
 
         Runnable processes act at or after their clocks, parked ones at or after their heap
@@ -372,12 +317,41 @@ class Engine(Commands):
                 return False
         return True
 
-    def _finish(self, p) -> None:
+    def finish(self, p: Proc) -> None:
+        """``p``'s behaviour returned: it is done once its last off-chip tile has arrived."""
         if p.held:
-            self._release(p, p.clock)
+            release(self, p)
         p.state = FINISHED
         p.close_busy()
         p.end = max(p.clock, p.ready, p.fly_end)
 
-    def _deadlock_message(self, stuck: list) -> str:
-        return deadlock_message(stuck)
+
+def _earliest_head(ins: list[Channel], ports: tuple) -> tuple[int, int, int]:
+    """``(k, visibility, port)`` of the earliest data head among ``ports`` (ties: lower port);
+    ``k`` is -1 when every input is at Done, -2 when one is empty and none has data."""
+    best_k, best_v, best_port = -1, -1, -1
+    pending = False
+    for k, port in enumerate(ports):
+        ch = ins[port]
+        if not ch.q:
+            pending = True
+            continue
+        if ch.q[0] is DONE:
+            continue
+        v = ch.t[0]
+        if best_k < 0 or v < best_v or (v == best_v and port < best_port):
+            best_k, best_v, best_port = k, v, port
+    if best_k < 0 and pending:
+        return -2, -1, -1
+    return best_k, best_v, best_port
+
+
+def _watch(ins: list[Channel], ports: tuple) -> None:
+    """Ask to be woken by a token on any empty input among ``ports``."""
+    for port in ports:
+        if not ins[port].q:
+            ins[port].w_get = True
+
+
+def _known(cmd: object) -> bool:
+    return isinstance(cmd, tuple) and bool(cmd) and cmd[0] in (GET, PUT, ANY, COMPUTE, OFFCHIP)

@@ -50,6 +50,10 @@ base address unless the behaviour supplies one (``(OFFCHIP, bytes, is_write, add
 from __future__ import annotations
 
 from array import array
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..hw.config import HardwareConfig
 
 __all__ = ["HBM"]
 
@@ -61,7 +65,7 @@ class HBM:
                  "cap", "bus", "use_bus", "log", "to_channel", "to_operator",
                  "stream")
 
-    def __init__(self, hw, trace: bool = False):
+    def __init__(self, hw: HardwareConfig, trace: bool = False) -> None:
         self.channels = hw.hbm_channels
         self.request_bytes = hw.hbm_request_bytes
         self.cycles_per_request = hw.hbm_cycles_per_request
@@ -158,7 +162,7 @@ class HBM:
             self.free[ch] = s + self.cycles_per_request
             first = s if first is None else min(first, s)
             last = s if last is None else max(last, s)
-        if first is None:
+        if first is None or last is None:
             return t
         done = last + self.latency
         if self.use_bus:

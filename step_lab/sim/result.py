@@ -1,16 +1,27 @@
 """The result of :func:`step_lab.simulate`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..hw.config import HardwareConfig
+    from ..hw.placement import Placement
+    from .bottleneck import Bottleneck
+    from .trace import Trace
 
 __all__ = ["SimResult"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimResult:
     """Cycles, traffic, memory, FLOPs, utilisation, real outputs and per-node statistics.
+
+    A typed dataclass built by keyword only (``SimResult(program=..., cycles=..., ...)``).
 
     * ``cycles`` — when the last node finished (including its last off-chip write).
     * ``offchip_bytes`` — the sum of every off-chip tile moved; equals
@@ -51,21 +62,21 @@ class SimResult:
     program: str
     cycles: int
     offchip_bytes: int
-    onchip_source: object = field(repr=False, compare=False)   # () -> (bytes, notes)
+    onchip_source: Callable[[], tuple[int, list[str]]] = field(repr=False, compare=False)
     flops: int
     compute_utilization: float
-    allocated_compute: float
-    tokens: dict
-    values: dict
-    arrays: dict
-    per_node: dict
-    channels: dict
-    measured: dict
-    hw: object
-    placement: object = None
-    trace: object = None
-    notes: list = field(default_factory=list)
-    _onchip: object = field(default=None, repr=False, compare=False)
+    allocated_compute: int | Fraction
+    tokens: dict[str, list]
+    values: dict[str, list]
+    arrays: dict[str, np.ndarray]
+    per_node: dict[str, dict[str, Any]]
+    channels: dict[str, dict[str, Any]]
+    measured: dict[str, int | Fraction]
+    hw: HardwareConfig
+    placement: Placement | None = None
+    trace: Trace | None = None
+    notes: list[str] = field(default_factory=list)
+    _onchip: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def onchip_peak_bytes(self) -> int:
@@ -76,7 +87,7 @@ class SimResult:
         return self._onchip
 
     @property
-    def outputs(self) -> dict:
+    def outputs(self) -> dict[str, Any]:
         return {**self.values, **self.arrays}
 
     @property
@@ -85,7 +96,7 @@ class SimResult:
             return 0.0
         return self.offchip_bytes / self.cycles / self.hw.offchip_bytes_per_cycle
 
-    def to_dict(self, *, outputs: bool = False, trace: bool = False) -> dict:
+    def to_dict(self, *, outputs: bool = False, trace: bool = False) -> dict[str, Any]:
         """JSON-serialisable summary; ``outputs``/``trace`` add the (possibly large) payloads."""
         out = {"program": self.program, "cycles": self.cycles,
                "offchip_bytes": self.offchip_bytes, "onchip_peak_bytes": self.onchip_peak_bytes,
@@ -105,13 +116,13 @@ class SimResult:
         return out
 
     @property
-    def bottleneck(self):
+    def bottleneck(self) -> Bottleneck:
         """Why is it slow? The run's bound, most stalled units and roofline
         (:class:`~step_lab.sim.bottleneck.Bottleneck`; ``.to_dict()`` for JSON)."""
         return self.why_slow()
 
-    def why_slow(self, variants: dict | None = None, *, top: int = 5, label: str = "this run",
-                 useful_flops: int | None = None):
+    def why_slow(self, variants: dict[str, SimResult] | None = None, *, top: int = 5,
+                 label: str = "this run", useful_flops: int | None = None) -> Bottleneck:
         """:func:`~step_lab.sim.bottleneck.why_slow` of this run; ``variants``
         ``{label: SimResult}`` already simulated are placed on the roofline and compared;
         ``useful_flops`` places every point by the same useful work (padding excluded)."""
@@ -128,7 +139,7 @@ class SimResult:
         return f"<SimResult {self.summary()}>"
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, (list, tuple)):

@@ -16,9 +16,16 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
+from ..ir.tokens import DONE
 from .holding import held_ports
-from .plan import BUFFERIZE, COMPUTE, OFFCHIP, STREAMIFY
+from .plan import OFFCHIP, NodePlan
+
+if TYPE_CHECKING:
+    from ..ir.node import Node
+    from ..ir.stream import Stream
 
 __all__ = ["Channel", "Proc", "Unit", "RUN", "BLOCK", "SYNC", "FINISHED"]
 
@@ -31,15 +38,16 @@ class Channel:
     __slots__ = ("stream", "src", "dst", "dst_port", "capacity", "q", "t", "credits",
                  "prev_data", "w_get", "w_put", "puts", "gets", "stall_get", "stall_put")
 
-    def __init__(self, stream, src, dst, dst_port: int, capacity: int, trace: bool):
+    def __init__(self, stream: Stream, src: Proc, dst: Proc, dst_port: int, capacity: int,
+                 trace: bool) -> None:
         self.stream = stream
         self.src = src
         self.dst = dst
         self.dst_port = dst_port
         self.capacity = capacity
-        self.q: deque = deque()          # tokens in flight, in order
-        self.t: deque = deque()          # their visibility cycles
-        self.credits: deque = deque([0] * capacity)
+        self.q: deque[object] = deque()   # tokens in flight, in order
+        self.t: deque[int] = deque()      # their visibility cycles
+        self.credits: deque[int] = deque([0] * capacity)
         self.prev_data = False           # consumer side: was the last token got a data item?
         self.w_get = False               # the consumer waits for a token here
         self.w_put = False               # the producer waits for a slot here
@@ -63,49 +71,64 @@ class Unit:
 
     __slots__ = ("cell", "free", "last")
 
-    def __init__(self, cell):
+    def __init__(self, cell: tuple[int, int]) -> None:
         self.cell = cell
         self.free = 0
-        self.last = None
+        self.last: Proc | None = None
 
 
 class Proc:
-    """A node's behaviour generator plus its clock, ports and statistics."""
+    """A node's behaviour generator plus its clock, ports and statistics.
+
+    The static cost parameters are the node's :class:`~step_lab.sim.plan.NodePlan`
+    (``self.plan``), referenced, not copied; a Proc holds only what changes during the run.
+    """
 
     __slots__ = (
-        "index", "node", "name", "gen", "state", "cmd", "send", "granted", "sync_key",
-        "sync_seq", "clock", "ready", "ins", "outs", "out1", "in_next", "out_next", "out_data",
-        # cost model
-        "role", "lat", "compute_bw", "res", "res_bytes", "in_cost", "out_cost", "move_in",
-        "move_out", "write_back", "out_types", "switch_out", "last_out", "last_in",
-        "last_cost", "hold_ports", "holds_inputs", "held", "pending", "unit", "outstanding",
-        "max_outstanding", "cursor", "fly_end",
-        "plain_compute", "log_ports", "tile_rows", "row_bytes",
+        "index", "node", "name", "plan", "gen", "send", "handlers", "state", "cmd", "granted",
+        "sync_key", "sync_seq", "clock", "ready", "ins", "outs", "out1", "in_next", "out_next",
+        "out_data",
+        # cost model state
+        "res_bytes", "last_out", "last_in", "last_cost", "unit", "outstanding", "cursor",
+        "fly_end", "hold_ports", "held", "pending",
         # statistics and trace
         "busy", "bs", "be", "stall_in", "stall_out", "flops", "offchip", "counts", "done_out",
-        "track", "marks", "maxima",
-        "end", "busy_log")
+        "track", "marks", "maxima", "end", "busy_log")
 
-    def __init__(self, index: int, node, plan, hw, trace: bool):
+    def __init__(self, index: int, node: Node, plan: NodePlan, trace: bool) -> None:
         self.index = index
         self.node = node
-        self.name = node.name
-        self.gen = None
+        self.name: str = node.name
+        self.plan = plan
+        self.gen: Generator | None = None
+        self.send: Callable[[Any], tuple] = _not_started
+        self.handlers: tuple = ()        # the engine's handler of each command kind
         self.state = RUN
-        self.cmd = None
-        self.send = None
+        self.cmd: tuple | None = None
         self.granted = False
         self.sync_key = 0
         self.sync_seq = -1
         self.clock = 0
-        self.ready = 0
-        self.ins: list = []
-        self.outs: list = [[] for _ in node.outputs]
-        self.out1: list = [None] * len(node.outputs)
+        self.ready = 0                   # the last off-chip tile's arrival (outputs wait for it)
+        self.ins: list[Channel] = []
+        self.outs: list[list[Channel]] = [[] for _ in node.outputs]
+        self.out1: list[Channel | None] = []   # the channel of a single-consumer output
         self.in_next = [0] * len(node.inputs)
         self.out_next = [0] * len(node.outputs)
         self.out_data = [False] * len(node.outputs)
-        self._init_costs(plan, hw)
+        self.res_bytes = 0
+        self.last_out: int | None = None
+        self.last_in: int | None = None
+        self.last_cost = 0
+        self.unit: Unit | None = None
+        self.outstanding: deque[int] = deque()
+        self.cursor = plan.address if plan.role == OFFCHIP else 0
+        self.fly_end = 0
+        # the artifact's operators peek an element and dequeue it once done with it
+        # (sim/holding.py, hw.compute_holds_inputs): per input port, hold its data slots?
+        self.hold_ports = held_ports(node, plan.role, len(node.inputs), plan.holds_inputs)
+        self.held: list[Channel] = []    # input channels whose slot the current element holds
+        self.pending: tuple | None = None   # a streamed OFFCHIP tile awaiting its completion
         self.busy = self.stall_in = self.stall_out = 0
         self.bs = self.be = -1
         self.flops = self.offchip = 0
@@ -119,46 +142,25 @@ class Proc:
         self.end = 0
         self.busy_log = array("q") if trace else None
 
-    def _init_costs(self, plan, hw) -> None:
-        self.role = plan.role
-        self.lat = plan.latency
-        self.compute_bw = plan.compute_bw
-        self.res = plan.resident
-        self.res_bytes = 0
-        self.move_in = plan.move_in
-        self.move_out = plan.move_out
-        self.write_back = plan.write_back
-        self.out_types = tuple(s.dtype for s in self.node.outputs)
-        self.in_cost = (plan.role == COMPUTE and any(plan.resident)) or \
-            (plan.role == BUFFERIZE and plan.move_in > 0)
-        self.switch_out = plan.switch_out and hw.switch_cost_cycles > 0
-        self.out_cost = self.switch_out or plan.role == STREAMIFY or plan.write_back
-        self.last_out = None
-        self.last_in = None
-        self.last_cost = 0
-        # the artifact's operators peek an element and dequeue it once done with it: see
-        # step_lab.sim.holding (hw.compute_holds_inputs)
-        self.hold_ports: list = []       # per input port: hold its data slots (finalize)
-        self.holds_inputs = hw.compute_holds_inputs
-        self.held: list = []             # input channels whose slot is held by this element
-        self.pending = None              # an OFFCHIP tile waiting for its completion (hbm_stream)
-        self.unit = None
-        self.outstanding: deque = deque()
-        self.max_outstanding = hw.offchip_outstanding_tiles
-        self.cursor = plan.address if plan.role == OFFCHIP else 0
-        self.tile_rows = plan.tile_rows
-        self.row_bytes = plan.row_bytes
-        self.fly_end = 0
-        self.log_ports = plan.role != OFFCHIP
-        self.plain_compute = False
-
-    def finalize(self) -> None:
-        """Called once channels and units are attached: pick the fast paths."""
+    def start(self, gen: Generator) -> None:
+        """Once every channel is attached: note the outputs with a single consumer and take
+        the node's behaviour generator (``send`` resumes it and returns its next command)."""
         self.out1 = [chs[0] if len(chs) == 1 else None for chs in self.outs]
-        self.hold_ports = held_ports(self.node, self.role, len(self.ins), self.holds_inputs)
-        bw = self.compute_bw
-        self.plain_compute = (self.role == COMPUTE and not self.in_cost and self.unit is None
-                              and type(bw) is int and bw > 0)
+        self.gen = gen
+        self.send = gen.send
+
+    def count_control(self, port: int, tok: object) -> None:
+        """Count a stop or Done token put on output ``port`` (data items are counted inline)."""
+        if tok is DONE:
+            self.done_out[port] = 1
+            return
+        level = tok.level                 # type: ignore[attr-defined]  # a Stop token
+        try:
+            self.counts[port][level] += 1
+        except IndexError:
+            self.count_stop(port, level)
+        if self.track[port]:
+            self.track_stop(port, level)
 
     def count_stop(self, port: int, level: int) -> None:
         counts = self.counts[port]
@@ -193,22 +195,28 @@ class Proc:
 
     def log_gap(self, start: int) -> None:
         """Trace only: a new busy interval starts at ``start``; log the previous one."""
-        if self.be > self.bs >= 0:
-            self.busy_log.append(self.bs)
-            self.busy_log.append(self.be)
+        log = self.busy_log
+        if log is not None and self.be > self.bs >= 0:
+            log.append(self.bs)
+            log.append(self.be)
         self.bs = start
 
     def close_busy(self) -> None:
-        if self.busy_log is not None and self.be > self.bs >= 0:
-            self.busy_log.append(self.bs)
-            self.busy_log.append(self.be)
+        log = self.busy_log
+        if log is not None and self.be > self.bs >= 0:
+            log.append(self.bs)
+            log.append(self.be)
             self.bs = self.be
 
     def __repr__(self) -> str:
         return f"<Proc {self.name} clock={self.clock} state={self.state}>"
 
 
-def _outer(stream) -> set:
+def _not_started(value: Any) -> tuple:
+    raise RuntimeError("Proc.start() was not called")
+
+
+def _outer(stream: Stream) -> set:
     """Symbols of the outermost dim (a single count: its value is its maximum)."""
     from ..symbolic import free_symbols
     return free_symbols(stream.shape[0])
