@@ -6,7 +6,6 @@ KV-length traces: ``.npy`` int vector of per-request KV lengths. Real traces shi
 """
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +17,14 @@ __all__ = ["load_routing", "load_kv_lengths", "expert_counts", "synthetic_routin
            "check_kv_lengths", "MAX_KV_LENGTH"]
 
 TRACES_ROOT = "data/traces"
+_PACKAGE = Path(__file__).resolve().parents[1]      # the step_lab folder (data ships inside)
 
 
 def trace_path(relative: str, root=None) -> Path:
     """Path of a trace under ``root`` (a folder laid out like data/traces) or the vendored copy."""
     if root is not None:
         return Path(root) / relative
-    return Path(str(resources.files("step_lab").joinpath(TRACES_ROOT, relative)))
+    return _PACKAGE / TRACES_ROOT / relative
 
 
 MAX_KV_LENGTH = 1 << 20      # longest KV cache a trace may hold (see check_kv_lengths)

@@ -19,7 +19,7 @@ import json
 import urllib.request
 
 import pytest
-from test_jupyterlab import SHOTS, _poll, _run_all, _wait_kernel_idle, browser, lab  # noqa: F401
+from test_jupyterlab import SHOTS, _poll, _run_all, _wait_kernel_idle
 
 pytestmark = pytest.mark.browser
 
