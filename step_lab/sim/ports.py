@@ -49,7 +49,9 @@ def get_handler(engine: Engine, p: Proc) -> Handler:
         ch = ins[port]
         if held and ch in held:              # done with the port's previous (held) element
             held.remove(ch)
-            credit(engine, ch, p.clock + lat)
+            ch.credits.append(p.clock + lat)     # NOTE: credit() inlined
+            if ch.w_put:
+                engine.wake_producer(ch)
         q = ch.q
         if not q:
             ch.w_get = True
@@ -236,8 +238,10 @@ def compute_handler(engine: Engine, p: Proc) -> Handler:
     if not p.plan.plain_compute:
         return engine.compute
     bw, send, held = int(p.plan.compute_bw), p.send, p.held
+    lat, wake = p.plan.credit_lat, engine.wake_producer
 
-    def compute(p: Proc, cmd: tuple, bw: int = bw, send: Any = send, held: list = held) -> Any:
+    def compute(p: Proc, cmd: tuple, bw: int = bw, send: Any = send, held: list = held,
+                lat: int = lat, wake: Any = wake) -> Any:
         flops = cmd[1]
         if flops:
             cost = -(-flops // bw)
@@ -248,8 +252,13 @@ def compute_handler(engine: Engine, p: Proc) -> Handler:
             p.last_cost = cost
         else:
             p.last_cost = 0
-        if held:
-            release(engine, p)
+        if held:                             # NOTE: release() inlined (operands held)
+            stamp = p.clock + lat
+            for ch in held:
+                ch.credits.append(stamp)
+                if ch.w_put:
+                    wake(ch)
+            held.clear()
         return send(None)
     return compute
 
