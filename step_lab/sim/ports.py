@@ -56,8 +56,7 @@ def get_handler(engine: Engine, p: Proc) -> Handler:
         if not q:
             ch.w_get = True
             return park(p, cmd)
-        val = q.popleft()
-        vis = ch.t.popleft()
+        val, vis = q.popleft(), ch.t.popleft()
         clock = p.clock
         if vis > clock:
             # stalled from the end of the last busy cycle (or the clock) until vis
