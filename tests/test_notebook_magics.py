@@ -35,7 +35,7 @@ def test_a_step_cell_displays_summary_latex_metrics_and_the_svg_graph(shell):
     assert "cycles" in summary["text/html"] and "851,968" in summary["text/html"]
     assert (r"\text{off-chip traffic} &= 3328 \cdot M\ \mathrm{B} &&= 851{,}968\ \mathrm{B}"
             in latex["text/latex"])                # never "3328 M" (reads as "3328 mega")
-    assert r"\text{at }\text{M = 256}" in latex["text/latex"]
+    assert r"\\ &\text{at M = 256}\end{aligned}" in latex["text/latex"]   # its own row
     assert "Why is it slow?" in summary["text/html"] and "step-lab-why" in summary["text/html"]
     assert "<svg" in graph["text/html"] and "busy" in graph["text/html"]
 
@@ -164,3 +164,9 @@ def test_a_deadlock_is_one_usage_error_naming_the_blocked_nodes(shell):
     assert "'map0' (Map) at cycle 0 waits for a token" in cap.stderr
     assert "Traceback" not in cap.stderr and "stuck" not in shell.user_ns
     assert run(shell, "after = 1 + 1")[0].success and shell.user_ns["after"] == 2
+
+
+def test_bound_symbols_are_listed_in_natural_order():
+    from step_lab.notebook.outcome import _natural
+    names = ["sel_x10", "sel_x2", "sel_x100", "sel_x0", "M"]
+    assert sorted(names, key=_natural) == ["M", "sel_x0", "sel_x2", "sel_x10", "sel_x100"]

@@ -8,6 +8,7 @@ bad knob combination shows an error without killing the widgets.
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,16 +134,22 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
         elif name in values and getattr(expr, "free_symbols", None):
             text += " &&= " + latex_quantity(values[name], unit)
         lines.append(rf"\text{{{title}}} &= {text}")
-    body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
     names = {s.name for s in outcome.metrics.symbols}
-    shown = sorted((k if isinstance(k, str) else k.name, v) for k, v in outcome.bindings.items()
-                   if (k if isinstance(k, str) else getattr(k, "name", "")) in names)
+    shown = sorted(((k if isinstance(k, str) else k.name, v) for k, v in outcome.bindings.items()
+                    if (k if isinstance(k, str) else getattr(k, "name", "")) in names),
+                   key=lambda kv: _natural(kv[0]))
     if values and shown:
         at = ", ".join(f"{k} = {v:,}" if isinstance(v, int) else f"{k} = {v}"
                        for k, v in shown[:max_bindings])
         at += f", … ({len(shown)} symbols)" if len(shown) > max_bindings else ""
-        body += r"\quad\text{at }" + _latex_text(at)
+        lines.append(r"&" + _latex_text("at " + at))     # its own row: never off the right edge
+    body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
     return f"$${body}$$"
+
+
+def _natural(name: str) -> tuple:
+    """Sort key: ``sel_x2`` before ``sel_x10`` (digit runs compare as numbers)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def _latex_text(text: str) -> str:
