@@ -146,7 +146,13 @@ def test_a_failed_operator_call_leaves_no_helper_node_behind():
         ops.Map([x, x], "not a function")          # zips [x, x] before checking fn
     assert (list(prog.nodes), list(prog.streams)) == before
     assert not any(type(n).__name__ == "Zip" for n in prog.nodes)
+    prog.output("named", ops.Map(x, fn.Exp(), name="taken"))
+    before = (list(prog.nodes), list(prog.streams))
+    with pytest.raises(sl.StepError, match="already used"):
+        ops.Map([x, x], fn.Add(), name="taken")    # zips, then fails on its name
+    assert (list(prog.nodes), list(prog.streams)) == before
     y = ops.Map([x, x], fn.Add())                  # the name of the rolled-back Zip is free
-    assert [type(n).__name__ for n in prog.nodes] == ["LinearOffChipLoad", "Zip", "Map"]
+    assert [type(n).__name__ for n in prog.nodes] == ["LinearOffChipLoad", "Map", "Output", "Zip",
+                                                "Map"]
     prog.output("o", y)
     assert prog.lint() == []

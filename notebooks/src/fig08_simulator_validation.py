@@ -13,14 +13,14 @@ import time
 
 from step_lab.hw import VALIDATION
 from step_lab.notebook.figures import (
-                         header,
-                         headline_table,
-                         points_table,
-                         say,
-                         settings_table,
-                         setup,
-                         show_notes,
-                         show_plot,
+    header,
+    headline_table,
+    points_table,
+    say,
+    settings_table,
+    setup,
+    show_notes,
+    show_plot,
 )
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.workloads import swiglu

@@ -11,14 +11,14 @@
 import time
 
 from step_lab.notebook.figures import (
-                         header,
-                         headline_table,
-                         moe_workload,
-                         points_table,
-                         say,
-                         setup,
-                         show_notes,
-                         show_plot,
+    header,
+    headline_table,
+    moe_workload,
+    points_table,
+    say,
+    setup,
+    show_notes,
+    show_plot,
 )
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.reproduce.figures import fig12

@@ -12,15 +12,15 @@ import time
 from pathlib import Path
 
 from step_lab.notebook.figures import (
-                         attention_setup,
-                         header,
-                         headline_table,
-                         kv_table,
-                         points_table,
-                         say,
-                         setup,
-                         show_notes,
-                         show_plot,
+    attention_setup,
+    header,
+    headline_table,
+    kv_table,
+    points_table,
+    say,
+    setup,
+    show_notes,
+    show_plot,
 )
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.workloads import load_kv_lengths, trace_path

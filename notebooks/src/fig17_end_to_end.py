@@ -12,17 +12,17 @@ import time
 from pathlib import Path
 
 from step_lab.notebook.figures import (
-                         header,
-                         headline_table,
-                         kv_table,
-                         models_table,
-                         points_table,
-                         routing_table,
-                         say,
-                         settings_table,
-                         setup,
-                         show_notes,
-                         show_plot,
+    header,
+    headline_table,
+    kv_table,
+    models_table,
+    points_table,
+    routing_table,
+    say,
+    settings_table,
+    setup,
+    show_notes,
+    show_plot,
 )
 from step_lab.reproduce import RunContext, get_figure
 from step_lab.workloads import MODELS, e2e, load_kv_lengths, load_routing, trace_path

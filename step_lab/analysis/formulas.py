@@ -23,12 +23,13 @@ from typing import Any
 
 from ..ir.dtypes import ELEMENT_BYTES, Buffer, DType, Tile, Tuple
 from ..ir.node import Node
+from ..ir.program import Program
 from ..ir.stream import Stream
 from ..symbolic import Dim, nonempty, product
 
 __all__ = ["Accounting", "traffic", "memory", "flops", "compute_bw", "performs_flops",
            "activity", "cardinality", "nbytes", "flops_per_element", "spilled_traffic",
-           "spilled_memory", "fifo_memory"]
+           "spilled_memory", "fifo_memory", "fifo_depths"]
 
 FLOAT_ELEMENTS = ("bf16", "f16", "f32")
 At = Callable[[Dim], Dim]
@@ -252,6 +253,14 @@ def spilled_memory(node: Node, acc: Accounting, at: At = _same) -> Dim:
     if node.cost_role == "bufferize":
         return nbytes(node.inputs[0].dtype, at)
     return product((acc.double_buffer, nbytes(node.outputs[0].dtype, at)))
+
+
+def fifo_depths(program: Program, fifo_depth: int | None) -> Callable[[Stream], Dim] | None:
+    """stream -> the depth its FIFO counts with (its own depth, else ``fifo_depth``); None
+    when FIFOs are not counted (``fifo_depth`` None)."""
+    if fifo_depth is None:
+        return None
+    return lambda stream: program.fifo_depth.get(stream, fifo_depth)
 
 
 def fifo_memory(node: Node, acc: Accounting, depth_of: Callable[[Stream], Dim],

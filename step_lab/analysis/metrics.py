@@ -283,8 +283,7 @@ def _numeric(program, bindings, peak, preset, policy, compute_tile, double_buffe
     if fifo_depth is not None:
         _check_positive("fifo_depth", fifo_depth)
     capacity = spill.check_capacity(buffer_capacity, "metrics")
-    depth_of = None if fifo_depth is None else \
-        (lambda stream: program.fifo_depth.get(stream, fifo_depth))
+    depth_of = formulas.fifo_depths(program, fifo_depth)
     symbols = program_symbols(program)
     ragged = set(ragged_symbols(program)) | {k for k, v in symbols.items() if v}
     where = f"metrics of {program.name!r}"
@@ -308,8 +307,7 @@ def _compute(program, preset, policy, compute_tile, double_buffer, compute_elem_
     by_node, ops = {}, {}
     terms: dict = {name: [] for name in METRIC_NAMES}
     fifo_depth, capacity = extra
-    depth_of = None if fifo_depth is None else \
-        (lambda stream: program.fifo_depth.get(stream, fifo_depth))
+    depth_of = formulas.fifo_depths(program, fifo_depth)
     for node in program.nodes:
         cells = _node_metrics(node, acc, policy, depth_of, capacity)
         by_node[node.name] = cells

@@ -103,16 +103,18 @@ class Node:
         node.inputs = ()
         node.outputs = ()
         node.params = {}
-        _BUILDING.append([])
+        helpers: list[Node] = []
+        _BUILDING.append(helpers)
         try:
             node._build(*args, **kwargs)
+            program = node._find_program()
+            node.name = program._register(node, name)    # a duplicate name fails here too
         except BaseException:
-            for helper in reversed(_BUILDING.pop()):
+            for helper in reversed(helpers):
                 helper.program._unregister(helper)
             raise
-        _BUILDING.pop()
-        program = node._find_program()
-        node.name = program._register(node, name)
+        finally:
+            _BUILDING.pop()
         for frame in _BUILDING:
             frame.append(node)
         node.program = program

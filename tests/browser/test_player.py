@@ -9,14 +9,12 @@ the heatmap go to ``test-output/browser/``.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
-from test_jupyterlab import ROOT, SHOTS, _poll, _run_all, _wait_kernel_idle
+from test_jupyterlab import ROOT, SHOTS, _poll, _run_all, _wait_kernel_idle, put_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -32,24 +30,10 @@ CELLS = [
 ]
 
 
-def _put_notebook(base: str, token: str) -> None:
-    cells = [{"cell_type": "code", "source": c, "metadata": {}, "outputs": [],
-              "execution_count": None} for c in CELLS]
-    body = {"type": "notebook", "format": "json", "content": {
-        "cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5}}
-    request = urllib.request.Request(f"{base}/api/contents/{NOTEBOOK}?token={token}",
-                                     data=json.dumps(body).encode(), method="PUT",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as r:
-        assert r.status in (200, 201)
-
-
 @pytest.fixture(scope="module")
 def page(lab, browser):
     base, token = lab
-    _put_notebook(base, token)
+    put_notebook(base, token, NOTEBOOK, CELLS)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)
     page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
