@@ -169,7 +169,7 @@ PARENT = textwrap.dedent("""
     from step_lab.dse import sweep
 
     def slow(x):
-        print("worker", os.getpid(), flush=True)
+        os.write(1, f"worker {{os.getpid()}}\\n".encode())  # one write: lines never interleave
         time.sleep(120)
         return {{"x": x}}
 
@@ -191,12 +191,14 @@ def test_sigkill_of_a_sweep_parent_ends_its_workers(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(PARENT.format(root=str(Path(__file__).resolve().parents[1])))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    workers = []
+    workers, seen = [], []
     try:
         while len(workers) < 2:
             line = proc.stdout.readline()
-            assert line, "the sweep ended before its workers started"
-            workers.append(int(line.split()[1]))
+            seen.append(line)
+            assert line, f"the sweep ended before its workers started: {seen}"
+            if line.startswith("worker "):
+                workers.append(int(line.split()[1]))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 10
