@@ -74,6 +74,9 @@ class Segment:
         self.links: list[Channel] = [p.ins[0] for p in stages] + [stages[-1].outs[0][0]]
         self.done = [False] * len(stages)
         self.hand: list[object] = [_EMPTY] * len(stages)   # token got, waiting to be put
+        # per stage: does it keep its input slot until the element's compute ends
+        # (hw.compute_holds_inputs, sim/holding.py)
+        self.holds = [p.hold_ports[0] for p in stages]
 
     def get(self, p: Proc, cmd: tuple) -> Any:
         """The GET handler of every stage: advance the segment, then wait (or finish)."""
@@ -123,8 +126,10 @@ class Segment:
             if not src.q:
                 return moved
             tok = src.q.popleft()
-            if _get(p, src, tok, src.t.popleft(), tracing):
+            if _get(p, src, tok, src.t.popleft(), tracing, self.holds[i]):
                 tok = _compute(p, self.fns[i], tok)
+                if self.holds[i]:                # the held slot is freed after the compute
+                    src.credits.append(p.clock + p.plan.credit_lat)
             if src.w_put:
                 self.engine.wake_producer(src)
             self.hand[i] = tok
@@ -149,8 +154,10 @@ def _compute(p: Proc, fn: Any, tok: object) -> object:
     return value
 
 
-def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool) -> bool:
-    """GET of ``tok`` (visible at ``vis``) from ``ch`` by stage ``p``; is it a data item?"""
+def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool, holds: bool) -> bool:
+    """GET of ``tok`` (visible at ``vis``) from ``ch`` by stage ``p``; is it a data item?
+    A data item's slot is freed here, ``credit_lat`` cycles later, unless the stage ``holds``
+    it until its compute ends (the caller returns that credit)."""
     clock = p.clock
     if vis > clock:
         wait = vis - (clock if clock > p.be else p.be if p.be < vis else vis)
@@ -166,7 +173,8 @@ def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool) -> bool:
     if p.in_next[0] > clock:
         clock = p.in_next[0]
     p.in_next[0] = clock + 1
-    ch.credits.append(clock)
+    if stop or not holds:
+        ch.credits.append(clock + p.plan.credit_lat)
     if tracing:
         ch.gets.append(clock)            # type: ignore[union-attr]  # an array when tracing
     if clock >= p.be:                    # NOTE: Proc.add_busy(clock, clock + 1) inlined
