@@ -120,6 +120,25 @@ def test_held_slots_and_credit_latency_pace_a_segment_as_they_pace_the_per_token
         sum(ch["stall_put"] for ch in fast.channels.values())
 
 
+@pytest.mark.parametrize("hw", HARDWARE)
+def test_maps_reading_memory_resident_tiles_coalesce(hw, monkeypatch):
+    """load -> Map -> Map -> store (bench_sim part a): the first Map's element costs its
+    resident input bytes at the on-chip bandwidth; both Maps form one segment."""
+    prog = sl.Program("resident")
+    x = ops.LinearOffChipLoad(prog.tensor("X", (64, 32), "f32"), tile=(8, 32))
+    y = ops.Map(x, fn.Exp(), compute_bw=1024)              # memory term dominates
+    z = ops.Map(y, fn.Scale(0.5), compute_bw=32)
+    ops.LinearOffChipStore(z, "Y")
+    inputs = {"X": np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)}
+    calls = []
+    original = coalesce.Segment.advance
+    monkeypatch.setattr(coalesce.Segment, "advance",
+                        lambda self: (calls.append(len(self.stages)), original(self))[1])
+    res = same_run(prog, inputs=inputs, hw=hw, trace=True)
+    assert calls and set(calls) == {2}
+    assert res.per_node[y.node.name]["busy"] >= 8 * (8 * 32 * 4 // hw.onchip_bytes_per_cycle)
+
+
 def test_only_coalescible_nodes_form_segments():
     prog = sl.Program("mixed")
     y = prog.input("x", sl.Tile(1, 4, "f32"), (8,))

@@ -83,7 +83,7 @@ class Engine:
     def _handlers(self, p: Proc) -> tuple[Handler, ...]:
         """The handler of each command kind for ``p`` (indexed by kind); under ``lockstep``
         every command first waits for its turn."""
-        offchip = self._offchip
+        offchip: Handler = self._offchip
         if self.hbm.stream is not None and not self.lockstep:
             offchip = streamed_offchip_handler(self, p)
         table: dict[int, Handler] = {

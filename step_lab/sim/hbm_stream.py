@@ -76,7 +76,7 @@ class RequestStreams:
         n = self.requests.get(key)
         if n is None:
             n = self.requests[key] = self.bursts(nbytes, rows, row_bytes)
-        s = t + self.to_channel
+        s: float = t + self.to_channel
         last = self.last.get(node, 0)
         if last > s:
             s = last
