@@ -58,7 +58,7 @@ class Engine:
     """Owns the run queue, the event heap, the HBM and the processes of one simulation."""
 
     def __init__(self, procs: list[Proc], channels: list[Channel], hbm: HBM, hw: HardwareConfig, *,
-                 lockstep: bool = False, coalesce: bool = False, progress: Any = None) -> None:
+                 lockstep: bool = False, coalesce: bool = True, progress: Any = None) -> None:
         self.procs = procs
         self.channels = channels
         self.hbm = hbm

@@ -72,6 +72,13 @@ class RequestStreams:
         An operator hands its requests over one after the other: a tile's requests follow
         those of the operator's previous tile (``offchip_outstanding_tiles`` > 1), and never
         arrive before the cycle the model has reached."""
+        s, e = self.arrival(t, nbytes, rows, row_bytes, node)
+        self.begin(s, e, node)
+        return s, e
+
+    def arrival(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
+                node: int = -1) -> tuple:
+        """``(s, e)`` of a tile issued at cycle ``t`` (as ``issue``), without recording it."""
         key = (nbytes, rows, row_bytes)
         n = self.requests.get(key)
         if n is None:
@@ -82,13 +89,38 @@ class RequestStreams:
             s = last
         if self.now > s:
             s = self.now
-        elif self.now < s:
+        return s, s + n / self.rate
+
+    def begin(self, s: float, e: float, node: int = -1) -> None:
+        """Record the tile of ``node`` whose requests arrive over [s, e) (from ``arrival``)."""
+        if self.now < s:
             self._advance(s)
-        e = s + n / self.rate
         self.last[node] = e
         self.arriving += 1
         heappush(self.ends, e)
-        return s, e
+
+    def serve(self, s: float, e: float, nbytes: int, is_write: bool = False,
+              node: int = -1) -> int:
+        """``begin`` then ``complete`` of a tile no other tile can join before ``e`` (the
+        engine knows no peer acts before then). NOTE: when no other tile is arriving, the
+        integration over [s, e) is its one piece, written as ``_advance`` computes it."""
+        if self.now < s:
+            self._advance(s)
+        if self.arriving or s < self.start:
+            self.begin(s, e, node)
+            return self.complete(s, e, nbytes, is_write, node)
+        self.last[node] = e
+        dt = e - self.now
+        b = self.backlog + 1 * self.rate * dt - self.service * dt
+        backlog = self.backlog = b if b > 0.0 else 0.0
+        self.now = e
+        depart = (e if e > self.start else self.start) + backlog / self.service
+        first = -int(-s // 1)
+        last = -int(-depart // 1) - 1
+        done = (last if last > first else first) + self.latency + self.to_operator
+        if self.log is not None:
+            self.log.extend((first, done, nbytes, int(is_write), node))
+        return done
 
     def complete(self, s: float, e: float, nbytes: int, is_write: bool = False,
                  node: int = -1) -> int:

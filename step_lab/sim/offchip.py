@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .hbm_stream import RequestStreams
 from .state import Proc
 
 if TYPE_CHECKING:
@@ -26,16 +27,17 @@ __all__ = ["streamed_offchip_handler"]
 def streamed_offchip_handler(engine: Engine, p: Proc) -> Handler:
     """OFFCHIP of ``p`` with the request streams (see the module docstring)."""
     stream = engine.hbm.stream
-    assert stream is not None
+    if type(stream) is not RequestStreams:      # another request model: the general path
+        return engine._offchip
     plan = p.plan
     od, maxo, index, send = p.outstanding, plan.max_outstanding, p.index, p.send
     rows, row_bytes, earliest = plan.tile_rows, plan.row_bytes, engine._earliest
-    issue_tile, complete = stream.issue, stream.complete
+    arrival, begin, serve = stream.arrival, stream.begin, stream.serve
 
     def offchip(p: Proc, cmd: tuple, od: Any = od, maxo: int = maxo, index: int = index,
                 send: Any = send, rows: int = rows, row_bytes: int = row_bytes,
-                earliest: Any = earliest, issue_tile: Any = issue_tile,
-                complete: Any = complete) -> Any:
+                earliest: Any = earliest, arrival: Any = arrival, begin: Any = begin,
+                serve: Any = serve) -> Any:
         # NOTE: the closure's values are bound as default arguments (fast locals)
         if p.pending is not None:
             return engine._offchip_done(p, cmd, p.granted)
@@ -48,13 +50,14 @@ def streamed_offchip_handler(engine: Engine, p: Proc) -> Handler:
         nbytes = cmd[1]
         if nbytes <= 0:
             return engine._reserve(p, cmd, issue, None)
-        s, e = issue_tile(issue, nbytes, rows, row_bytes, index)
+        s, e = arrival(issue, nbytes, rows, row_bytes, index)
         key = -int(-e // 1)
         if not earliest(p, key):
+            begin(s, e, index)
             p.pending = (issue, s, e)            # the completion waits for global time
             engine._sync(p, cmd, key, p.clock)
             return None
-        done = complete(s, e, nbytes, bool(cmd[2]), index)
+        done = serve(s, e, nbytes, bool(cmd[2]), index)
         # NOTE: Engine._reserve inlined (the completion is known; the address is not needed)
         if len(od) >= maxo:
             od.popleft()
