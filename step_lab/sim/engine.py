@@ -192,7 +192,8 @@ class Engine:
         then reserved on the HBM; the node's outputs wait for its arrival (``p.ready``). With
         ``hbm_stream`` (``hw.offchip_requests_per_cycle``) the tile's requests join the channel
         queues at issue and its completion is a second synchronisation point
-        (``_offchip_done``)."""
+        (``_offchip_done``); ``sim/offchip.py`` is the same steps fused for the common case (the
+        handler of every off-chip process on the request streams, outside lockstep)."""
         if p.pending is not None:
             return self._offchip_done(p, cmd, p.granted)
         od = p.outstanding

@@ -21,7 +21,9 @@ tile alone on an idle memory therefore takes ``⌈n / min(rate, C)⌉ − 1 + la
 the per-request path does. The backlog at ``e`` depends only on tiles issued before ``e``: the
 engine asks for the completion at global cycle ``e`` (a second synchronisation point of the
 OFFCHIP command), when every earlier issue is known, so the model stays event-driven and costs
-O(1) amortised per tile (a heap of the open arrival streams), not one event per request.
+O(1) amortised per tile (a heap of the open arrival streams), not one event per request. When
+no peer can act before ``e`` the engine takes both points in one call (``serve``,
+``sim/offchip.py``); a tile alone in the channels then needs no heap of arrivals at all.
 
 **Limits.** Channels are pooled (the artifact's round-robin dispatch spreads every tile evenly);
 no per-channel queue imbalance, no reordering; a tile's requests all arrive at the same rate.
