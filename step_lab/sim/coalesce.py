@@ -86,6 +86,11 @@ class Segment:
         # per stage: does it keep its input slot until the element's compute ends
         # (hw.compute_holds_inputs, sim/holding.py)
         self.holds = [p.hold_ports[0] for p in stages]
+        # per stage, what _drain reads (one unpacking per call)
+        self.bound = [(p, src, out, self.holds[i], self.fns[i], self.applies[i], p.plan, src.q,
+                       src.t, out.credits, out.q, out.t)
+                      for i, (p, src, out) in enumerate(zip(stages, self.links[:-1],
+                                                            self.links[1:], strict=True))]
 
     def get(self, p: Proc, cmd: tuple) -> Any:
         """The GET handler of every stage: advance the segment, then wait (or finish)."""
@@ -103,8 +108,8 @@ class Segment:
         inner = range(len(self.stages) - 1)
         while True:
             for i in range(len(done)):
-                if not done[i]:
-                    drain(i)
+                if not done[i] and (hand[i] is not _EMPTY or links[i].q):
+                    drain(i)                     # (a stage with nothing to move is skipped)
             # after a pass every stage has an empty input or a slot token in hand: only a stage
             # whose consumer has just freed a slot can move again
             for i in inner:
@@ -121,11 +126,8 @@ class Segment:
         """Stage ``i``: put the token in hand when its output has a slot for it, then get and
         compute the next one (a Map holds one token while it waits to put it). NOTE: the hot
         path; a data token is got inline (``_get``: the same step, for stop tokens and Done)."""
-        p, src, out = self.stages[i], self.links[i], self.links[i + 1]
-        engine, hand, holds, fn, apply = (self.engine, self.hand, self.holds[i], self.fns[i],
-                                          self.applies[i])
-        tracing, plan = engine.tracing, p.plan
-        sq, st, credits, oq, ot = src.q, src.t, out.credits, out.q, out.t
+        p, src, out, holds, fn, apply, plan, sq, st, credits, oq, ot = self.bound[i]
+        engine, hand, tracing = self.engine, self.hand, self.engine.tracing
         while True:
             tok = hand[i]
             if tok is not _EMPTY:
