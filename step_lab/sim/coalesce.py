@@ -106,17 +106,18 @@ class Segment:
         then ask the peers to wake it."""
         done, hand, links, drain = self.done, self.hand, self.links, self._drain
         inner = range(len(self.stages) - 1)
-        while True:
+        again = True
+        while again:
             for i in range(len(done)):
                 if not done[i] and (hand[i] is not _EMPTY or links[i].q):
                     drain(i)                     # (a stage with nothing to move is skipped)
             # after a pass every stage has an empty input or a slot token in hand: only a stage
             # whose consumer has just freed a slot can move again
+            again = False
             for i in inner:
                 if hand[i] is not _EMPTY and links[i + 1].credits:
+                    again = True
                     break
-            else:
-                break
         if not self.done[0] and self.hand[0] is _EMPTY and not self.links[0].q:
             self.links[0].w_get = True       # the producer's next put wakes the head
         if not self.done[-1] and self.hand[-1] is not _EMPTY:
