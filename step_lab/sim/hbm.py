@@ -80,8 +80,11 @@ class HBM:
         self.log = array("q") if trace else None       # start, done, bytes, write, node
         self.stream = None
         if hw.offchip_requests_per_cycle:
-            from .hbm_stream import RequestStreams
-            self.stream = RequestStreams(hw, self.bursts)
+            if hw.hbm_request_replay:              # the artifact's HBM, request by request
+                from .hbm_replay import RequestReplay as Streams
+            else:
+                from .hbm_stream import RequestStreams as Streams
+            self.stream = Streams(hw, self.bursts)
             self.stream.log = self.log
 
     def bursts(self, nbytes: int, rows: int = 0, row_bytes: int = 0) -> int:
