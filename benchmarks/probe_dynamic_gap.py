@@ -1,4 +1,13 @@
-"""Probe of the attention "dynamic" gap (issue 16 item 1): candidates measured, none modelled.
+"""Probe of the attention "dynamic" gap (issue 16 item 1): the candidates measured.
+
+**Outcome.** The last two candidates together — the artifact's channel dealing *and* its
+start-up on every request, with serial loads — are the artifact's HBM as its code reads, and
+they fit both reference sets at once (Fig 8: 9 of 15 schedules to the cycle; attention within
+5 %): they became the model (``hw.hbm_request_replay``, ``step_lab/sim/hbm_replay.py``, in
+``VALIDATION`` and ``ATTENTION``; ``ATTENTION.offchip_outstanding_tiles = 1``). Every row
+below but the last is measured on the model *before* that change (``BEFORE``); each alone left
+one reference set outside its target, which is why the earlier reading was that the two sets
+came from different artifact versions.
 
 Run: ``python benchmarks/probe_dynamic_gap.py`` (about 20 s; ``--regions``: the per-region
 decomposition below, 2 s). Prints, for the three attention
@@ -114,12 +123,22 @@ class DealtRequests:
         return self.end.pop(tile) + self.to_operator
 
 
-def _row(name: str, changes: dict | None = None, dealt: bool = False) -> list:
+# the model these candidates were measured on: the presets before the request replay
+BEFORE = {"hbm_request_replay": False}
+BEFORE_ATTENTION = {"offchip_outstanding_tiles": 2}
+
+
+def _row(name: str, changes: dict | None = None, dealt: bool = False,
+         now: bool = False) -> list:
     saved = hbm_stream.RequestStreams
     if dealt:
         hbm_stream.RequestStreams = DealtRequests   # type: ignore[misc]
     try:
-        cycles = fidelity.points(changes=changes or {})
+        if now:
+            cycles = fidelity.points()
+        else:
+            cycles = fidelity.points(changes={**BEFORE, **(changes or {})},
+                                     attention={**BEFORE_ATTENTION, **(changes or {})})
     finally:
         hbm_stream.RequestStreams = saved
     ref = fidelity.references()
@@ -130,15 +149,15 @@ def _row(name: str, changes: dict | None = None, dealt: bool = False) -> list:
 
 
 def regions() -> None:
-    """Busiest region's KV tiles and cycles per tile, coarse and dynamic (presets' model)."""
+    """Busiest region's KV tiles and cycles per tile, coarse and dynamic (``BEFORE``)."""
     from step_lab.hw import ATTENTION
     from step_lab.workloads.attention import attention_decode, kv_tiles, region_of
     lengths = fidelity._kv_lengths()
     tiles = kv_tiles(lengths)
     for strategy in ("coarse", "dynamic"):
         run = attention_decode("qwen3-30b-a3b", kv_lengths=lengths, parallel=4,
-                               strategy=strategy, data="none").simulate(hw=ATTENTION,
-                                                                        values=False)
+                               strategy=strategy, data="none").simulate(
+            hw=ATTENTION.replace(**BEFORE, **BEFORE_ATTENTION), values=False)
         owner = (region_of(strategy, len(lengths), 4) if strategy == "coarse"
                  else [next(iter(a)) for a in run.values["assignment"]])
         per_region = [int(tiles[[o == r for o in owner]].sum()) for r in range(4)]
@@ -162,6 +181,9 @@ def main() -> None:
         _row("channel latency 2", {"channel_latency_cycles": 2}),
         _row("startup per request, loads as presets", {"hbm_latency_cycles": 16,
                                                        "hbm_startup_cycles": 0}),
+        _row("dealing + startup per request", {**serial, "hbm_latency_cycles": 16,
+                                               "hbm_startup_cycles": 0}, dealt=True),
+        _row("hbm_request_replay (the presets now)", now=True),
     ]
     ref = fidelity.references()
     head = ["candidate", *[k for k in ref if k.startswith("attention")],
