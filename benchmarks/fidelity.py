@@ -43,10 +43,9 @@ def _config(preset, keep, changes: dict):
     """``preset`` with every overhead not in ``keep`` idealised, then ``changes`` (the request
     replay needs requests: off with whole-tile reservations)."""
     ideal = {k: v for k, v in IDEAL_VALUES.items() if k not in keep}
-    hw = preset.replace(**ideal)
-    if not hw.offchip_requests_per_cycle and "hbm_request_replay" not in ideal:
-        hw = hw.replace(hbm_request_replay=False)
-    return hw.replace(**changes)
+    if ideal.get("offchip_requests_per_cycle", 1) == 0:
+        ideal["hbm_request_replay"] = False
+    return preset.replace(**ideal).replace(**changes)
 
 
 def points(keep=tuple(IDEAL_VALUES), changes: dict | None = None,
