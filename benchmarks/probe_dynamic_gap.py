@@ -9,7 +9,7 @@ below but the last is measured on the model *before* that change (``BEFORE``); e
 one reference set outside its target, which is why the earlier reading was that the two sets
 came from different artifact versions.
 
-Run: ``python benchmarks/probe_dynamic_gap.py`` (about 20 s; ``--regions``: the per-region
+Run: ``python benchmarks/probe_dynamic_gap.py`` (about 30 s; ``--regions``: the per-region
 decomposition below, 2 s). Prints, for the three attention
 b64 reference points and the Fig 8 mean / max |error|, the cycles of the presets' model and of
 each candidate below (one at a time, on top of the presets; ``benchmarks/fidelity.py`` builds
@@ -173,7 +173,7 @@ def main() -> None:
         return
     serial = {"offchip_outstanding_tiles": 1}
     rows = [
-        _row("presets"),
+        _row("before the replay (BEFORE)"),
         _row("dealing", dealt=True),
         _row("serial loads", serial),
         _row("startup per request", {**serial, "hbm_latency_cycles": 16,
