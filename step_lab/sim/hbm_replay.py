@@ -98,16 +98,29 @@ class RequestReplay:
         """Deal the requests of cycles [dealt, upto) onto the channels (HBMContext::run)."""
         arrivals, free, end = self.arrivals, self.free, self.end
         n, interval, latency = self.channels, self.interval, self.latency
-        for cycle in sorted(c for c in arrivals if c < upto):
+        if upto - self.dealt <= 4 * len(arrivals):         # walk the cycles, or the keys
+            cycles = [c for c in range(self.dealt, upto) if c in arrivals]
+        else:
+            cycles = sorted(c for c in arrivals if c < upto)
+        offset = self.offset
+        for cycle in cycles:
+            batch = arrivals.pop(cycle)
+            if len(batch) > 1:
+                batch.sort(key=lambda r: r[0])             # reader order
             i = 0
-            for _node, tile, k in sorted(arrivals.pop(cycle), key=lambda r: r[0]):
+            for _node, tile, k in batch:
+                last = end[tile]
                 for _ in range(k):
-                    self.offset = (self.offset + i) % n
-                    ch, i = self.offset, i + 1
-                    begin = free[ch] if free[ch] > cycle else cycle
-                    free[ch] = begin + interval
-                    if begin + latency > end[tile]:
-                        end[tile] = begin + latency
-            self.offset = (self.offset + i) % n
+                    offset = (offset + i) % n
+                    i += 1
+                    begin = free[offset]
+                    if begin < cycle:
+                        begin = cycle
+                    free[offset] = begin + interval
+                    if begin + latency > last:
+                        last = begin + latency
+                end[tile] = last
+            offset = (offset + i) % n
+        self.offset = offset
         if upto > self.dealt:
             self.dealt = upto
