@@ -21,12 +21,12 @@ tile completes ``hbm_response_path_cycles`` after its last response (DAM adds on
 element enqueued "now" and none to one given a later time: ``SenderCommon::enqueue``).
 
 [Choice] ``hbm_request_replay`` is True in ``VALIDATION`` (Fig 8) and ``ATTENTION`` (Figs 14,
-15, 21 and the attention stage of Fig 17), whose reference points it reproduces (Fig 8: 9 of
-15 schedules to the cycle, docs/FIDELITY.md), and False in ``PAPER``: the MoE experiments move
-10^7–10^8 requests per run, and replaying each in Python would turn seconds into minutes; the
-fluid model (``hbm_stream``) stands in for it there. In replay mode ``hbm_startup_cycles`` is a
-per-request cost (the artifact's), and ``offchip_bytes_per_cycle`` must equal what the channels
-deliver (checked by ``HardwareConfig``).
+15, 21 and the attention stage of Fig 17), whose reference points it reproduces (Fig 8: 4 of
+15 schedules to the cycle, 11 within 20 cycles; docs/FIDELITY.md), and False in ``PAPER``:
+the MoE experiments move 10^7–10^8 requests per run, and replaying each in Python would turn
+seconds into minutes; the fluid model (``hbm_stream``) stands in for it there. In replay mode
+``hbm_startup_cycles`` is a per-request cost (the artifact's), and ``offchip_bytes_per_cycle``
+must equal what the channels deliver (checked by ``HardwareConfig``).
 """
 from __future__ import annotations
 
