@@ -110,6 +110,15 @@ def stages(builder, values: dict, options: Options) -> dict:
 
     from step_lab.notebook._simtrace import occupancy_from_result
     from step_lab.notebook.player import Player
+    try:                                       # as in a panel: no collector passes meanwhile
+        from step_lab.notebook.gcpause import paused
+    except ImportError:                        # (an older step_lab: the collector runs)
+        from contextlib import nullcontext as paused
+    with paused():
+        return _stages(builder, values, options, occupancy_from_result, Player, json_item)
+
+
+def _stages(builder, values, options, occupancy_from_result, Player, json_item) -> dict:
     out, t = {}, time.process_time()
 
     def lap(name: str) -> None:

@@ -130,7 +130,7 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
     segments = ColumnDataSource(seg, name=f"{pid}:segments_{r}")
     height = 50 + rows * _GROUP_ROW
     fig = figure(width=width, height=height, x_range=Range1d(0, cols), y_range=Range1d(-rows, 0.1),
-                 toolbar_location=None, name=f"{pid}:group_grid_{r}",
+                 toolbar_location=None, tools="", name=f"{pid}:group_grid_{r}",
                  title=f"{name}: {count} group{'s' if count != 1 else ''}, "
                        f"{len(run.unit_names):,} units")
     bars = fig.quad(left="left", right="right", top="top", bottom="bottom", color="color",
@@ -163,7 +163,7 @@ def _units_figure(r: int, pid: str, width: int):
     src = ColumnDataSource({k: [] for k in ("x", "y", "name", "op", "label", "fill", "alpha",
                                             "state", "busy")}, name=f"{pid}:units_{r}")
     fig = figure(width=width, height=100, x_range=Range1d(-0.55, 1), y_range=Range1d(-1, 0.55),
-                 toolbar_location=None, name=f"{pid}:unit_grid_{r}", title="units")
+                 toolbar_location=None, tools="", name=f"{pid}:unit_grid_{r}", title="units")
     squares = fig.rect("x", "y", 0.92, 0.62, source=src, fill_color="fill", fill_alpha="alpha",
                        line_color="#777777")
     fig.text("x", "y", text="label", source=src, text_font_size="9px", text_align="center",
@@ -233,7 +233,7 @@ def _fifo_figure(run: RunData, r: int, pid: str, name: str, width: int):
                            name=f"{pid}:fifos_{r}")
     shown = (f"{n} fullest of {run.fifo_total:,} FIFOs (by mean fill)" if n < run.fifo_total
              else f"all {n} FIFOs")
-    fig = figure(width=width, height=190, y_range=(0, 1.05), toolbar_location=None,
+    fig = figure(width=width, height=190, y_range=(0, 1.05), toolbar_location=None, tools="",
                  name=f"{pid}:fifo_fill_{r}", title=f"{name}: FIFO fill (this frame)",
                  x_axis_label=shown, y_axis_label="fill [% of capacity]")
     bars = fig.vbar(x="x", top="fill_level", width=0.8, source=src, color="#4c78a8")
@@ -256,14 +256,16 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     k = max(1, round(SMOOTH_CYCLES / max(float(np.diff(boundaries).mean()), 1.0)))
     title = "off-chip bandwidth" + (f" (moving average over {SMOOTH_CYCLES} cycles)"
                                     if k > 1 else " (average per frame)")
-    fig = figure(title=title, width=width, height=220, toolbar_location=None,
+    fig = figure(title=title, width=width, height=220, toolbar_location=None, tools="",
                  x_axis_label="time [cycles]", y_axis_label="off-chip bandwidth [B/cycle]",
                  name=f"{pid}:bandwidth")
     lines = []
     for i, run in enumerate(runs):
         series = (np.convolve(run.bandwidth, np.ones(k) / k, mode="same") if k > 1
                   else run.bandwidth)
-        src = ColumnDataSource({"cycle": mid.tolist(), "bandwidth": series.round(2).tolist()})
+        # numpy columns: sent as binary arrays (the browser only draws them)
+        src = ColumnDataSource({"cycle": np.asarray(mid, dtype=np.float64),
+                                "bandwidth": np.asarray(series, dtype=np.float64).round(2)})
         lines.append(fig.line("cycle", "bandwidth", source=src, color=RUN_COLOURS[i % 4],
                               line_width=1.5))
     peak = max(run.peak for run in runs)
