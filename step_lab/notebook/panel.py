@@ -8,8 +8,10 @@ overtaken before they started are skipped. Errors go to the error area; the widg
 
 Knob settings are remembered (:mod:`.cache`: a setting seen before answers from memory) and,
 after each draw, the neighbouring settings are evaluated ahead in a background thread
-(:mod:`.speculate`) so that the next move is most likely answered from memory too; the numbers
-are shown first, the player (drawn ahead as well) after them.
+(:mod:`.speculate`) so that the next move is most likely answered from memory too. A setting
+never seen shows its simulated numbers first, then the symbolic metrics (and the on-chip peak
+evaluated from them), the verdict and graph, then the player; the garbage collector is held off
+until it is drawn (:mod:`.gcpause`). Copy as code and save report: :mod:`.panel_takeaway`.
 """
 from __future__ import annotations
 
