@@ -5,8 +5,6 @@ from __future__ import annotations
 import gc
 import re
 
-import pytest
-
 import step_lab as sl
 from step_lab.notebook import gcpause
 from step_lab.notebook import outcome as outcome_mod
@@ -143,8 +141,7 @@ def test_a_freeze_inside_a_pause_waits_for_the_collection(monkeypatch):
     assert calls[-1] == "freeze"
 
 
-@pytest.mark.parametrize("workload", ["toy"])
-def test_player_figures_carry_no_hidden_tools_axes_or_unused_glyphs(workload):
+def test_player_figures_carry_no_hidden_tools_axes_or_unused_glyphs():
     from bokeh.models import (
         BoxZoomTool,
         GlyphRenderer,
