@@ -44,7 +44,7 @@ class Recorder:
             p = self.panel
             player = p.plots.children[0].outputs if p.plots.children else None
             self.steps.append((name, p.summary.value, p.metrics.value, player,
-                               gc.isenabled()))
+                               gc.get_threshold()[0]))
         setattr(self.panel, name, recorded)
 
 
@@ -58,12 +58,12 @@ def test_a_cold_change_shows_the_numbers_before_the_metrics_and_the_player():
     _, summary, metrics, player, collector = rec.steps[0]
     assert cells(summary)["on-chip-peak-bytes"] == "…"          # follows with the metrics
     assert cells(summary)["cycles"] not in ("", "…") and metrics == "" and player is before
-    assert not collector                                        # paused while drawing
+    assert collector == gcpause.YOUNG_THRESHOLD                 # held back while drawing
     _, summary, metrics, player, _ = rec.steps[1]
     assert cells(summary)["on-chip-peak-bytes"] != "…" and "off-chip traffic" in metrics
     assert player is before and rec.steps[2][3] is before
     assert rec.steps[-1][3] is not before                       # the player came last
-    assert gc.isenabled()                                       # and the collector is back
+    assert gc.get_threshold()[0] < gcpause.YOUNG_THRESHOLD      # and the collector is back
     panel.close()
 
 
@@ -111,17 +111,18 @@ def test_metrics_that_fail_after_the_numbers_are_shown_leave_the_numbers(monkeyp
 
 
 def test_the_collector_pause_nests_and_restores_the_state_it_found():
-    assert gc.isenabled()
+    before = gc.get_threshold()
     with gcpause.paused():
-        assert not gc.isenabled() and gcpause.is_paused()
+        assert gc.get_threshold() == (gcpause.YOUNG_THRESHOLD, *before[1:])
+        assert gcpause.is_paused()
         with gcpause.paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()                               # the outer pause holds
-    assert gc.isenabled() and not gcpause.is_paused()
+            assert gc.get_threshold()[0] == gcpause.YOUNG_THRESHOLD
+        assert gc.get_threshold()[0] == gcpause.YOUNG_THRESHOLD   # the outer pause holds
+    assert gc.get_threshold() == before and not gcpause.is_paused()
     gc.disable()                                                # a user's choice is kept
     try:
         with gcpause.paused():
-            pass
+            gcpause.freeze()
         assert not gc.isenabled()
     finally:
         gc.enable()
