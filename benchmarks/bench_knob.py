@@ -102,20 +102,52 @@ CASES = {
 
 
 def stages(builder, values: dict, options: Options) -> dict:
-    """CPU seconds per stage of one evaluation + redraw (the player output is rebuilt)."""
+    """CPU seconds per stage of one evaluation + redraw (the player output is rebuilt), in the
+    order a panel runs them: build and simulate (the numbers), the symbolic metrics and the
+    on-chip peak evaluated from them, the verdict (why-slow), the graph, then the player: its
+    occupancy record, compact data, bokeh figures and their serialisation."""
+    from bokeh.embed import json_item
+
+    from step_lab.notebook._simtrace import occupancy_from_result
+    from step_lab.notebook.player import Player
+    try:                                       # as in a panel: no collector passes meanwhile
+        from step_lab.notebook.gcpause import paused
+    except ImportError:                        # (an older step_lab: the collector runs)
+        from contextlib import nullcontext as paused
+    with paused():
+        return _stages(builder, values, options, occupancy_from_result, Player, json_item)
+
+
+def _stages(builder, values, options, occupancy_from_result, Player, json_item) -> dict:
     out, t = {}, time.process_time()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        now = time.process_time()
+        out[name], t = now - t, now
     prog, inputs, bindings = builder(values)[:3]
-    out["build"], t = time.process_time() - t, time.process_time()
-    sl.metrics(prog).evaluate(bindings)
-    out["metrics"], t = time.process_time() - t, time.process_time()
+    lap("build")
     result = sl.simulate(prog, bindings=bindings, inputs=inputs, trace=options.animate,
                          values=options.values)
-    _ = result.onchip_peak_bytes              # lazy in SimResult: part of the summary
-    out["simulate"], t = time.process_time() - t, time.process_time()
+    lap("simulate")
+    sl.metrics(prog).evaluate(bindings)
+    _ = result.onchip_peak_bytes              # lazy in SimResult: from the metrics
+    lap("metrics")
+    result.why_slow()
+    lap("why_slow")
     graph_html(prog, result, max_nodes=options.max_graph_nodes)
-    out["graph"], t = time.process_time() - t, time.process_time()
-    player_for([result], [prog]).html()
-    out["animation"] = time.process_time() - t
+    lap("graph")
+    occupancy = occupancy_from_result(result, prog, prog.name)
+    lap("player_occupancy")
+    player = Player([occupancy], [prog])
+    player.payload()
+    lap("player_data")
+    layout = player.layout("step-player-bench")
+    lap("player_figures")
+    json_item(layout)
+    lap("player_serialise")
+    player_for([result], [prog]).html(include_bokehjs=False)
+    lap("player_html_total")
     out["nodes"], out["cycles"] = len(prog.nodes), result.cycles
     return out
 
@@ -128,19 +160,35 @@ class Timed:
         self.builder, knobs = builder_for(fn, ranges)
         self.start, self.recording = time.perf_counter(), False
         self.wall, self.cpu, self.numbers, self.hits = [], [], [], 0
+        self.metrics, self.views = [], []
         self.panel = StepPanel(self.builder, knobs, options, background=False,
                                speculate=speculate)
-        show = self.panel._show
+        self.numbers_cpu, self.start_cpu = [], time.thread_time()
+        self._mark("_show", self.numbers, self.numbers_cpu)   # the summary's numbers: shown
+        self._mark("_show_metrics", self.metrics)  # ... the metrics and the on-chip peak
+        self._mark("_show_views", self.views)      # ... the verdict and the graph
+        self.player = []
+        self._mark("_show_animation", self.player)  # ... and the player: the panel is complete
 
-        def timed_show(outcome, views):        # the summary and metrics are shown now
-            show(outcome, views)
+    def _mark(self, method: str, marks: list, cpu: list | None = None) -> None:
+        """Record when the panel's ``method`` has returned (seconds after the change; and the
+        foreground thread's CPU seconds so far, steadier on a shared machine)."""
+        original = getattr(self.panel, method, None)
+        if original is None:                   # a panel without that step (an older one)
+            return
+
+        def timed(*args):
+            original(*args)
             if self.recording:
-                self.numbers.append(time.perf_counter() - self.start)
-        self.panel._show = timed_show
+                marks.append(time.perf_counter() - self.start)
+                if cpu is not None:
+                    cpu.append(time.thread_time() - self.start_cpu)
+        setattr(self.panel, method, timed)
 
     def change(self, change: dict) -> None:
         """One timed change; CPU is this (the foreground) thread's, not the worker's."""
         self.start, start_cpu = time.perf_counter(), time.thread_time()
+        self.start_cpu = start_cpu
         hits, self.recording = self.panel.cache.hits, True
         self.panel.set(**change)
         self.recording = False
@@ -153,7 +201,11 @@ class Timed:
         return {"changes": len(self.wall), "cache_hits": self.hits,
                 "wall_best_s": min(self.wall), "wall_median_s": _median(self.wall),
                 "cpu_best_s": min(self.cpu), "cpu_median_s": _median(self.cpu),
-                "numbers_shown_median_s": _median(self.numbers)}
+                "numbers_shown_median_s": _median(self.numbers),
+                "numbers_shown_cpu_median_s": _median(self.numbers_cpu),
+                "metrics_shown_median_s": _median(self.metrics or self.numbers),
+                "views_shown_median_s": _median(self.views),
+                "panel_complete_median_s": _median(self.player or self.wall)}
 
 
 def _median(xs: list) -> float:
@@ -248,7 +300,11 @@ def run_case(name: str, repeat: int) -> dict:
 def _line(label: str, r: dict) -> str:
     return (f"{label}: wall median {r['wall_median_s']:.3f} s (CPU {r['cpu_median_s']:.3f} s),"
             f" numbers shown after "
-            f"{r['numbers_shown_median_s']:.3f} s ({r['cache_hits']}/{r['changes']} from memory)")
+            f"{r['numbers_shown_median_s']:.3f} s (CPU {r['numbers_shown_cpu_median_s']:.3f} s),"
+            f" metrics after {r['metrics_shown_median_s']:.3f}"
+            f" s, verdict and graph after {r['views_shown_median_s']:.3f} s, panel with player"
+            f" after {r['panel_complete_median_s']:.3f} s ({r['cache_hits']}/{r['changes']}"
+            " from memory)")
 
 
 def main(argv=None) -> int:

@@ -130,7 +130,7 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
     segments = ColumnDataSource(seg, name=f"{pid}:segments_{r}")
     height = 50 + rows * _GROUP_ROW
     fig = figure(width=width, height=height, x_range=Range1d(0, cols), y_range=Range1d(-rows, 0.1),
-                 toolbar_location=None, name=f"{pid}:group_grid_{r}",
+                 toolbar_location=None, tools="", name=f"{pid}:group_grid_{r}", **_BARE,
                  title=f"{name}: {count} group{'s' if count != 1 else ''}, "
                        f"{len(run.unit_names):,} units")
     bars = fig.quad(left="left", right="right", top="top", bottom="bottom", color="color",
@@ -154,6 +154,7 @@ def _groups_figure(run: RunData, r: int, pid: str, name: str, width: int):
         f"if (window.StepLabPlayer) {{ window.StepLabPlayer.drill('{pid}', {r}, "
         "cb_obj.indices.map(i => Math.floor(i / 4))); }")))
     _bare(fig)
+    _lean(fig, selectable=bars)
     return fig
 
 
@@ -163,7 +164,8 @@ def _units_figure(r: int, pid: str, width: int):
     src = ColumnDataSource({k: [] for k in ("x", "y", "name", "op", "label", "fill", "alpha",
                                             "state", "busy")}, name=f"{pid}:units_{r}")
     fig = figure(width=width, height=100, x_range=Range1d(-0.55, 1), y_range=Range1d(-1, 0.55),
-                 toolbar_location=None, name=f"{pid}:unit_grid_{r}", title="units")
+                 toolbar_location=None, tools="", name=f"{pid}:unit_grid_{r}", title="units",
+                 **_BARE)
     squares = fig.rect("x", "y", 0.92, 0.62, source=src, fill_color="fill", fill_alpha="alpha",
                        line_color="#777777")
     fig.text("x", "y", text="label", source=src, text_font_size="9px", text_align="center",
@@ -171,6 +173,7 @@ def _units_figure(r: int, pid: str, width: int):
     fig.add_tools(HoverTool(renderers=[squares], attachment="right", tooltips=[
         ("node", "@name"), ("op", "@op"), ("state", "@state"), ("busy", "@busy")]))
     _bare(fig)
+    _lean(fig)
     return fig
 
 
@@ -211,6 +214,7 @@ def _heatmap_figure(run: RunData, r: int, pid: str, name: str, width: int, x_end
     _fmt_axis(fig.xaxis)
     fig.add_layout(Span(location=0, dimension="height", line_color="#000000", line_width=1.5,
                         name=f"{pid}:cursor_heat_{r}"))
+    _lean(fig)
     return fig
 
 
@@ -233,7 +237,7 @@ def _fifo_figure(run: RunData, r: int, pid: str, name: str, width: int):
                            name=f"{pid}:fifos_{r}")
     shown = (f"{n} fullest of {run.fifo_total:,} FIFOs (by mean fill)" if n < run.fifo_total
              else f"all {n} FIFOs")
-    fig = figure(width=width, height=190, y_range=(0, 1.05), toolbar_location=None,
+    fig = figure(width=width, height=190, y_range=(0, 1.05), toolbar_location=None, tools="",
                  name=f"{pid}:fifo_fill_{r}", title=f"{name}: FIFO fill (this frame)",
                  x_axis_label=shown, y_axis_label="fill [% of capacity]")
     bars = fig.vbar(x="x", top="fill_level", width=0.8, source=src, color="#4c78a8")
@@ -244,6 +248,7 @@ def _fifo_figure(run: RunData, r: int, pid: str, name: str, width: int):
     fig.xaxis.major_tick_line_color = None
     fig.xgrid.visible = False
     fig.visible = n > 0
+    _lean(fig)
     return fig
 
 
@@ -256,14 +261,16 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
     k = max(1, round(SMOOTH_CYCLES / max(float(np.diff(boundaries).mean()), 1.0)))
     title = "off-chip bandwidth" + (f" (moving average over {SMOOTH_CYCLES} cycles)"
                                     if k > 1 else " (average per frame)")
-    fig = figure(title=title, width=width, height=220, toolbar_location=None,
+    fig = figure(title=title, width=width, height=220, toolbar_location=None, tools="",
                  x_axis_label="time [cycles]", y_axis_label="off-chip bandwidth [B/cycle]",
                  name=f"{pid}:bandwidth")
     lines = []
     for i, run in enumerate(runs):
         series = (np.convolve(run.bandwidth, np.ones(k) / k, mode="same") if k > 1
                   else run.bandwidth)
-        src = ColumnDataSource({"cycle": mid.tolist(), "bandwidth": series.round(2).tolist()})
+        # numpy columns: sent as binary arrays (the browser only draws them)
+        src = ColumnDataSource({"cycle": np.asarray(mid, dtype=np.float64),
+                                "bandwidth": np.asarray(series, dtype=np.float64).round(2)})
         lines.append(fig.line("cycle", "bandwidth", source=src, color=RUN_COLOURS[i % 4],
                               line_width=1.5))
     peak = max(run.peak for run in runs)
@@ -289,10 +296,23 @@ def bandwidth_figure(runs: list, boundaries: np.ndarray, pid: str, width: int, n
                                      for n, line in zip(names, lines, strict=True)],
                               orientation="horizontal", location="top_left", border_line_alpha=0,
                               margin=0, padding=2, name=f"{pid}:bandwidth_legend"), "above")
+    _lean(fig)
     return fig
 
 
+# [Choice] Figures without axes or a toolbar are made without them (not hidden): every bokeh
+# model costs ~1 ms to build and serialise on each knob change (issue 15).
+_BARE = {"x_axis_type": None, "y_axis_type": None}
+
+
 def _bare(fig) -> None:
-    fig.axis.visible = False
-    fig.grid.visible = False
     fig.outline_line_color = None
+
+
+def _lean(fig, selectable=None) -> None:
+    """No muted glyphs (nothing mutes) and no non-selection glyphs on renderers that are never
+    selected (only the group cells are): fewer models to build and send (see ``_BARE``)."""
+    for renderer in fig.renderers:
+        renderer.muted_glyph = None
+        if renderer is not selectable:
+            renderer.nonselection_glyph = None

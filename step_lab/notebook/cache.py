@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+from . import gcpause
 from .outcome import Options, Outcome, evaluate
 
 __all__ = ["OutcomeCache", "values_key", "options_key", "player_html", "drawn",
@@ -123,7 +124,7 @@ class OutcomeCache:
         while len(self._done) > self.max_entries:
             self._done.popitem(last=False)
             _dropped(1)
-        gc.freeze()
+        gcpause.freeze()              # after the current knob change's garbage is collected
 
     def clear(self) -> None:
         """Forget every finished evaluation (in-flight ones finish and are kept)."""
@@ -166,8 +167,8 @@ class OutcomeCache:
             if speculative:
                 outcome = evaluate(self.builder, values, self.options, pause=pause)
             else:
-                with self.foreground():
-                    outcome = evaluate(self.builder, values, self.options)
+                with self.foreground():        # the metrics follow the numbers (complete)
+                    outcome = evaluate(self.builder, values, self.options, metrics=False)
             with self._lock:
                 if outcome.error is None:
                     self._store(key, outcome)
@@ -221,8 +222,10 @@ def _html_output(html: str, plain: str = ""):
 
 
 def metrics_view(outcome: Outcome) -> str:
-    """The metrics' LaTeX, drawn once per outcome."""
-    from .outcome import metrics_latex
+    """The metrics' LaTeX, drawn once per outcome (computing the metrics first if the outcome
+    was evaluated without them)."""
+    from .outcome import complete, metrics_latex
+    complete(outcome)
     return drawn(outcome, "metrics", lambda: metrics_latex(outcome))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .cell import CellError, short_error
 
-__all__ = ["Outcome", "Options", "evaluate", "summary_html", "metrics_latex"]
+__all__ = ["Outcome", "Options", "evaluate", "complete", "summary_html", "metrics_latex"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,19 @@ class Outcome:
 
 
 def evaluate(builder: Callable, values: dict, options: Options,
-             pause: Callable | None = None) -> Outcome:
+             pause: Callable | None = None, *, metrics: bool = True) -> Outcome:
     """Build, analyse and (unless ``options.simulate`` is False) simulate.
 
     ``pause`` (speculative evaluations) is called between the stages and at the simulator's
-    progress ticks; it blocks while foreground work has the CPU (:mod:`.cache`)."""
+    progress ticks; it blocks while foreground work has the CPU (:mod:`.cache`).
+    ``metrics=False`` (a panel's foreground change) leaves the symbolic metrics and the run's
+    on-chip peak to :func:`complete`, called once the run's numbers are on screen; without a
+    simulation the metrics are the numbers, and are always computed.
+
+    [Choice] A knob change shows the simulated numbers (cycles, off-chip bytes, FLOPs,
+    utilization) before the symbolic metrics: those, and the on-chip peak that is evaluated
+    from them, follow a moment later (the cell shows "…" meanwhile). They are the same values
+    an uncached full evaluation gives (tested)."""
     start = time.perf_counter()
     out = Outcome(values=dict(values))
     try:
@@ -67,20 +75,46 @@ def evaluate(builder: Callable, values: dict, options: Options,
         out.notes = built[3] if len(built) > 3 else ""
         if pause is not None:
             pause()
-        out.metrics, out.metric_values = _metrics(out.program, out.bindings)
-        if pause is not None:
-            pause()
+        if metrics or not options.simulate:
+            out.metrics, out.metric_values = _metrics(out.program, out.bindings)
+            if pause is not None:
+                pause()
         if options.simulate:
             from ..sim import simulate
             out.result = simulate(out.program, hw=options.hw, bindings=out.bindings or None,
                                   inputs=out.inputs or None, trace=options.animate,
                                   values=options.values, progress=pause)
+            if metrics:
+                _ = out.result.onchip_peak_bytes      # lazy in SimResult: from the metrics
     except CellError as exc:
         out.error, out.exception = str(exc), exc.original
     except Exception as exc:  # shown in the output area; the widgets stay alive
         out.error, out.exception = _message(exc, out.program), exc
     out.seconds = time.perf_counter() - start
     return out
+
+
+def complete(outcome: Outcome) -> str | None:
+    """Add the symbolic metrics and the run's on-chip peak to an outcome evaluated with
+    ``metrics=False`` (nothing to do otherwise); return an error message if they fail (the
+    numbers already shown stay valid)."""
+    if outcome.program is None or outcome.error is not None or is_complete(outcome):
+        return None
+    try:
+        if outcome.metrics is None:
+            outcome.metrics, outcome.metric_values = _metrics(outcome.program, outcome.bindings)
+        if outcome.result is not None:
+            _ = outcome.result.onchip_peak_bytes
+    except Exception as exc:  # shown in the metrics area; the numbers stay
+        return _message(exc, outcome.program).replace("simulating", "analysing", 1)
+    return None
+
+
+def is_complete(outcome: Outcome) -> bool:
+    """Whether the metrics (and the run's on-chip peak) of ``outcome`` are known."""
+    if outcome.metrics is None:
+        return False
+    return outcome.result is None or getattr(outcome.result, "_onchip", 0) is not None
 
 
 def _message(exc: BaseException, program) -> str:
@@ -161,11 +195,17 @@ _ROWS = (("cycles", "cycles", "{:,}"), ("offchip_bytes", "off-chip bytes", "{:,}
          ("compute_utilization", "compute utilization", "{:.1%}"))
 
 
-def summary_html(outcome: Outcome) -> str:
-    """The simulation summary: a one-row HTML table (symbolic values when not simulated)."""
+def summary_html(outcome: Outcome, pending: bool = False) -> str:
+    """The simulation summary: a one-row HTML table (symbolic values when not simulated).
+
+    ``pending``: the on-chip peak shows "…" (the outcome's metrics are being computed, see
+    :func:`complete`)."""
     rows = []
     if outcome.result is not None:
         for attr, label, pattern in _ROWS:
+            if pending and attr == "onchip_peak_bytes":
+                rows.append((label, "…"))
+                continue
             value = getattr(outcome.result, attr, None)
             if value is not None:
                 rows.append((label, pattern.format(value)))

@@ -8,8 +8,10 @@ overtaken before they started are skipped. Errors go to the error area; the widg
 
 Knob settings are remembered (:mod:`.cache`: a setting seen before answers from memory) and,
 after each draw, the neighbouring settings are evaluated ahead in a background thread
-(:mod:`.speculate`) so that the next move is most likely answered from memory too; the numbers
-are shown first, the player (drawn ahead as well) after them.
+(:mod:`.speculate`) so that the next move is most likely answered from memory too. A setting
+never seen shows its simulated numbers first, then the symbolic metrics (and the on-chip peak
+evaluated from them), the verdict and graph, then the player; the garbage collector is held off
+until it is drawn (:mod:`.gcpause`). Copy as code and save report: :mod:`.panel_takeaway`.
 """
 from __future__ import annotations
 
@@ -17,15 +19,24 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from . import gcpause
 from .cache import OutcomeCache, draw_ahead, drawn, graph_view, metrics_view, show_player
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
-from .outcome import Options, Outcome, error_html, summary_html
+from .outcome import (
+    Options,
+    Outcome,
+    complete,
+    error_html,
+    is_complete,
+    summary_html,
+)
+from .panel_takeaway import TakeawayMixin
 
 __all__ = ["StepPanel"]
 
 
-class StepPanel:
+class StepPanel(TakeawayMixin):
     """Widgets that re-build, re-simulate and redraw ``builder`` when a knob changes."""
 
     def __init__(self, builder: Callable, knobs: dict, options: Options, *,
@@ -203,8 +214,9 @@ class StepPanel:
     def _run(self, generation: int, values: dict) -> None:
         if generation != self.generation:          # overtaken before it started: skip
             return
-        outcome = self.cache.get(values)           # from memory, or computed here
-        self._apply(generation, outcome)
+        with gcpause.paused():                     # no collector passes until it is drawn
+            outcome = self.cache.get(values)       # from memory, or computed here
+            self._apply(generation, outcome)
 
     def _apply(self, generation: int, outcome: Outcome) -> bool:
         """Show ``outcome`` unless a newer generation was requested meanwhile.
@@ -222,14 +234,16 @@ class StepPanel:
         return shown
 
     def _draw(self, generation: int, outcome: Outcome) -> bool:
-        """Numbers first, then the verdict and the graph, then the player (each skipped once a
-        newer request arrived)."""
+        """Numbers first, then the metrics, then the verdict and the graph, then the player
+        (each skipped once a newer request arrived)."""
         views = self._render(outcome)
         with self._lock:
             if generation != self.generation or generation < self.applied_generation:
                 return False
             self.applied_generation = generation
             self._show(outcome, views)
+        if outcome.error is None and outcome.program is not None:
+            self._show_metrics(generation, outcome)
         if self.on_result is not None and outcome.error is None:
             self.on_result(outcome)
         if outcome.error is None and outcome.program is not None:
@@ -247,10 +261,24 @@ class StepPanel:
         views: dict = {"error": error_html(outcome.error) if outcome.error else ""}
         if outcome.program is None or outcome.error is not None:
             return views
-        views["summary"] = summary_html(outcome)
-        if self.options.show_metrics:
+        ready = is_complete(outcome)          # else the metrics follow (_show_metrics)
+        views["summary"] = summary_html(outcome, pending=not ready)
+        if self.options.show_metrics and ready:
             views["metrics"] = metrics_view(outcome)
         return views
+
+    def _show_metrics(self, generation: int, outcome: Outcome) -> None:
+        """The symbolic metrics and the on-chip peak of an outcome whose numbers are shown."""
+        if is_complete(outcome):
+            return
+        error = complete(outcome)
+        summary = summary_html(outcome, pending=bool(error))
+        metrics = error_html(f"metrics: {error}") if error else (
+            metrics_view(outcome) if self.options.show_metrics else "")
+        with self._lock:
+            if generation == self.generation:
+                self.summary.value = summary
+                self.metrics.value = metrics
 
     def _render_views(self, outcome: Outcome) -> dict:
         """The verdict and the graph of an outcome (after its numbers are shown)."""
@@ -342,52 +370,6 @@ class StepPanel:
                                           expand=self.expand.value)
         except Exception as exc:  # a drawing problem must not break the panel
             self.graph.value = error_html(f"graph: {exc}")
-
-    # -- take it with you (copy as code, save report) ----------------------------------------
-    def code(self) -> str:
-        """Python that rebuilds and simulates the current knob setting (:mod:`.takeaway`)."""
-        from ..errors import ConfigError
-        if self.source is None:
-            raise ConfigError("copy as code: this panel was not made by %%step or explore() "
-                              "(expected a panel with a source)")
-        values = self.outcome.values if self.outcome is not None else self.values()
-        return self.source.code(values, self.options)
-
-    def _code_html(self) -> str:
-        from .takeaway import code_box_html
-        if self.source is None:
-            return ""
-        try:
-            return code_box_html(self.code())
-        except Exception as exc:  # shown in the box; the panel stays usable
-            return code_box_html(f"# {exc}")
-
-    def save_report(self, path=None):
-        """Write the standalone HTML report of the current result (the CLI's
-        ``simulate --report`` page plus the code); default ``step_lab_report_<name>.html`` in
-        the working directory (the notebook's folder). Returns the absolute path."""
-        from .takeaway import report_name, save_report
-        if path is None:
-            name = self.outcome.program.name if self.outcome and self.outcome.program else "panel"
-            path = report_name(name)
-        code = ""
-        if self.source is not None:
-            try:
-                code = self.code()
-            except Exception:  # the report stays useful without the code
-                code = ""
-        return save_report(self.outcome, self.options, path, code=code)
-
-    def _on_save(self) -> None:
-        import html
-        self.saved.value = "<i style='color:#777'>writing…</i>"
-        try:
-            path = self.save_report()
-        except Exception as exc:  # shown next to the button
-            self.saved.value = error_html(f"save report: {exc}")
-            return
-        self.saved.value = (f"<span class='step-lab-saved'>saved to <code>{html.escape(str(path))}"
-                            "</code></span>")
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the pending background evaluation (if any) has finished."""

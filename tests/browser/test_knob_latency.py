@@ -7,7 +7,9 @@ neighbouring settings ahead (``notebook/speculate.py``), then moves the slider w
 and measures in the page, with ``performance.now()``: key press → the summary shows the new
 setting's numbers, → the new player's output arrives, and → the player is drawn (BokehJS
 embedded its figures): for a neighbour (evaluated ahead), for a
-setting seen before, and for the last of two quick moves (not guessed yet when it arrives).
+setting seen before, for the last of two quick moves (not guessed yet when it arrives), and —
+on a second panel of the same layer with ``speculate=False`` — for a cold change (16 → 32, a
+setting never evaluated: build, simulate, metrics and player all computed after the key press).
 
 Only correctness is asserted (the numbers on screen are those of ``sl.simulate`` for that
 setting); the latencies are printed and written to ``test-output/browser/knob_latency.json``
@@ -31,14 +33,17 @@ CELLS = [
     "    return moe_layer('qwen3-30b-a3b', batch=64, tiling='static', tile=tile_n,\n"
     "                     routing=ROUTING, values=False)\n"
     "w = explore(qwen, tile_n=[4, 8, 16, 32, 64], values=False)\n"
-    "w",
-    "w.panel.wait(300)\nassert w.panel.speculator.wait_idle(600)\n'ready'",
+    "cold = explore(qwen, tile_n=[8, 16, 32], values=False, speculate=False)\n"
+    "import ipywidgets\n"
+    "ipywidgets.VBox([w, cold])",       # one output: a later cell may not be rendered yet
+    "w.panel.wait(300)\ncold.panel.wait(300)\nassert w.panel.speculator.wait_idle(600)\n"
+    "'ready'",
 ]
 
 # records key press -> the summary naming `needle`, and -> a new ready player (in the page)
-_WATCH = """([needle, label]) => {
+_WATCH = """([needle, label, index]) => {
   const t = window.__knob = {start: null, numbers: null, inserted: null, player: null};
-  const panel = document.querySelector('.step-lab-panel');
+  const panel = document.querySelectorAll('.step-lab-panel')[index];
   const old = panel.querySelector('[data-step-player]');
   const oldId = old ? old.id : null;
   const check = () => {
@@ -82,14 +87,15 @@ def _expected(tile: int) -> tuple[str, int]:
     return wl.program.name, sl.simulate(wl, values=False).cycles
 
 
-def _move(page, panel, presses: int, key: str, tile: int) -> dict:
-    """Press ``key`` ``presses`` times on the slider (one change per press); time the last."""
+def _move(page, panel, presses: int, key: str, tile: int, index: int = 0) -> dict:
+    """Press ``key`` ``presses`` times on the slider of the ``index``-th panel (one change per
+    press); time the last."""
     name, expected = _expected(tile)
     handle = panel.locator(".widget-slider", has_text="tile_n").first.locator(".noUi-handle")
     handle.first.focus()
     for _ in range(presses - 1):
         page.keyboard.press(key)
-    page.evaluate(_WATCH, [f"tile_n={tile}", name])
+    page.evaluate(_WATCH, [f"tile_n={tile}", name, index])
     page.keyboard.press(key)
     page.wait_for_function("() => window.__knob.numbers !== null && window.__knob.player "
                            "!== null", timeout=180_000)
@@ -138,6 +144,13 @@ def _drive(page) -> list:
     quick = _move(page, panel, 2, "ArrowLeft", 4)                      # 16 -> 8 -> 4
     results.append({**quick, "kind": "two quick moves (the last not guessed yet)"})
     page.screenshot(path=str(SHOTS / "knob-latency.png"))
+    _wait_for_worker(page)
+    cold_panel = page.locator(".step-lab-panel").nth(1)               # speculate=False
+    cold_panel.scroll_into_view_if_needed()
+    cold = _move(page, cold_panel, 1, "ArrowRight", 32, index=1)       # 16 -> 32: never seen
+    results.append({**cold, "kind": "cold: never seen, nothing evaluated ahead"})
+    assert not cold["from_memory"]
+    page.screenshot(path=str(SHOTS / "knob-latency-cold.png"))
     return results
 
 
