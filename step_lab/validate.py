@@ -156,9 +156,12 @@ def program_symbols(program) -> dict:
     from .symbolic import free_symbols
     sized: set = set()
     in_types: set = set()
-    for stream in program.streams:
-        sized |= free_symbols(*stream.shape)
-        in_types |= _dtype_symbols(stream.dtype)
+    shapes = {stream.shape for stream in program.streams}     # streams share shapes and dtypes
+    dtypes = {stream.dtype for stream in program.streams}
+    for shape in shapes:
+        sized |= free_symbols(*shape)
+    for dtype in dtypes:
+        in_types |= _dtype_symbols(dtype)
     for tensor in program.tensors.values():
         sized |= free_symbols(*tensor.shape)
     ragged = {s.name for s in ragged_symbols(program)}
@@ -338,7 +341,12 @@ def check_work(program, bindings: dict, limit: int, where: str, given=()) -> int
     env = {sympy.Symbol(k, integer=True, nonnegative=True): sympy.Integer(v)
            for k, v in bindings.items()}
     memo: dict = {}
-    total = sum(count * _bounded(expr, env, memo) for expr, count in _cardinalities(program))
+    total = 0
+    for shape, count in _shapes(program):
+        size = count
+        for d in shape:
+            size *= _bounded(d, env, memo)
+        total += size
     for tensor in program.tensors.values():
         if tensor.role == "input" and tensor.name not in given:
             elems = 1
@@ -353,15 +361,16 @@ def check_work(program, bindings: dict, limit: int, where: str, given=()) -> int
     return total
 
 
-def _cardinalities(program) -> list:
-    """``[(cardinality expression, number of streams with it)]``, cached per program state."""
+def _shapes(program) -> list:
+    """``[(stream shape, number of streams with it)]``, cached per program state (a stream's
+    cardinality is the product of its dims, evaluated dim by dim: no symbolic products)."""
     cached = _CARDS.get(program)
     if cached is not None and cached[0] == len(program.nodes):
         return cached[1]
     counts: dict = {}
     for stream in program.streams:
-        card = stream.type.cardinality
-        counts[card] = counts.get(card, 0) + 1
+        shape = stream.type.shape
+        counts[shape] = counts.get(shape, 0) + 1
     out = list(counts.items())
     _CARDS[program] = (len(program.nodes), out)
     return out
