@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
     r.add_argument("--out", default=REPRODUCE_OUT,
                    help=f"output folder (default: {REPRODUCE_OUT}, git-ignored)")
-    r.add_argument("--jobs", type=int, default=None, help="local worker processes")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="local worker processes (default: one per CPU core for 'all', else 1)")
     r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
     r.add_argument("--traces", default=None, help="folder laid out like data/traces")
     r.add_argument("--allow-standins", action="store_true",
@@ -290,7 +291,7 @@ def _cmd_demo(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, memo
-    from .reproduce.batch import reproduce_figures
+    from .reproduce.batch import default_jobs, reproduce_figures
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
     if args.allow_standins and args.traces is None:
@@ -314,7 +315,9 @@ def _cmd_reproduce(args) -> int:
     if args.cache is not None:
         _prepare_out_dir(args.cache, "--cache")
     failed = []
-    with _executor(args.scheduler, args.jobs) as (executor, jobs):
+    jobs = args.jobs if args.jobs is not None or args.scheduler is not None \
+        else default_jobs(ids)
+    with _executor(args.scheduler, jobs, fallback=args.jobs is None) as (executor, jobs):
         ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
                                   cache=Path(args.cache) if args.cache else None)
         for line in notes:
@@ -357,10 +360,11 @@ def _check_traces(figures, ctx) -> list:
 
 
 @contextlib.contextmanager
-def _executor(address, jobs):
+def _executor(address, jobs, fallback: bool = False):
     """``--scheduler``: a dask Client to that cluster; ``--jobs N`` (N > 1): a dask LocalCluster
     of N single-threaded worker processes (local processes when dask is not installed); else
-    inline. Yields ``(executor, jobs)`` and shuts down what it started."""
+    inline. Yields ``(executor, jobs)`` and shuts down what it started. ``fallback``: when the
+    LocalCluster cannot start, say so on stderr and run inline instead of failing."""
     if address is None and (jobs is None or jobs <= 1):
         yield None, None
         return
@@ -384,6 +388,7 @@ def _executor(address, jobs):
     _quiet_dask()
 
     previous = _block_sigint()
+    cluster = started = None
     try:
         # no dashboard, and its HTTP endpoint on a free port: a busy 8787 (another cluster,
         # JupyterLab's dask extension) would otherwise print a UserWarning
@@ -392,9 +397,19 @@ def _executor(address, jobs):
                                scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
         client = Client(cluster)
         client.wait_for_workers(jobs, timeout=120)     # every worker spawned while blocked
-    except BaseException:
+        started = True
+    except BaseException as e:
         _restore_sigmask(previous)
-        raise
+        if cluster is not None:
+            cluster.close()
+        if not fallback or not isinstance(e, Exception):
+            raise
+        # the default workers (no --jobs) could not start: run inline (reproduce.batch)
+        print(f"step-lab: note: {jobs} local worker processes did not start "
+              f"({type(e).__name__}: {_one_line(e)}); running in this process", file=sys.stderr)
+    if not started:
+        yield None, None
+        return
     with cluster, client:
         _restore_sigmask(previous)             # a Ctrl-C during the start is raised here
         from .dse.sweep import watch_own_parent

@@ -13,12 +13,34 @@ the others'.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .runner import reproduce
 
-__all__ = ["reproduce_figures"]
+__all__ = ["reproduce_figures", "default_jobs", "MAX_DEFAULT_JOBS"]
+
+MAX_DEFAULT_JOBS = 8
+
+
+def default_jobs(ids: list[str]) -> int | None:
+    """The worker processes of a ``reproduce`` run without ``--jobs`` (None: in this process).
+
+    [Choice] (issue 15) ``reproduce all`` uses one worker process per usable CPU core (at most
+    ``MAX_DEFAULT_JOBS``; none on a single core): the figures are minutes of independent
+    simulations, and the targets ("``reproduce all --quick`` in 30 s on 2 cores") count both
+    cores. A single figure runs in this process (most figures simulate for a few seconds, less
+    than the ~2 s a cluster takes to start); ``--jobs N`` chooses, ``--jobs 1`` runs in this
+    process. When the default workers cannot start, a note says so and the run continues here.
+    """
+    if len(ids) < 2:
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:                  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_DEFAULT_JOBS) if cores > 1 else None
 
 
 def reproduce_figures(ids: list[str], out_dir, ctx, report: Callable[[str, dict], None], *,
