@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=REPRODUCE_OUT,
                    help=f"output folder (default: {REPRODUCE_OUT}, git-ignored)")
     r.add_argument("--jobs", type=int, default=None,
-                   help="local worker processes (default: one per CPU core for 'all', else 1)")
+                   help="N dask worker processes (default: 'all' runs a light local pool of one "
+                        "process per CPU core, one figure runs in this process)")
     r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
     r.add_argument("--traces", default=None, help="folder laid out like data/traces")
     r.add_argument("--allow-standins", action="store_true",
@@ -292,6 +293,7 @@ def _cmd_demo(args) -> int:
 def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, memo
     from .reproduce.batch import default_jobs, reproduce_figures
+    from .reproduce.pool import default_executor
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
     if args.allow_standins and args.traces is None:
@@ -315,9 +317,9 @@ def _cmd_reproduce(args) -> int:
     if args.cache is not None:
         _prepare_out_dir(args.cache, "--cache")
     failed = []
-    jobs = args.jobs if args.jobs is not None or args.scheduler is not None \
-        else default_jobs(ids)
-    with _executor(args.scheduler, jobs, fallback=args.jobs is None) as (executor, jobs):
+    chosen = args.jobs is not None or args.scheduler is not None
+    with (_executor(args.scheduler, args.jobs) if chosen
+          else default_executor(default_jobs(ids))) as (executor, jobs):
         ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
                                   cache=Path(args.cache) if args.cache else None)
         for line in notes:
@@ -360,11 +362,10 @@ def _check_traces(figures, ctx) -> list:
 
 
 @contextlib.contextmanager
-def _executor(address, jobs, fallback: bool = False):
+def _executor(address, jobs):
     """``--scheduler``: a dask Client to that cluster; ``--jobs N`` (N > 1): a dask LocalCluster
     of N single-threaded worker processes (local processes when dask is not installed); else
-    inline. Yields ``(executor, jobs)`` and shuts down what it started. ``fallback``: when the
-    LocalCluster cannot start, say so on stderr and run inline instead of failing."""
+    inline. Yields ``(executor, jobs)`` and shuts down what it started."""
     if address is None and (jobs is None or jobs <= 1):
         yield None, None
         return
@@ -388,7 +389,6 @@ def _executor(address, jobs, fallback: bool = False):
     _quiet_dask()
 
     previous = _block_sigint()
-    cluster = started = None
     try:
         # no dashboard, and its HTTP endpoint on a free port: a busy 8787 (another cluster,
         # JupyterLab's dask extension) would otherwise print a UserWarning
@@ -397,19 +397,9 @@ def _executor(address, jobs, fallback: bool = False):
                                scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
         client = Client(cluster)
         client.wait_for_workers(jobs, timeout=120)     # every worker spawned while blocked
-        started = True
-    except BaseException as e:
+    except BaseException:
         _restore_sigmask(previous)
-        if cluster is not None:
-            cluster.close()
-        if not fallback or not isinstance(e, Exception):
-            raise
-        # the default workers (no --jobs) could not start: run inline (reproduce.batch)
-        print(f"step-lab: note: {jobs} local worker processes did not start "
-              f"({type(e).__name__}: {_one_line(e)}); running in this process", file=sys.stderr)
-    if not started:
-        yield None, None
-        return
+        raise
     with cluster, client:
         _restore_sigmask(previous)             # a Ctrl-C during the start is raised here
         from .dse.sweep import watch_own_parent
