@@ -12,9 +12,9 @@ A *channel event* is one token put into or taken out of a FIFO (a token crossing
 two events); ``events`` below = 2 × tokens delivered over all channels. Times are CPU seconds of
 the benchmark process (``time.process_time``), best of the repeats, so a busy machine distorts
 them less than wall time.
-(e) the engine alone: six Identity maps over 200,000 tokens, per token and as one coalesced
-    segment (``simulate(coalesce=True)``, ``sim/coalesce.py``; cycles and per-node statistics
-    checked equal).
+(e) the engine alone: six Identity maps over 200,000 tokens, per token
+    (``simulate(coalesce=False)``, the reference path) and as one coalesced segment (the default,
+    ``sim/coalesce.py``; cycles and per-node statistics checked equal).
 (f) row packing: ``Accum(RetileRow)`` of 2,000 ``[1, 4096]`` f32 rows into one tile (amortised
     growable buffer; it used to copy the accumulator on every append, quadratic).
 (g) symbolic metrics of the Qwen3 dynamic time-multiplexed MoE layer (32 regions, ~1,500 nodes)
@@ -179,7 +179,7 @@ def bench_engine_only(n: int) -> dict:
         y = ops.Map(y, fn.Identity())
     prog.output("y", y)
     inputs = {"x": [np.zeros((1, 16), np.float32)] * n}
-    result, seconds = timed(lambda: sl.simulate(prog, inputs=inputs), repeat=3)
+    result, seconds = timed(lambda: sl.simulate(prog, inputs=inputs, coalesce=False), repeat=3)
     coalesced, co_seconds = timed(lambda: sl.simulate(prog, inputs=inputs, coalesce=True),
                                   repeat=3)
     _, interp_seconds = timed(lambda: sl.interpret(prog, inputs=inputs))

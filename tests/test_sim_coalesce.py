@@ -15,7 +15,11 @@ FNS = {"exp": lambda: fn.Exp(), "scale": lambda: fn.Scale(0.5), "id": lambda: fn
        "silu": lambda: fn.SiLU()}
 
 
-IDEAL = sl.hw.idealized(sl.hw.PAPER)     # segments replay the idealised per-token path
+IDEAL = sl.hw.idealized(sl.hw.PAPER)
+# the idealised model and every preset's overheads: held input slots, credit latency (issue 16)
+HARDWARE = [IDEAL, sl.hw.PAPER, sl.hw.VALIDATION, sl.hw.ATTENTION,
+            IDEAL.replace(channel_credit_latency_cycles=2),
+            IDEAL.replace(compute_holds_inputs=True)]
 
 
 def same_run(prog, **kw):
@@ -52,24 +56,24 @@ def with_chain(prog_case, chain, bws, depth):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pipelines(), st.lists(st.sampled_from(sorted(FNS)), min_size=1, max_size=4),
-       st.integers(1, 3), st.booleans(), st.data())
-def test_coalesced_map_chains_equal_the_per_token_path(case, chain, depth, trace, data):
+       st.integers(1, 3), st.booleans(), st.sampled_from(HARDWARE), st.data())
+def test_coalesced_map_chains_equal_the_per_token_path(case, chain, depth, trace, hw, data):
     bws = data.draw(st.lists(st.sampled_from([1, 4, 64]), min_size=len(chain),
                              max_size=len(chain)))
     prog, bindings = with_chain(case, chain, bws, depth)
-    same_run(prog, bindings=bindings, seed=1, trace=trace)
+    same_run(prog, bindings=bindings, seed=1, trace=trace, hw=hw)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 4), st.lists(st.integers(0, 3), min_size=1, max_size=10),
-       st.sampled_from(["static", "dynamic"]), st.booleans())
-def test_coalescing_leaves_the_simplified_moe_unchanged(experts, routing, tiling, values):
+       st.sampled_from(["static", "dynamic"]), st.booleans(), st.sampled_from(HARDWARE))
+def test_coalescing_leaves_the_simplified_moe_unchanged(experts, routing, tiling, values, hw):
     from step_lab.workloads.toy import simplified_moe
     routing = [e % experts for e in routing]
     prog, inputs, bindings = simplified_moe(tokens=len(routing), experts=experts, width=8,
                                             out_width=16, col_tile=8, chunk=2, tiling=tiling,
                                             routing=np.array(routing, dtype=np.int64))
-    same_run(prog, inputs=inputs, bindings=bindings, values=values)
+    same_run(prog, inputs=inputs, bindings=bindings, values=values, hw=hw)
 
 
 def chain_program(n: int, maps: int = 6, stops: bool = False):
@@ -85,26 +89,54 @@ def chain_program(n: int, maps: int = 6, stops: bool = False):
     return prog, {"x": x}
 
 
+@pytest.mark.parametrize("hw", HARDWARE)
 @pytest.mark.parametrize("stops", [False, True])
-def test_a_map_chain_runs_as_one_segment_with_identical_results(stops, monkeypatch):
+def test_a_map_chain_runs_as_one_segment_with_identical_results(stops, hw, monkeypatch):
     prog, inputs = chain_program(50, stops=stops)
     calls = []
     original = coalesce.Segment.advance
     monkeypatch.setattr(coalesce.Segment, "advance",
                         lambda self: (calls.append(len(self.stages)), original(self))[1])
-    res = same_run(prog, inputs=inputs, trace=True)
+    res = same_run(prog, inputs=inputs, trace=True, hw=hw)
     assert calls and set(calls) == {6}          # one segment of all six Maps
     assert res.per_node[prog.nodes[1].name]["tokens_out"] > 50
 
 
-def test_with_held_slots_or_a_credit_latency_chains_stay_per_token(monkeypatch):
-    prog, inputs = chain_program(20)
+@pytest.mark.parametrize("depth", [1, 2])
+def test_held_slots_and_credit_latency_pace_a_segment_as_they_pace_the_per_token_path(depth):
+    """With the presets' held input slots and credit latency, a shallow FIFO between one-cycle
+    Maps passes fewer elements per cycle: the coalesced run pays the same stalls."""
+    prog = sl.Program("fast_chain")
+    y = prog.input("x", sl.Tile(1, 4, "f32"), (40,))
+    for _ in range(4):
+        y = ops.Map(y, fn.Scale(0.5), compute_bw=64)
+        prog.set_fifo_depth(y, depth)
+    prog.output("y", y)
+    inputs = {"x": [np.ones((1, 4), np.float32)] * 40}
+    slow = same_run(prog, inputs=inputs, hw=sl.hw.PAPER, trace=True)
+    fast = same_run(prog, inputs=inputs, hw=IDEAL, trace=True)
+    assert slow.cycles > fast.cycles     # the overheads are in the coalesced run too
+    assert sum(ch["stall_put"] for ch in slow.channels.values()) > \
+        sum(ch["stall_put"] for ch in fast.channels.values())
+
+
+@pytest.mark.parametrize("hw", HARDWARE)
+def test_maps_reading_memory_resident_tiles_coalesce(hw, monkeypatch):
+    """load -> Map -> Map -> store (bench_sim part a): the first Map's element costs its
+    resident input bytes at the on-chip bandwidth; both Maps form one segment."""
+    prog = sl.Program("resident")
+    x = ops.LinearOffChipLoad(prog.tensor("X", (64, 32), "f32"), tile=(8, 32))
+    y = ops.Map(x, fn.Exp(), compute_bw=1024)              # memory term dominates
+    z = ops.Map(y, fn.Scale(0.5), compute_bw=32)
+    ops.LinearOffChipStore(z, "Y")
+    inputs = {"X": np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)}
     calls = []
-    monkeypatch.setattr(coalesce.Segment, "advance", lambda self: calls.append(1))
-    for hw in (sl.hw.PAPER, IDEAL.replace(channel_credit_latency_cycles=1),
-               IDEAL.replace(compute_holds_inputs=True)):
-        same_run(prog, inputs=inputs, hw=hw)
-    assert calls == []
+    original = coalesce.Segment.advance
+    monkeypatch.setattr(coalesce.Segment, "advance",
+                        lambda self: (calls.append(len(self.stages)), original(self))[1])
+    res = same_run(prog, inputs=inputs, hw=hw, trace=True)
+    assert calls and set(calls) == {2}
+    assert res.per_node[y.node.name]["busy"] >= 8 * (8 * 32 * 4 // hw.onchip_bytes_per_cycle)
 
 
 def test_only_coalescible_nodes_form_segments():

@@ -6,7 +6,10 @@
 * ``PAPER`` — the STeP paper's main evaluation (Figs 9–21): HBM 32 channels × 32 B/cycle =
   1024 B/cycle, 64 B/cycle memory units, FIFO depth 2 (the MoE experiments' default);
 * ``ATTENTION`` — ``PAPER`` with FIFO depth 1 and one request per cycle per off-chip operator
-  (the attention-decode experiments: the artifact's attention scripts pass ``par_dispatch=1``);
+  (the attention-decode experiments: the artifact's attention scripts pass ``par_dispatch=1``),
+  one tile in flight per off-chip operator (the artifact's ``RandomOffChipLoad::run`` waits for
+  every response of a tile before it reads the next address) and the request replay
+  (``hbm_request_replay``);
 * ``VALIDATION`` — the Fig 8 HDL-validation setup: 8 HBM channels (256 B/cycle), 256 B/cycle
   memory units, FIFO depth 1, 4096 FLOPs/cycle per compute operator, and one tile in flight per
   off-chip operator (``offchip_outstanding_tiles = 1``: the artifact's HBM node allows one
@@ -73,6 +76,10 @@ class HardwareConfig:
       (``sim.hbm_stream``); 0 = whole-tile reservations (``sim.hbm``).
     * ``hbm_request_path_cycles`` / ``hbm_response_path_cycles`` — network cycles from an
       operator to a channel queue and from the HBM back to the operator.
+    * ``hbm_request_replay`` — serve the requests one by one as the artifact's HBM node and
+      channels do (``sim.hbm_replay``: its uneven channel dealing, start-up paid on every
+      request) instead of the fluid arrival-order model; True in ``VALIDATION`` and
+      ``ATTENTION``, False in ``PAPER`` (too many requests to replay in the MoE runs).
 
     Compute:
 
@@ -125,6 +132,7 @@ class HardwareConfig:
     pipeline_latency_cycles: int = 0
     switch_cost_cycles: int = 1
     compute_holds_inputs: bool = True
+    hbm_request_replay: bool = False
     grid: tuple | None = None
     time_multiplex: bool = False
     reconfiguration_cycles: int = 0
@@ -136,6 +144,13 @@ class HardwareConfig:
         if not isinstance(self.compute_holds_inputs, bool):
             raise ConfigError(f"HardwareConfig: compute_holds_inputs = "
                               f"{self.compute_holds_inputs!r} (expected True or False)")
+        if not isinstance(self.hbm_request_replay, bool):
+            raise ConfigError(f"HardwareConfig: hbm_request_replay = "
+                              f"{self.hbm_request_replay!r} (expected True or False)")
+        if self.hbm_request_replay and not self.offchip_requests_per_cycle:
+            raise ConfigError("HardwareConfig: hbm_request_replay = True needs "
+                              "offchip_requests_per_cycle >= 1 (got 0: whole-tile "
+                              "reservations have no requests to replay)")
         if not isinstance(self.time_multiplex, bool):
             raise ConfigError(f"HardwareConfig: time_multiplex = {self.time_multiplex!r} "
                               "(expected True or False)")
@@ -151,6 +166,11 @@ class HardwareConfig:
                 f"exceeds what the HBM channels deliver (expected <= hbm_channels · "
                 f"hbm_request_bytes / hbm_cycles_per_request = {limit})\n"
                 "  hint: raise hbm_channels together with offchip_bytes_per_cycle")
+        if self.hbm_request_replay and self.offchip_bytes_per_cycle < limit:
+            raise ConfigError(
+                f"HardwareConfig: hbm_request_replay = True with offchip_bytes_per_cycle = "
+                f"{self.offchip_bytes_per_cycle} (expected the channels' {limit}: the replay "
+                "has no bandwidth cap beyond its channels)")
 
     def replace(self, **changes: Any) -> HardwareConfig:
         """A copy with some fields changed (validated again); unknown names raise ConfigError."""
@@ -190,10 +210,12 @@ def _check_grid(grid) -> tuple:
 
 
 PAPER = HardwareConfig()
-ATTENTION = PAPER.replace(fifo_depth=1, offchip_requests_per_cycle=1)
+ATTENTION = PAPER.replace(fifo_depth=1, offchip_requests_per_cycle=1,
+                          offchip_outstanding_tiles=1, hbm_request_replay=True)
 VALIDATION = PAPER.replace(hbm_channels=8, offchip_bytes_per_cycle=256,
                            onchip_bytes_per_cycle=256, fifo_depth=1,
-                           compute_flops_per_cycle=4096, offchip_outstanding_tiles=1)
+                           compute_flops_per_cycle=4096, offchip_outstanding_tiles=1,
+                           hbm_request_replay=True)
 
 PRESETS = {"paper": PAPER, "attention": ATTENTION, "validation": VALIDATION}
 

@@ -63,6 +63,7 @@ IDEAL_VALUES = {
     "channel_credit_latency_cycles": 0,
     "hbm_request_path_cycles": 0,
     "hbm_response_path_cycles": 0,
+    "hbm_request_replay": False,      # sim.hbm_replay (VALIDATION, ATTENTION): not in PAPER
 }
 
 

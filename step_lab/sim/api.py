@@ -33,7 +33,7 @@ def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
              bindings: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
              trace: bool = False, progress: Any = None, placement: dict | None = None,
              seed: int = 0, values: bool = True, lockstep: bool = False,
-             coalesce: bool = False, max_events: int | None = None,
+             coalesce: bool = True, max_events: int | None = None,
              fifo_memory: bool = False) -> SimResult:
     """Simulate ``program`` cycle-approximately on ``hw`` (STEP.md §7) with real values.
 
@@ -53,11 +53,14 @@ def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
     cycles, traffic and FLOPs are exact while tile values are placeholders and ``arrays`` is
     empty — what a Qwen3-sized layer needs (its weights alone would take 2.4 GB as float32).
     ``lockstep=True`` runs every command as its own event in global time order (slow reference
-    path; results are identical). ``coalesce=True`` runs each chain of stateless element-wise
-    operators (Map → Map …, plain compute) as one segment, every token through all its stages
-    in one engine step (``sim/coalesce.py``; results are identical, tested). [Choice] Off by
-    default: with the default FIFO depth of 2 a segment moves one or two tokens per step, so it
-    gains ~15 % on a chain of six Maps and nothing where loads feed it one tile per step.
+    path; results are identical). ``coalesce`` (default True) runs each chain of stateless
+    element-wise operators (Map → Map …) as one segment, every token through all its stages in
+    one engine step (``sim/coalesce.py``), on the idealised and the presets' hardware (held
+    input slots, credit latency); ``coalesce=False`` is the per-token reference path.
+    [Choice] On by default: cycles, statistics, traces and values are identical (property
+    tests, every paper workload by ``tools/behaviour_snapshot.py``) and a chain of six Maps
+    runs ~15–20 % faster (``benchmarks/bench_sim.py`` part e); where loads feed a chain one tile
+    per step (part a) it gains little, as a segment then moves one or two tokens per step.
     ``max_events`` caps the work: before cycle 0 the data tokens
     are estimated from the symbolic cardinalities at ``bindings`` and a run above the cap
     (default ``step_lab.validate.DEFAULT_MAX_EVENTS``, or ``$STEP_LAB_MAX_EVENTS``) raises
@@ -81,7 +84,7 @@ def simulate(program: Any, *, hw: HardwareConfig | str = PAPER,
 
 
 def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, values,
-              lockstep, max_events, fifo_memory=False, coalesce=False) -> SimResult:
+              lockstep, max_events, fifo_memory=False, coalesce=True) -> SimResult:
     hw = preset(hw) if isinstance(hw, str) else hw
     if not isinstance(hw, HardwareConfig):
         raise ConfigError(f"simulate: hw = {hw!r:.60} (expected a HardwareConfig or a preset "

@@ -7,9 +7,15 @@ generator, one engine step per FIFO's worth of tokens per node) is the reference
 **What coalesces** is read from operator traits and the plan, never from class names: a node
 whose class declares ``coalesces`` (per token: GET; for a data token COMPUTE of
 ``fn.flops_of_value(tok)`` FLOPs and PUT of ``fn(tok)``; stop tokens and Done passed through)
-and whose plan costs ⌈FLOPs / C⌉ alone (``plain_compute``: no memory-resident input bytes, no
-write-back, no shared unit), with one input and one output read by one consumer. Two or more
-such nodes joined output → input 0 form a segment.
+whose element costs max(⌈FLOPs / C⌉, ⌈resident input bytes / BW⌉) (``costs.element_cost``: an
+integer compute bandwidth, no write-back, no shared unit; a tile read straight from an off-chip
+load is memory-resident), with one input and one output read by one consumer. Two or more such
+nodes joined output → input 0 form a segment.
+
+**The presets' overheads** (issue 16) apply to segments as to the per-token path: a stage that
+holds its input slot (``hw.compute_holds_inputs``, ``sim/holding.py``) returns the slot's credit
+when its compute ends, and every credit is stamped ``hw.channel_credit_latency_cycles`` after
+the slot is freed.
 
 **Exact timing.** Channel timestamps make the result independent of the order in which
 processes run (``engine.py``), so the segment may take one token through all its stages before
@@ -25,7 +31,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from ..ir.tokens import DONE, Stop
+from .costs import in_cost
 from .diagnostics import wrap_error
+from .plan import COMPUTE
 from .state import BLOCK, FINISHED, Channel, Proc
 
 if TYPE_CHECKING:
@@ -39,9 +47,9 @@ _EMPTY = object()           # no token in hand
 def coalescible(p: Proc) -> bool:
     """Can ``p`` be a stage of a segment (see module docstring)?"""
     plan = p.plan
-    return (bool(type(p.node).coalesces) and plan.plain_compute and not plan.in_cost
-            and not plan.out_cost and len(p.ins) == 1 and len(p.outs) == 1
-            and len(p.outs[0]) == 1)
+    return (bool(type(p.node).coalesces) and plan.role == COMPUTE and not plan.shared
+            and type(plan.compute_bw) is int and plan.compute_bw > 0 and not plan.out_cost
+            and len(p.ins) == 1 and len(p.outs) == 1 and len(p.outs[0]) == 1)
 
 
 def segments(procs: list[Proc]) -> list[list[Proc]]:
@@ -70,10 +78,19 @@ class Segment:
         self.engine = engine
         self.stages = stages
         self.fns = [p.node.params["fn"] for p in stages]
+        self.applies = [cast(Any, p.node)._apply for p in stages]   # Map's error wrapper
         # the input channel of each stage, then the segment's output
         self.links: list[Channel] = [p.ins[0] for p in stages] + [stages[-1].outs[0][0]]
         self.done = [False] * len(stages)
         self.hand: list[object] = [_EMPTY] * len(stages)   # token got, waiting to be put
+        # per stage: does it keep its input slot until the element's compute ends
+        # (hw.compute_holds_inputs, sim/holding.py)
+        self.holds = [p.hold_ports[0] for p in stages]
+        # per stage, what _drain reads (one unpacking per call)
+        self.bound = [(p, src, out, self.holds[i], self.fns[i], self.applies[i], p.plan, src.q,
+                       src.t, out.credits, out.q, out.t)
+                      for i, (p, src, out) in enumerate(zip(stages, self.links[:-1],
+                                                            self.links[1:], strict=True))]
 
     def get(self, p: Proc, cmd: tuple) -> Any:
         """The GET handler of every stage: advance the segment, then wait (or finish)."""
@@ -87,70 +104,110 @@ class Segment:
         """Run every stage until none can move (an empty input, or a token in hand and no
         slot for it on the output), as the per-token path would before its processes block;
         then ask the peers to wake it."""
-        moved = True
-        while moved:
-            moved = False
-            for i in range(len(self.stages)):
-                if not self.done[i] and self._drain(i):
-                    moved = True
+        done, hand, links, drain = self.done, self.hand, self.links, self._drain
+        inner = range(len(self.stages) - 1)
+        again = True
+        while again:
+            for i in range(len(done)):
+                if not done[i] and (hand[i] is not _EMPTY or links[i].q):
+                    drain(i)                     # (a stage with nothing to move is skipped)
+            # after a pass every stage has an empty input or a slot token in hand: only a stage
+            # whose consumer has just freed a slot can move again
+            again = False
+            for i in inner:
+                if hand[i] is not _EMPTY and links[i + 1].credits:
+                    again = True
+                    break
         if not self.done[0] and self.hand[0] is _EMPTY and not self.links[0].q:
             self.links[0].w_get = True       # the producer's next put wakes the head
         if not self.done[-1] and self.hand[-1] is not _EMPTY:
             self.links[-1].w_put = True      # the consumer's next get wakes the tail
 
-    def _drain(self, i: int) -> bool:
+    def _drain(self, i: int) -> None:
         """Stage ``i``: put the token in hand when its output has a slot for it, then get and
-        compute the next one (a Map holds one token while it waits to put it)."""
-        p, src, out = self.stages[i], self.links[i], self.links[i + 1]
-        tracing = self.engine.tracing
-        moved = False
+        compute the next one (a Map holds one token while it waits to put it). NOTE: the hot
+        path; a data token is got inline (``_get``: the same step, for stop tokens and Done)."""
+        p, src, out, holds, fn, apply, plan, sq, st, credits, oq, ot = self.bound[i]
+        engine, hand, tracing = self.engine, self.hand, self.engine.tracing
         while True:
-            tok = self.hand[i]
+            tok = hand[i]
             if tok is not _EMPTY:
-                if not out.credits and (tok is not DONE and (type(tok) is not Stop
-                                                             or not p.out_data[0])):
-                    return moved                 # a slot token and no credit: wait
-                self.hand[i] = _EMPTY
+                if not credits and (tok is not DONE and (type(tok) is not Stop
+                                                         or not p.out_data[0])):
+                    return                       # a slot token and no credit: wait
+                hand[i] = _EMPTY
                 vis = _put(p, out, tok, tracing)
-                out.q.append(tok)
-                out.t.append(vis)
+                oq.append(tok)
+                ot.append(vis)
                 if out.w_get:
-                    self.engine.wake_consumer(out, vis)
+                    engine.wake_consumer(out, vis)
                 if tok is DONE:
                     self.done[i] = True
-                    self.engine.finish(p)
-                    return True
-            if not src.q:
-                return moved
-            tok = src.q.popleft()
-            if _get(p, src, tok, src.t.popleft(), tracing):
-                tok = _compute(p, self.fns[i], tok)
+                    engine.finish(p)
+                    return
+            if not sq:
+                return
+            tok = sq.popleft()
+            if type(tok) is Stop or tok is DONE:
+                _get(p, src, tok, st.popleft(), tracing, holds)
+            else:
+                clock = p.clock                  # NOTE: _get inlined for a data token
+                vis = st.popleft()
+                if vis > clock:
+                    wait = vis - (clock if clock > p.be else p.be if p.be < vis else vis)
+                    p.stall_in += wait
+                    src.stall_get += wait
+                    clock = vis
+                src.prev_data = True
+                if p.in_next[0] > clock:
+                    clock = p.in_next[0]
+                p.in_next[0] = clock + 1
+                if not holds:
+                    src.credits.append(clock + plan.credit_lat)
+                if tracing:
+                    src.gets.append(clock)   # type: ignore[union-attr]  # an array when tracing
+                if clock >= p.be:
+                    p.busy += 1
+                    if tracing and clock > p.be:
+                        p.log_gap(clock)
+                    p.be = clock + 1
+                if plan.in_cost:
+                    clock = in_cost(p, 0, tok, clock)    # memory-resident bytes
+                p.clock = clock
+                tok = _compute(p, apply, fn, tok)
+                if holds:                        # the held slot is freed after the compute
+                    src.credits.append(p.clock + plan.credit_lat)
             if src.w_put:
-                self.engine.wake_producer(src)
-            self.hand[i] = tok
-            moved = True
+                engine.wake_producer(src)
+            hand[i] = tok
 
 
-def _compute(p: Proc, fn: Any, tok: object) -> object:
-    """The stage's function on a data token, then ⌈FLOPs / C⌉ cycles (Map's behaviour)."""
+def _compute(p: Proc, apply: Any, fn: Any, tok: object) -> object:
+    """The stage's function on a data token (``apply``: Map's error wrapper), then
+    max(⌈FLOPs / C⌉, ⌈resident bytes / BW⌉) cycles (Map's behaviour)."""
     try:
-        value = cast(Any, p.node)._apply(fn, tok)     # Map's error wrapper
+        value = apply(fn, tok)
         flops = fn.flops_of_value(tok)
     except Exception as e:                   # KeyboardInterrupt is not an Exception
         raise wrap_error(p, e) from e
-    if flops:
-        cost = -(-flops // p.plan.compute_bw)
-        p.flops += flops
+    cost = -(-flops // p.plan.compute_bw) if flops else 0
+    if p.res_bytes:                          # NOTE: costs.element_cost without a shared unit
+        memory = -(-p.res_bytes // p.plan.onchip_bw)
+        p.res_bytes = 0
+        if memory > cost:
+            cost = memory
+    if cost:
         p.add_busy(p.clock, p.clock + cost)
         p.clock += cost
-        p.last_cost = cost
-    else:
-        p.last_cost = 0
+    p.last_cost = cost
+    p.flops += flops
     return value
 
 
-def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool) -> bool:
-    """GET of ``tok`` (visible at ``vis``) from ``ch`` by stage ``p``; is it a data item?"""
+def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool, holds: bool) -> bool:
+    """GET of ``tok`` (visible at ``vis``) from ``ch`` by stage ``p``; is it a data item?
+    A data item's slot is freed here, ``credit_lat`` cycles later, unless the stage ``holds``
+    it until its compute ends (the caller returns that credit)."""
     clock = p.clock
     if vis > clock:
         wait = vis - (clock if clock > p.be else p.be if p.be < vis else vis)
@@ -166,7 +223,8 @@ def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool) -> bool:
     if p.in_next[0] > clock:
         clock = p.in_next[0]
     p.in_next[0] = clock + 1
-    ch.credits.append(clock)
+    if stop or not holds:
+        ch.credits.append(clock + p.plan.credit_lat)
     if tracing:
         ch.gets.append(clock)            # type: ignore[union-attr]  # an array when tracing
     if clock >= p.be:                    # NOTE: Proc.add_busy(clock, clock + 1) inlined
@@ -174,6 +232,8 @@ def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool) -> bool:
         if tracing and clock > p.be:
             p.log_gap(clock)
         p.be = clock + 1
+    if not stop and p.plan.in_cost:
+        clock = in_cost(p, 0, tok, clock)    # memory-resident bytes for the compute
     p.clock = clock
     return not stop
 

@@ -47,6 +47,7 @@ from .coalesce import Segment, segments
 from .costs import element_cost
 from .diagnostics import deadlock_message, wrap_error
 from .hbm import HBM
+from .offchip import streamed_offchip_handler
 from .ports import Handler, compute_handler, get_handler, park, put_handler, release
 from .state import BLOCK, FINISHED, RUN, SYNC, Channel, Proc
 
@@ -57,7 +58,7 @@ class Engine:
     """Owns the run queue, the event heap, the HBM and the processes of one simulation."""
 
     def __init__(self, procs: list[Proc], channels: list[Channel], hbm: HBM, hw: HardwareConfig, *,
-                 lockstep: bool = False, coalesce: bool = False, progress: Any = None) -> None:
+                 lockstep: bool = False, coalesce: bool = True, progress: Any = None) -> None:
         self.procs = procs
         self.channels = channels
         self.hbm = hbm
@@ -72,10 +73,7 @@ class Engine:
         self.tracing = any(ch.puts is not None for ch in channels)
         for p in procs:
             p.handlers = self._handlers(p)
-        # [Choice] coalesced segments replay the idealised per-token path (a slot freed when
-        # read, at once); with held slots or a credit latency they stay per token
-        if coalesce and not lockstep and not hw.compute_holds_inputs \
-                and not hw.channel_credit_latency_cycles:
+        if coalesce and not lockstep:
             for chain in segments(procs):
                 segment = Segment(self, chain)
                 for p in chain:
@@ -85,9 +83,12 @@ class Engine:
     def _handlers(self, p: Proc) -> tuple[Handler, ...]:
         """The handler of each command kind for ``p`` (indexed by kind); under ``lockstep``
         every command first waits for its turn."""
+        offchip: Handler = self._offchip
+        if self.hbm.stream is not None and not self.lockstep:
+            offchip = streamed_offchip_handler(self, p)
         table: dict[int, Handler] = {
             GET: get_handler(self, p), PUT: put_handler(self, p),
-            COMPUTE: compute_handler(self, p), OFFCHIP: self._offchip, ANY: self._any}
+            COMPUTE: compute_handler(self, p), OFFCHIP: offchip, ANY: self._any}
         if self.lockstep:
             table = {kind: self._in_turn(handler) for kind, handler in table.items()}
         return tuple(table[kind] for kind in range(len(table)))
@@ -191,7 +192,8 @@ class Engine:
         then reserved on the HBM; the node's outputs wait for its arrival (``p.ready``). With
         ``hbm_stream`` (``hw.offchip_requests_per_cycle``) the tile's requests join the channel
         queues at issue and its completion is a second synchronisation point
-        (``_offchip_done``)."""
+        (``_offchip_done``); ``sim/offchip.py`` is the same steps fused for the common case (the
+        handler of every off-chip process on the request streams, outside lockstep)."""
         if p.pending is not None:
             return self._offchip_done(p, cmd, p.granted)
         od = p.outstanding

@@ -54,6 +54,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..hw.config import HardwareConfig
+    from .hbm_replay import RequestReplay
+    from .hbm_stream import RequestStreams
 
 __all__ = ["HBM"]
 
@@ -78,11 +80,16 @@ class HBM:
         self.use_bus = self.cap < aggregate
         self.bus = hw.hbm_startup_cycles * self.cap    # bus free time, in units of 1/cap cycles
         self.log = array("q") if trace else None       # start, done, bytes, write, node
-        self.stream = None
+        self.stream: RequestStreams | RequestReplay | None = None
         if hw.offchip_requests_per_cycle:
-            from .hbm_stream import RequestStreams
-            self.stream = RequestStreams(hw, self.bursts)
-            self.stream.log = self.log
+            if hw.hbm_request_replay:              # the artifact's HBM, request by request
+                from .hbm_replay import RequestReplay
+                stream: RequestStreams | RequestReplay = RequestReplay(hw, self.bursts)
+            else:
+                from .hbm_stream import RequestStreams
+                stream = RequestStreams(hw, self.bursts)
+            stream.log = self.log
+            self.stream = stream
 
     def bursts(self, nbytes: int, rows: int = 0, row_bytes: int = 0) -> int:
         """Requests of one tile: ``rows · ⌈row_bytes/req⌉`` when the geometry describes the

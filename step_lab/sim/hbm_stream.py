@@ -21,7 +21,9 @@ tile alone on an idle memory therefore takes ``⌈n / min(rate, C)⌉ − 1 + la
 the per-request path does. The backlog at ``e`` depends only on tiles issued before ``e``: the
 engine asks for the completion at global cycle ``e`` (a second synchronisation point of the
 OFFCHIP command), when every earlier issue is known, so the model stays event-driven and costs
-O(1) amortised per tile (a heap of the open arrival streams), not one event per request.
+O(1) amortised per tile (a heap of the open arrival streams), not one event per request. When
+no peer can act before ``e`` the engine takes both points in one call (``serve``,
+``sim/offchip.py``); a tile alone in the channels then needs no heap of arrivals at all.
 
 **Limits.** Channels are pooled (the artifact's round-robin dispatch spreads every tile evenly);
 no per-channel queue imbalance, no reordering; a tile's requests all arrive at the same rate.
@@ -43,7 +45,8 @@ class RequestStreams:
     """Arrival-ordered fluid server of the off-chip requests (see the module docstring)."""
 
     __slots__ = ("rate", "service", "start", "latency", "to_channel", "to_operator",
-                 "request_bytes", "now", "backlog", "arriving", "ends", "log", "bursts", "last")
+                 "request_bytes", "now", "backlog", "arriving", "ends", "log", "bursts", "last",
+                 "requests")
 
     def __init__(self, hw: HardwareConfig, bursts: Callable[[int, int, int], int],
                  trace: bool = False) -> None:
@@ -62,6 +65,7 @@ class RequestStreams:
         self.ends: list = []            # heap of the arrival ends of those tiles
         self.log = array("q") if trace else None
         self.last: dict = {}            # node -> arrival end of its latest tile
+        self.requests: dict = {}        # (bytes, rows, row bytes) -> requests of such a tile
 
     def issue(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
               node: int = -1) -> tuple:
@@ -70,39 +74,89 @@ class RequestStreams:
         An operator hands its requests over one after the other: a tile's requests follow
         those of the operator's previous tile (``offchip_outstanding_tiles`` > 1), and never
         arrive before the cycle the model has reached."""
-        n = self.bursts(nbytes, rows, row_bytes)
-        s = max(t + self.to_channel, self.last.get(node, 0), self.now)
-        self._advance(s)
-        e = s + n / self.rate
+        s, e = self.arrival(t, nbytes, rows, row_bytes, node)
+        self.begin(s, e, node)
+        return s, e
+
+    def arrival(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
+                node: int = -1) -> tuple:
+        """``(s, e)`` of a tile issued at cycle ``t`` (as ``issue``), without recording it."""
+        key = (nbytes, rows, row_bytes)
+        n = self.requests.get(key)
+        if n is None:
+            n = self.requests[key] = self.bursts(nbytes, rows, row_bytes)
+        s: float = t + self.to_channel
+        last = self.last.get(node, 0)
+        if last > s:
+            s = last
+        if self.now > s:
+            s = self.now
+        return s, s + n / self.rate
+
+    def begin(self, s: float, e: float, node: int = -1) -> None:
+        """Record the tile of ``node`` whose requests arrive over [s, e) (from ``arrival``)."""
+        if self.now < s:
+            self._advance(s)
         self.last[node] = e
         self.arriving += 1
         heappush(self.ends, e)
-        return s, e
+
+    def serve(self, s: float, e: float, nbytes: int, is_write: bool = False,
+              node: int = -1) -> int:
+        """``begin`` then ``complete`` of a tile no other tile can join before ``e`` (the
+        engine knows no peer acts before then). NOTE: when no other tile is arriving, the
+        integration over [s, e) is its one piece, written as ``_advance`` computes it."""
+        if self.now < s:
+            self._advance(s)
+        if self.arriving or s < self.start:
+            self.begin(s, e, node)
+            return self.complete(s, e, nbytes, is_write, node)
+        self.last[node] = e
+        dt = e - self.now
+        b = self.backlog + 1 * self.rate * dt - self.service * dt
+        backlog = self.backlog = b if b > 0.0 else 0.0
+        self.now = e
+        depart = (e if e > self.start else self.start) + backlog / self.service
+        first = -int(-s // 1)
+        last = -int(-depart // 1) - 1
+        done = (last if last > first else first) + self.latency + self.to_operator
+        if self.log is not None:
+            self.log.extend((first, done, nbytes, int(is_write), node))
+        return done
 
     def complete(self, s: float, e: float, nbytes: int, is_write: bool = False,
                  node: int = -1) -> int:
         """Completion of the tile whose requests arrived over [s, e); call at cycle >= e."""
-        self._advance(e)
-        depart = max(e, self.start) + self.backlog / self.service
+        if self.now < e:
+            self._advance(e)
+        start = self.start
+        depart = (e if e > start else start) + self.backlog / self.service
         first = -int(-s // 1)
-        done = max(-int(-depart // 1) - 1, first) + self.latency + self.to_operator
+        last = -int(-depart // 1) - 1
+        done = (last if last > first else first) + self.latency + self.to_operator
         if self.log is not None:
             self.log.extend((first, done, nbytes, int(is_write), node))
         return done
 
     def _advance(self, x: float) -> None:
-        """Integrate arrivals and service from ``now`` to ``x`` (piecewise constant rates)."""
-        ends = self.ends
-        while self.now < x:
+        """Integrate arrivals and service from ``now`` to ``x`` (piecewise constant rates).
+
+        NOTE: the hot path of streamed tiles (bench_sim part a): the state is kept in locals;
+        the arithmetic is written exactly as its plain form
+        ``backlog = max(0, backlog + arriving · rate · dt − served)`` (bit-identical floats)."""
+        now, ends, start, rate = self.now, self.ends, self.start, self.rate
+        backlog, arriving, service = self.backlog, self.arriving, self.service
+        while now < x:
             nxt = x
             if ends and ends[0] < nxt:
                 nxt = ends[0]
-            if self.now < self.start < nxt:
-                nxt = self.start
-            dt = nxt - self.now
-            served = self.service * dt if self.now >= self.start else 0.0
-            self.backlog = max(0.0, self.backlog + self.arriving * self.rate * dt - served)
-            self.now = nxt
+            if now < start < nxt:
+                nxt = start
+            dt = nxt - now
+            b = backlog + arriving * rate * dt - (service * dt if now >= start else 0.0)
+            backlog = b if b > 0.0 else 0.0
+            now = nxt
             while ends and ends[0] <= nxt:
                 heappop(ends)
-                self.arriving -= 1
+                arriving -= 1
+        self.now, self.backlog, self.arriving = now, backlog, arriving
