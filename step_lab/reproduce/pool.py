@@ -49,7 +49,7 @@ def local_pool(jobs: int) -> Iterator[OrderedExecutor]:
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
-    ordered = OrderedExecutor(pool, jobs)
+    ordered = OrderedExecutor(pool, jobs + 1)      # one call waiting: no worker idles between calls
     try:
         yield ordered
     except BaseException:
