@@ -70,13 +70,26 @@ def test_errors_reach_the_caller_and_shutdown_cancels_pending_calls():
     running = ordered.submit(lambda: started.set() or gate.wait(10))
     assert started.wait(10)
     pending = ordered.submit(int, "3")
-    ordered.shutdown(wait=False)
+    ordered.shutdown(wait=False, cancel_futures=True)
     with pytest.raises(CancelledError):
         pending.result(timeout=10)
     gate.set()
     assert running.result(timeout=10) is True
     with pytest.raises(RuntimeError, match="after shutdown"):
         ordered.submit(int, "4")
+    inner.shutdown()
+
+
+def test_a_plain_shutdown_runs_the_pending_calls_first():
+    inner = ThreadPoolExecutor(max_workers=1)
+    ordered = OrderedExecutor(inner, slots=1)
+    gate, started = threading.Event(), threading.Event()
+    ordered.submit(lambda: started.set() or gate.wait(10))
+    assert started.wait(10)
+    pending = [ordered.submit(int, str(n)) for n in range(3)]
+    threading.Timer(0.2, gate.set).start()
+    ordered.shutdown()                                # waits for them
+    assert [f.result(timeout=0) for f in pending] == [0, 1, 2]
     inner.shutdown()
 
 

@@ -16,6 +16,7 @@ figure that asked.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import threading
@@ -66,12 +67,16 @@ class OrderedExecutor(Executor):
         return outer
 
     def _dispatch(self) -> None:
-        """The one thread that hands calls to ``inner`` (never a pool's callback thread)."""
+        """The one thread that hands calls to ``inner`` (never a pool's callback thread); after
+        ``shutdown`` it hands over what is still pending, waits for the calls running, ends."""
         while True:
             with self._cond:
-                while not self._closed and (self._running >= self._slots or not self._heap):
+                while (self._heap and self._running >= self._slots) \
+                        or (not self._heap and not self._closed):
                     self._cond.wait()
-                if self._closed:
+                if not self._heap:                    # shut down and nothing left to hand over
+                    while self._running:
+                        self._cond.wait()
                     return
                 _, _, outer, fn, args, kwargs = heapq.heappop(self._heap)
                 if not outer.set_running_or_notify_cancel():
@@ -83,9 +88,9 @@ class OrderedExecutor(Executor):
                 self._finished()
                 outer.set_exception(e)
                 continue
-            inner.add_done_callback(lambda done, outer=outer: self._relay(done, outer))
+            inner.add_done_callback(functools.partial(self._relay, outer=outer))
 
-    def _relay(self, inner: Future, outer: Future) -> None:
+    def _relay(self, inner: Future, *, outer: Future) -> None:
         self._finished()
         if inner.cancelled():
             outer.set_exception(CancelledError())
@@ -102,9 +107,13 @@ class OrderedExecutor(Executor):
             self._cond.notify_all()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """No more calls; ``cancel_futures``: cancel those not handed to ``inner`` yet (else
+        they still run); ``wait``: return when every call handed over has finished."""
         with self._cond:
             self._closed = True
-            pending, self._heap = self._heap, []
+            pending: list = []
+            if cancel_futures:
+                pending, self._heap = self._heap, []
             self._cond.notify_all()
         for item in pending:           # never handed to the pool: cancelled, and waiters told
             item[2].cancel()

@@ -53,7 +53,7 @@ def local_pool(jobs: int) -> Iterator[OrderedExecutor]:
     try:
         yield ordered
     except BaseException:
-        ordered.shutdown(wait=False)
+        ordered.shutdown(wait=False, cancel_futures=True)
         _terminate(pool)
         raise
     ordered.shutdown()

@@ -52,16 +52,8 @@ PAPER_BARS = {"mixtral": {"speedup": (1.00, 1.21, 1.27), "memory_mb": (24, 30, 2
                        "compute_k": (950, 950, 430)}}
 
 
-def simulate_layer(model: str, variant: str, qkv_rows, kv: str, routing: str) -> dict:
-    """One decoder layer: per-stage cycles, memory and compute (a JSON-friendly record)."""
-    from ...workloads.e2e import end_to_end
-    layer = end_to_end(model, variant=variant, kv_lengths=kv, routing=routing,
-                       qkv_rows=qkv_rows)
-    sim, ana = layer.simulate(), layer.analysis()
-    return _layer_record(sim, ana, layer.layers, layer.params)
-
-
 def _layer_record(sim: dict, ana: dict, layers: int, params: dict) -> dict:
+    """One decoder layer's JSON-friendly record: per-stage cycles, memory and compute."""
     return {"cycles": sim["cycles"], "model_cycles": sim["model_cycles"],
             "stage_cycles": sim["stage_cycles"], "onchip_memory": ana["onchip_memory"],
             "allocated_compute": ana["allocated_compute"],
@@ -92,8 +84,9 @@ def stage_points(layers: list) -> tuple:
     [Choice] (issue 15) Fig 17 sweeps the stages of its layers, not the layers: a stage that
     several variants share (every variant's QKV generation, the interleaved attention of the
     two static variants) is simulated once even when the layers run on different workers, and
-    the work is spread over the workers in stage-sized pieces. The layer records are the same
-    sums :func:`simulate_layer` computes."""
+    the work is spread over the workers in stage-sized pieces. The layer records are the sums
+    ``workloads.e2e.EndToEnd.simulate`` and ``analysis`` compute (``layer_cycles``,
+    ``layer_analysis``)."""
     from ...workloads.e2e import STAGES, stage_options
     points: list = []
     where: dict = {}
@@ -113,7 +106,7 @@ def stage_points(layers: list) -> tuple:
 
 
 def _layer_records(ctx, layers: list) -> list:
-    """One record per layer, as a sweep of :func:`simulate_layer` over ``layers`` would give
+    """One record per layer, as a sweep of whole layers over ``layers`` would give
     (``{"point": layer, **record, "error": None}``, or the first failed stage's error)."""
     from ...workloads.e2e import STAGES, layer_analysis, layer_cycles
     from ...workloads.models import model as get_model
