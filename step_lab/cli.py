@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true", help="subsampled sweep (minutes)")
     r.add_argument("--out", default=REPRODUCE_OUT,
                    help=f"output folder (default: {REPRODUCE_OUT}, git-ignored)")
-    r.add_argument("--jobs", type=int, default=None, help="local worker processes")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="N dask worker processes (default: 'all' runs a light local pool of one "
+                        "process per CPU core, one figure runs in this process)")
     r.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
     r.add_argument("--traces", default=None, help="folder laid out like data/traces")
     r.add_argument("--allow-standins", action="store_true",
@@ -290,7 +292,8 @@ def _cmd_demo(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, memo
-    from .reproduce.batch import reproduce_figures
+    from .reproduce.batch import default_jobs, reproduce_figures
+    from .reproduce.pool import default_executor
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
     if args.allow_standins and args.traces is None:
@@ -314,7 +317,9 @@ def _cmd_reproduce(args) -> int:
     if args.cache is not None:
         _prepare_out_dir(args.cache, "--cache")
     failed = []
-    with _executor(args.scheduler, args.jobs) as (executor, jobs):
+    chosen = args.jobs is not None or args.scheduler is not None
+    with (_executor(args.scheduler, args.jobs) if chosen
+          else default_executor(default_jobs(ids))) as (executor, jobs):
         ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
                                   cache=Path(args.cache) if args.cache else None)
         for line in notes:

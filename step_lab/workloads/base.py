@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..ir.program import Program
 from ..ir.run import Run
 
-__all__ = ["Workload"]
+__all__ = ["Workload", "timing_inputs"]
 
 
 @dataclass
@@ -76,3 +78,17 @@ class Workload:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items()
                           if not hasattr(v, "__len__") or isinstance(v, str))
         return f"<Workload {self.program.name!r} {shown}>"
+
+
+def timing_inputs(program: Program, inputs: dict) -> dict:
+    """``inputs`` without the float arrays of input tensors (weights, activations, routing
+    weights): a timing-only run serves ghost tiles for them (``simulate(values=False)``), which
+    is much faster than moving and multiplying real tiles. Cycles, traffic and FLOPs do not
+    depend on float values; integer and token inputs (addresses, routing) stay.
+
+    [Choice] (issue 15) the reproduced figures' timing-only runs drop the activations too, not
+    only the zero-stride weight placeholders: the same cycles in less time."""
+    tensors = program.tensors
+    return {k: v for k, v in inputs.items()
+            if not (isinstance(v, np.ndarray) and v.dtype.kind == "f" and k in tensors
+                    and tensors[k].role == "input")}

@@ -39,12 +39,14 @@ from ..errors import ConfigError, did_you_mean
 from ..hw import PAPER
 from ..ir import Addr, Program
 from .attention import attention_bindings, attention_decode
-from .base import Workload
+from .base import Workload, timing_inputs
 from .models import model as get_model
 from .traces import check_kv_lengths, load_kv_lengths, trace_path
 
 __all__ = ["end_to_end", "qkv_generation", "EndToEnd", "VARIANTS", "QKV_BW", "MOE_BW",
-           "MATCHED_TILES", "MOE_TILE_F", "KV_TRACE", "ROUTING_TRACES"]
+           "MATCHED_TILES", "MOE_TILE_F", "KV_TRACE", "ROUTING_TRACES", "STAGES", "stage_options",
+           "build_stage", "stage_cycles", "stage_analysis", "layer_cycles", "layer_analysis",
+           "timing_inputs"]
 
 VARIANTS = ("memory_matched", "performance_matched", "dynamic")
 QKV_BW = 16384            # FLOPs/cycle of each region's QKV matmul ([Choice], see module doc)
@@ -123,32 +125,55 @@ class EndToEnd:
 
     def simulate(self) -> dict:
         """Timing-only runs of the three stages: ``cycles`` per layer and for the model."""
-        from ..sim import simulate
         cycles = {}
         for name, wl in self.stages.items():
             key = _stage_key(self.model, name, wl)
             if key not in _STAGE_CYCLES:
-                res = simulate(wl.program, hw=wl.hw or PAPER, bindings=wl.bindings,
-                               inputs=_placeholders_removed(wl.inputs), values=False)
-                _STAGE_CYCLES[key] = res.cycles
+                _STAGE_CYCLES[key] = stage_cycles(wl)
             cycles[name] = _STAGE_CYCLES[key]
-        layer = sum(cycles.values())
-        return {"cycles": layer, "stage_cycles": cycles, "model_cycles": layer * self.layers}
+        return layer_cycles(cycles, self.layers)
 
     def analysis(self) -> dict:
         """On-chip memory (bytes) and allocated compute (FLOPs/cycle) per stage and in total."""
-        from ..analysis.metrics import metrics
-        from .moe import moe_analysis
         memory, compute = {}, {}
-        for name in ("qkv", "attention"):
-            wl = self.stages[name]
-            bindings = attention_bindings(wl) if name == "attention" else {}
-            values = metrics(wl.program, preset="artifact", bindings=bindings)
-            memory[name], compute[name] = values.onchip_memory, values.allocated_compute
-        moe = moe_analysis(self.stages["moe"])
-        memory["moe"], compute["moe"] = moe["onchip_memory"], moe["allocated_compute"]
-        return {"onchip_memory": sum(memory.values()), "allocated_compute": sum(compute.values()),
-                "stage_memory": memory, "stage_compute": compute}
+        for name in STAGES:
+            memory[name], compute[name] = stage_analysis(name, self.stages[name])
+        return layer_analysis(memory, compute)
+
+
+STAGES = ("qkv", "attention", "moe")
+
+
+def layer_cycles(cycles: dict, layers: int) -> dict:
+    """A layer's cycles from its stages' (``stage -> cycles``): their sum, and per model."""
+    layer = sum(cycles.values())
+    return {"cycles": layer, "stage_cycles": cycles, "model_cycles": layer * layers}
+
+
+def layer_analysis(memory: dict, compute: dict) -> dict:
+    """A layer's on-chip memory and allocated compute from its stages' (sums over stages)."""
+    return {"onchip_memory": sum(memory.values()), "allocated_compute": sum(compute.values()),
+            "stage_memory": memory, "stage_compute": compute}
+
+
+def stage_cycles(wl: Workload) -> int:
+    """Timing-only simulated cycles of one stage workload."""
+    from ..sim import simulate
+    res = simulate(wl.program, hw=wl.hw or PAPER, bindings=wl.bindings,
+                   inputs=timing_inputs(wl.program, wl.inputs), values=False)
+    return res.cycles
+
+
+def stage_analysis(stage: str, wl: Workload) -> tuple:
+    """``(on-chip memory in bytes, allocated compute in FLOPs/cycle)`` of one stage workload."""
+    if stage == "moe":
+        from .moe import moe_analysis
+        moe = moe_analysis(wl)
+        return moe["onchip_memory"], moe["allocated_compute"]
+    from ..analysis.metrics import metrics
+    bindings = attention_bindings(wl) if stage == "attention" else {}
+    values = metrics(wl.program, preset="artifact", bindings=bindings)
+    return values.onchip_memory, values.allocated_compute
 
 
 def end_to_end(model, *, variant: str = "dynamic", kv_lengths=None, routing=None,
@@ -159,7 +184,6 @@ def end_to_end(model, *, variant: str = "dynamic", kv_lengths=None, routing=None
     vendored medium-variance KV trace σ996 and the model's batch-64 routing trace.
     ``qkv_rows``: rows per QKV input tile (default: a region's whole block of requests).
     """
-    from .moe import moe_layer
     cfg = get_model(model)
     if variant not in VARIANTS:
         raise ConfigError(f"unknown end-to-end variant {variant!r} (expected one of "
@@ -172,22 +196,49 @@ def end_to_end(model, *, variant: str = "dynamic", kv_lengths=None, routing=None
         raise ConfigError(f"end_to_end: {len(lengths)} KV lengths for batch {batch} (expected "
                           "one per request)")
     routing = str(trace_path(ROUTING_TRACES[cfg.name])) if routing is None else routing
+    options = stage_options(cfg.name, variant, batch=batch, parallel=parallel, qkv_rows=qkv_rows)
+    stages = {name: build_stage(cfg, name, options[name], kv_lengths=lengths, routing=routing,
+                                batch=batch, parallel=parallel) for name in STAGES}
+    params = {"batch": batch, "parallel": parallel, "qkv_rows": options["qkv"]["rows"],
+              "moe_tile": stages["moe"].meta["tile"],
+              "moe_time_multiplex": options["moe"]["time_multiplex"],
+              "attention_strategy": stages["attention"].params["strategy"]}
+    return EndToEnd(cfg.name, variant, stages, cfg.layers, params)
+
+
+def stage_options(model: str, variant: str, *, batch: int = 64, parallel: int = 4,
+                  qkv_rows: int | None = None) -> dict:
+    """The builder options of each stage of a layer ``variant`` (``stage -> options``).
+
+    Two variants with equal options for a stage (every variant's QKV generation; the
+    memory- and performance-matched attention) build the identical stage workload."""
     dynamic = variant == "dynamic"
-    rows = batch // parallel if qkv_rows is None else qkv_rows
-    qkv = qkv_generation(cfg, batch=batch, parallel=parallel, rows=rows)
-    attention = attention_decode(cfg, kv_lengths=np.tile(lengths, cfg.kv_heads),
-                                 parallel=parallel, data="none",
-                                 strategy="dynamic" if dynamic else "interleaved")
-    tm = dynamic and cfg.name in TM_REGIONS
-    moe = moe_layer(cfg, batch=batch, routing=routing, compute_bw=MOE_BW,
-                    tile_f=MOE_TILE_F[cfg.name], tiling="dynamic" if dynamic else "static",
-                    tile=None if dynamic else MATCHED_TILES[cfg.name][variant],
-                    time_multiplex=tm, regions=TM_REGIONS.get(cfg.name) if tm else None)
-    params = {"batch": batch, "parallel": parallel, "qkv_rows": rows,
-              "moe_tile": moe.meta["tile"], "moe_time_multiplex": tm,
-              "attention_strategy": attention.params["strategy"]}
-    return EndToEnd(cfg.name, variant, {"qkv": qkv, "attention": attention, "moe": moe},
-                    cfg.layers, params)
+    tm = dynamic and model in TM_REGIONS
+    return {"qkv": {"rows": batch // parallel if qkv_rows is None else qkv_rows},
+            "attention": {"strategy": "dynamic" if dynamic else "interleaved"},
+            "moe": {"tiling": "dynamic" if dynamic else "static",
+                    "tile": None if dynamic else MATCHED_TILES[model][variant],
+                    "time_multiplex": tm, "regions": TM_REGIONS.get(model) if tm else None}}
+
+
+def build_stage(model, stage: str, options: dict, *, kv_lengths=None, routing=None,
+                batch: int = 64, parallel: int = 4) -> Workload:
+    """One stage workload of a layer (``stage`` in :data:`STAGES`, ``options`` from
+    :func:`stage_options`); ``kv_lengths`` is read by the attention stage only, ``routing`` by
+    the MoE stage only."""
+    cfg = get_model(model)
+    if stage == "qkv":
+        return qkv_generation(cfg, batch=batch, parallel=parallel, rows=options["rows"])
+    if stage == "attention":
+        return attention_decode(cfg, kv_lengths=np.tile(_kv(kv_lengths), cfg.kv_heads),
+                                parallel=parallel, data="none", strategy=options["strategy"])
+    if stage == "moe":
+        from .moe import moe_layer
+        routing = str(trace_path(ROUTING_TRACES[cfg.name])) if routing is None else routing
+        return moe_layer(cfg, batch=batch, routing=routing, compute_bw=MOE_BW,
+                         tile_f=MOE_TILE_F[cfg.name], **options)
+    raise ConfigError(f"end_to_end: unknown stage {stage!r} (expected one of {list(STAGES)})"
+                      + did_you_mean(str(stage), STAGES))
 
 
 # (model, stage, builder arguments, hw) -> cycles: the memory- and performance-matched layers
@@ -211,10 +262,3 @@ def _kv(kv_lengths) -> np.ndarray:
     if isinstance(kv_lengths, (str, Path)):
         return load_kv_lengths(kv_lengths)
     return check_kv_lengths(kv_lengths, where="end_to_end: kv_lengths")
-
-
-def _placeholders_removed(inputs: dict) -> dict:
-    """Drop zero-stride placeholder arrays: a timing-only run then serves ghost tiles for them
-    (``simulate(values=False)``), which is ~100× faster than multiplying real zero tiles."""
-    return {k: v for k, v in inputs.items()
-            if not (isinstance(v, np.ndarray) and v.ndim and not any(v.strides))}

@@ -54,11 +54,15 @@ def simulate_point(model: str, batch: int, routing: str, label: str = "", ablati
                    **kwargs) -> dict:
     """Build, analyse and simulate one MoE layer; a JSON-friendly record (``label`` and
     ``ablation`` only tag the point)."""
+    from ...sim import simulate
+    from ...workloads.base import timing_inputs
     from ...workloads.moe import moe_analysis, moe_layer, standin_routing
     routes = standin_routing(model, batch) if routing == "standin" else routing
     wl = moe_layer(model, batch=batch, routing=routes, **kwargs)
     analysis = moe_analysis(wl)
-    result = wl.simulate(values=False)       # timing only: placeholder weights become ghosts
+    # timing only: the weights and the token activations become ghosts (the same cycles)
+    result = simulate(wl.program, hw=wl.hw, bindings=wl.bindings,
+                      inputs=timing_inputs(wl.program, wl.inputs), values=False)
     cycles = result.cycles
     counts, regions = wl.meta["counts"], wl.meta["regions"]
     group = len(counts) // regions

@@ -52,23 +52,84 @@ PAPER_BARS = {"mixtral": {"speedup": (1.00, 1.21, 1.27), "memory_mb": (24, 30, 2
                        "compute_k": (950, 950, 430)}}
 
 
-def simulate_layer(model: str, variant: str, qkv_rows, kv: str, routing: str) -> dict:
-    """One decoder layer: per-stage cycles, memory and compute (a JSON-friendly record)."""
-    from ...workloads.e2e import end_to_end
-    layer = end_to_end(model, variant=variant, kv_lengths=kv, routing=routing,
-                       qkv_rows=qkv_rows)
-    sim, ana = layer.simulate(), layer.analysis()
+def _layer_record(sim: dict, ana: dict, layers: int, params: dict) -> dict:
+    """One decoder layer's JSON-friendly record: per-stage cycles, memory and compute."""
     return {"cycles": sim["cycles"], "model_cycles": sim["model_cycles"],
             "stage_cycles": sim["stage_cycles"], "onchip_memory": ana["onchip_memory"],
             "allocated_compute": ana["allocated_compute"],
             "stage_memory": ana["stage_memory"], "stage_compute": ana["stage_compute"],
-            "layers": layer.layers, **{k: v for k, v in layer.params.items()
-                                       if k in ("qkv_rows", "moe_tile", "moe_time_multiplex",
-                                                "attention_strategy")}}
+            "layers": layers, **{k: v for k, v in params.items()
+                                 if k in ("qkv_rows", "moe_tile", "moe_time_multiplex",
+                                          "attention_strategy")}}
 
 
-def _point(point: dict) -> dict:
-    return simulate_layer(**point)
+def simulate_stage(model: str, stage: str, options: dict, kv=None, routing=None) -> dict:
+    """One stage of a decoder layer (``workloads.e2e.build_stage``): its timing-only cycles,
+    on-chip memory and allocated compute."""
+    from ...workloads.e2e import build_stage, stage_analysis, stage_cycles
+    wl = build_stage(model, stage, options, kv_lengths=kv, routing=routing)
+    memory, compute = stage_analysis(stage, wl)
+    return {"cycles": stage_cycles(wl), "memory": memory, "compute": compute,
+            "moe_tile": wl.meta["tile"] if stage == "moe" else None}
+
+
+def _stage_point(point: dict) -> dict:
+    return simulate_stage(**point)
+
+
+def stage_points(layers: list) -> tuple:
+    """``(unique stage points, {layer index: {stage: index into the points}})`` of layers given
+    as ``{model, variant, qkv_rows, kv, routing}``.
+
+    [Choice] (issue 15) Fig 17 sweeps the stages of its layers, not the layers: a stage that
+    several variants share (every variant's QKV generation, the interleaved attention of the
+    two static variants) is simulated once even when the layers run on different workers, and
+    the work is spread over the workers in stage-sized pieces. The layer records are the sums
+    ``workloads.e2e.EndToEnd.simulate`` and ``analysis`` compute (``layer_cycles``,
+    ``layer_analysis``)."""
+    from ...workloads.e2e import STAGES, stage_options
+    points: list = []
+    where: dict = {}
+    for n, layer in enumerate(layers):
+        options = stage_options(layer["model"], layer["variant"], qkv_rows=layer["qkv_rows"])
+        where[n] = {}
+        for stage in STAGES:
+            point = {"model": layer["model"], "stage": stage, "options": options[stage]}
+            if stage == "attention":
+                point["kv"] = layer["kv"]
+            elif stage == "moe":
+                point["routing"] = layer["routing"]
+            if point not in points:
+                points.append(point)
+            where[n][stage] = points.index(point)
+    return points, where
+
+
+def _layer_records(ctx, layers: list) -> list:
+    """One record per layer, as a sweep of whole layers over ``layers`` would give
+    (``{"point": layer, **record, "error": None}``, or the first failed stage's error)."""
+    from ...workloads.e2e import STAGES, layer_analysis, layer_cycles
+    from ...workloads.models import model as get_model
+    points, where = stage_points(layers)
+    stages = ctx.sweep(_stage_point, {"point": points}, key=source_digest("fig17-stage"))
+    out = []
+    for n, layer in enumerate(layers):
+        recs = {s: stages[where[n][s]] for s in STAGES}
+        failed = [r["error"] for r in recs.values() if r.get("error")]
+        if failed:
+            out.append({"point": layer, "error": failed[0]})
+            continue
+        layers_per_model = get_model(layer["model"]).layers
+        sim = layer_cycles({s: r["cycles"] for s, r in recs.items()}, layers_per_model)
+        ana = layer_analysis({s: r["memory"] for s, r in recs.items()},
+                             {s: r["compute"] for s, r in recs.items()})
+        options = recs["qkv"]["point"]["options"], recs["attention"]["point"]["options"]
+        params = {"qkv_rows": options[0]["rows"], "moe_tile": recs["moe"]["moe_tile"],
+                  "moe_time_multiplex": recs["moe"]["point"]["options"]["time_multiplex"],
+                  "attention_strategy": options[1]["strategy"]}
+        out.append({"point": layer, **_layer_record(sim, ana, layers_per_model, params),
+                    "error": None})
+    return out
 
 
 @figure("fig17", "End-to-end decoder layers (QKV + attention + MoE)",
@@ -84,7 +145,7 @@ def run(ctx) -> FigureResult:
     points = [{"model": model, "variant": v, "qkv_rows": rows, "kv": kv,
                "routing": routing[model]}
               for model in MODELS.values() for v in VARIANTS for rows in rows_options]
-    records = ctx.sweep(_point, {"point": points}, key=source_digest("fig17-layer"))
+    records = _layer_records(ctx, points)
     table = {}
     for rec in records:
         p = rec["point"]
