@@ -234,7 +234,8 @@ def _wall_times(ids, quick, full) -> list:
         lines.append(f"| {f} | {_secs(q)} | {_secs(u)} |")
     total_q = sum(r["elapsed_s"] for r in quick.values())
     total_f = sum(r["elapsed_s"] for r in full.values())
-    return lines + [f"| **all** | {total_q:.0f} s | {total_f:.0f} s |", ""]
+    return lines + [f"| sum of the above (figures overlap in `reproduce all`, so its wall time "
+                    f"is shorter) | {total_q:.0f} s | {total_f:.0f} s |", ""]
 
 
 def _secs(rec) -> str:
@@ -260,7 +261,8 @@ def _figure_section(f: str, q, u) -> list:
                      f"| {tol} | {check.get('inputs', '')} |")
     notes = list(rec.get("notes", []))
     if q is not None and u is not None:
-        notes += [f"Quick run: {n}" for n in q["notes"] if n not in u["notes"]]
+        notes += [n if n.startswith("Quick run:") else f"Quick run: {n}"
+                  for n in q["notes"] if n not in u["notes"]]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     lines.append("")
