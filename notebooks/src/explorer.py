@@ -196,7 +196,8 @@ def moe_static_sweep(values):
 
 
 moe_view = ParetoView(moe_measure, lambda v: (v["model"], v["batch"], v["trace"]),
-                      moe_static_sweep, title="MoE layer: explored design vs static tiling")
+                      moe_static_sweep, x_label="on-chip memory (artifact preset)",
+                      title="MoE layer: explored design vs static tiling")
 
 # %% [markdown]
 # Move a knob and everything below it follows: the summary (cycles, off-chip bytes, the
@@ -317,6 +318,7 @@ def attention_static_sweep(values):
 attention_view = ParetoView(attention_measure,
                             lambda v: (v["model"], v["batch"], v["trace"]),
                             attention_static_sweep, x_unit="KB", x_scale=1e3,
+                            x_label="on-chip memory (artifact preset)",
                             title="Attention decode: explored design vs static strategies")
 
 # %%

@@ -191,7 +191,7 @@ def _latex_text(text: str) -> str:
 
 
 _ROWS = (("cycles", "cycles", "{:,}"), ("offchip_bytes", "off-chip bytes", "{:,}"),
-         ("onchip_peak_bytes", "on-chip peak bytes", "{:,}"), ("flops", "FLOPs", "{:,}"),
+         ("onchip_peak_bytes", "on-chip peak bytes (paper preset)", "{:,}"), ("flops", "FLOPs", "{:,}"),
          ("compute_utilization", "compute utilization", "{:.1%}"))
 
 
