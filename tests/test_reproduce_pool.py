@@ -106,12 +106,25 @@ def test_the_pool_runs_calls_in_worker_processes_that_leave_ctrl_c_to_the_cli():
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN    # restored here
 
 
+def test_spawned_workers_start_under_ipython_whose_main_module_has_no_spec(monkeypatch):
+    # a notebook kernel (or a test run after IPython tests) is multi-threaded, so the pool
+    # spawns; IPython's __main__ has no __spec__ attribute, which spawn reads
+    import types
+    main = types.ModuleType("__main__")
+    del main.__spec__
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    with pool.local_pool(1) as executor:
+        assert executor.submit(_worker_facts).result(timeout=60)[0] != os.getpid()
+
+
 @pytest.mark.skipif(not LINUX, reason="reads /proc")
 def test_an_error_in_the_body_stops_running_workers_at_once():
     start = time.monotonic()
+    before = set(_children(os.getpid()))      # e.g. a resource tracker left by a spawned pool
     with pytest.raises(KeyboardInterrupt), pool.local_pool(2) as executor:
         busy = executor.submit(time.sleep, 60)
-        pids = _children(os.getpid())
+        pids = [p for p in _children(os.getpid()) if p not in before]
         time.sleep(0.5)
         raise KeyboardInterrupt
     assert time.monotonic() - start < 20

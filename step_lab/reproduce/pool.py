@@ -39,6 +39,11 @@ def local_pool(jobs: int) -> Iterator[OrderedExecutor]:
     # (a notebook kernel, a test runner calling main()) would leave the copy deadlocked
     single = threading.active_count() == 1
     method = "fork" if sys.platform.startswith("linux") and single else "spawn"
+    main = sys.modules.get("__main__")
+    if method == "spawn" and main is not None and not hasattr(main, "__spec__"):
+        # IPython's namespace module has no __spec__, which multiprocessing's spawn reads (a
+        # script's __main__ has __spec__ = None: the same meaning, nothing to re-import)
+        main.__spec__ = None
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                                initializer=_init_worker, initargs=(os.getpid(),))
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)   # inherited by the workers
