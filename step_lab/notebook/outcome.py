@@ -191,8 +191,8 @@ def _latex_text(text: str) -> str:
 
 
 _ROWS = (("cycles", "cycles", "{:,}"), ("offchip_bytes", "off-chip bytes", "{:,}"),
-         ("onchip_peak_bytes", "on-chip peak bytes (paper preset)", "{:,}"), ("flops", "FLOPs", "{:,}"),
-         ("compute_utilization", "compute utilization", "{:.1%}"))
+         ("onchip_peak_bytes", "on-chip peak bytes (paper preset)", "{:,}"),
+         ("flops", "FLOPs", "{:,}"), ("compute_utilization", "compute utilization", "{:.1%}"))
 
 
 def summary_html(outcome: Outcome, pending: bool = False) -> str:
