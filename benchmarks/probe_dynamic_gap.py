@@ -62,7 +62,6 @@ error, so it is not adopted (the two reference sets would need different HBM cha
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,36 +71,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import fidelity  # noqa: E402
 
 import step_lab.sim.hbm_stream as hbm_stream  # noqa: E402
+from step_lab.sim.hbm_replay import RequestReplay  # noqa: E402
 
 
-class DealtRequests:
-    """Per-request HBM with the artifact's channel dealing (same interface as
-    ``hbm_stream.RequestStreams``); cycles are dealt once every request of a cycle is known."""
+class DealtRequests(RequestReplay):
+    """The replay's channel dealing with the start-up paid once per channel (the candidate as
+    first measured: :class:`step_lab.sim.hbm_replay.RequestReplay` pays it on every request)."""
 
     def __init__(self, hw, bursts, trace: bool = False) -> None:
-        self.rate, self.bursts = hw.offchip_requests_per_cycle, bursts
+        super().__init__(hw, bursts, trace)
         self.latency, self.start = hw.hbm_latency_cycles, hw.hbm_startup_cycles
-        self.to_channel, self.to_operator = hw.hbm_request_path_cycles, hw.hbm_response_path_cycles
-        self.interval, self.channels = hw.hbm_cycles_per_request, hw.hbm_channels
-        self.arrivals: dict = defaultdict(list)      # cycle -> [(node, tile, requests)]
-        self.free = [0] * self.channels
         self.started = [False] * self.channels
-        self.offset = self.dealt = self.tiles = 0
-        self.last: dict = {}
-        self.end: dict = {}
-        self.key: dict = {}
-        self.log = None
-
-    def issue(self, t, nbytes, rows=0, row_bytes=0, node=-1) -> tuple:
-        left = self.bursts(nbytes, rows, row_bytes)
-        s = c = max(t + self.to_channel, self.last.get(node, 0), self.dealt)
-        tile, self.tiles = self.tiles, self.tiles + 1
-        while left > 0:
-            self.arrivals[c].append((node, tile, min(self.rate, left)))
-            left -= self.rate
-            c += 1
-        self.last[node], self.end[tile], self.key[(node, s)] = c, -1, tile
-        return s, c
 
     def _deal(self, upto: int) -> None:
         for cycle in range(self.dealt, upto):
@@ -117,11 +97,6 @@ class DealtRequests:
                     self.end[tile] = max(self.end[tile], done)
             self.offset = (self.offset + i) % self.channels
         self.dealt = max(self.dealt, upto)
-
-    def complete(self, s, e, nbytes, is_write=False, node=-1) -> int:
-        tile = self.key.pop((node, s))
-        self._deal(int(e))
-        return self.end.pop(tile) + self.to_operator
 
 
 # the model these candidates were measured on: the presets before the request replay
