@@ -259,6 +259,8 @@ def main(argv=None) -> int:
         report["g_metrics"] = bench_metrics()
         print("(g) on-demand metrics:", report["g_metrics"], flush=True)
     report["python"] = sys.version.split()[0]
+    report["simulator"] = sl.native.status()        # compiled (mypyc) or pure Python
+    print("simulator core:", report["simulator"], flush=True)
     report["load_average"] = os.getloadavg()
     report["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if args.json:

@@ -16,6 +16,8 @@ if "numpy" not in _sys.modules:
         _os.environ.setdefault(_var, "1")
     del _var
 
+# first: importing native installs the finder of the compiled simulator core (native.py)
+from . import native as _native  # noqa: F401  isort: skip
 from . import fn, hw, ops
 from .errors import (
     BindingError,

@@ -9,7 +9,6 @@ from test_properties import build, pipelines
 import step_lab as sl
 from step_lab import fn, ops
 from step_lab.errors import StepError
-from step_lab.sim import coalesce
 
 FNS = {"exp": lambda: fn.Exp(), "scale": lambda: fn.Scale(0.5), "id": lambda: fn.Identity(),
        "silu": lambda: fn.SiLU()}
@@ -31,7 +30,7 @@ def same_run(prog, **kw):
     assert a.per_node == b.per_node
     assert a.channels == b.channels
     assert a.flops == b.flops and a.offchip_bytes == b.offchip_bytes
-    assert a.measured == b.measured
+    assert a.measured == b.measured and b.coalesced == []
     assert a.arrays.keys() == b.arrays.keys()
     for name in a.arrays:
         assert np.array_equal(a.arrays[name], b.arrays[name]), name
@@ -91,14 +90,11 @@ def chain_program(n: int, maps: int = 6, stops: bool = False):
 
 @pytest.mark.parametrize("hw", HARDWARE)
 @pytest.mark.parametrize("stops", [False, True])
-def test_a_map_chain_runs_as_one_segment_with_identical_results(stops, hw, monkeypatch):
+def test_a_map_chain_runs_as_one_segment_with_identical_results(stops, hw):
     prog, inputs = chain_program(50, stops=stops)
-    calls = []
-    original = coalesce.Segment.advance
-    monkeypatch.setattr(coalesce.Segment, "advance",
-                        lambda self: (calls.append(len(self.stages)), original(self))[1])
     res = same_run(prog, inputs=inputs, trace=True, hw=hw)
-    assert calls and set(calls) == {6}          # one segment of all six Maps
+    maps = tuple(n.name for n in prog.nodes if isinstance(n, ops.Map))
+    assert len(maps) == 6 and res.coalesced == [maps]     # one segment of all six Maps
     assert res.per_node[prog.nodes[1].name]["tokens_out"] > 50
 
 
@@ -121,7 +117,7 @@ def test_held_slots_and_credit_latency_pace_a_segment_as_they_pace_the_per_token
 
 
 @pytest.mark.parametrize("hw", HARDWARE)
-def test_maps_reading_memory_resident_tiles_coalesce(hw, monkeypatch):
+def test_maps_reading_memory_resident_tiles_coalesce(hw):
     """load -> Map -> Map -> store (bench_sim part a): the first Map's element costs its
     resident input bytes at the on-chip bandwidth; both Maps form one segment."""
     prog = sl.Program("resident")
@@ -130,12 +126,8 @@ def test_maps_reading_memory_resident_tiles_coalesce(hw, monkeypatch):
     z = ops.Map(y, fn.Scale(0.5), compute_bw=32)
     ops.LinearOffChipStore(z, "Y")
     inputs = {"X": np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)}
-    calls = []
-    original = coalesce.Segment.advance
-    monkeypatch.setattr(coalesce.Segment, "advance",
-                        lambda self: (calls.append(len(self.stages)), original(self))[1])
     res = same_run(prog, inputs=inputs, hw=hw, trace=True)
-    assert calls and set(calls) == {2}
+    assert res.coalesced == [(y.node.name, z.node.name)]
     assert res.per_node[y.node.name]["busy"] >= 8 * (8 * 32 * 4 // hw.onchip_bytes_per_cycle)
 
 
@@ -149,16 +141,8 @@ def test_only_coalescible_nodes_form_segments():
     prog.output("y", d)
     prog.output("z", c)                                       # c has two consumers
     inputs = {"x": [np.ones((1, 4), np.float32)] * 8}
-    from step_lab.sim import engine as engine_mod
-    seen = []
-    original = engine_mod.segments
-    engine_mod_segments = lambda procs: seen.append(original(procs)) or seen[-1]  # noqa: E731
-    try:
-        engine_mod.segments = engine_mod_segments
-        same_run(prog, inputs=inputs)
-    finally:
-        engine_mod.segments = original
-    assert seen and seen[0] == []       # a: its consumer b is not coalescible; c: broadcast
+    res = same_run(prog, inputs=inputs)
+    assert res.coalesced == []          # a: its consumer b is not coalescible; c: broadcast
 
 
 class Fragile(fn.Exp):

@@ -125,8 +125,10 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
         raise
     if tracker is not None:
         tracker.close(engine)
-    return _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,
-                   with_values=values, peak=peak)
+    result = _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace,
+                     with_values=values, peak=peak)
+    result.coalesced = [tuple(p.name for p in s.stages) for s in engine.segments if s.advances]
+    return result
 
 
 def _check_flags(**flags) -> None:

@@ -82,6 +82,7 @@ class Segment:
         # the input channel of each stage, then the segment's output
         self.links: list[Channel] = [p.ins[0] for p in stages] + [stages[-1].outs[0][0]]
         self.done = [False] * len(stages)
+        self.advances = 0                   # times the segment ran (SimResult.coalesced)
         self.hand: list[object] = [_EMPTY] * len(stages)   # token got, waiting to be put
         # per stage: does it keep its input slot until the element's compute ends
         # (hw.compute_holds_inputs, sim/holding.py)
@@ -104,6 +105,7 @@ class Segment:
         """Run every stage until none can move (an empty input, or a token in hand and no
         slot for it on the output), as the per-token path would before its processes block;
         then ask the peers to wake it."""
+        self.advances += 1
         done, hand, links, drain = self.done, self.hand, self.links, self._drain
         inner = range(len(self.stages) - 1)
         again = True

@@ -43,12 +43,19 @@ def _blocked_line(p) -> str:
     return f"{head} waits on command {cmd!r}"
 
 
-def wrap_error(p: Proc, e: Exception) -> StepError:
-    """``while simulating 'accum3' (Accum) at cycle N: …`` (the caller chains the original)."""
+def wrap_error(p: Proc, e: Exception, cause: BaseException | None = None) -> StepError:
+    """``while simulating 'accum3' (Accum) at cycle N: …``, chained to ``cause`` (default ``e``).
+
+    The chain is set here rather than by ``raise … from``: the compiled engine (``native.py``)
+    does not keep ``from``'s cause."""
     msg = f"while simulating {p.name!r} ({type(p.node).__name__}) at cycle {p.clock}: {e}"
+    out: StepError
     if isinstance(e, StepError):
         try:
-            return type(e)(msg)
+            out = type(e)(msg)
         except TypeError:
-            return StepError(msg)
-    return StepError(f"{msg} ({type(e).__name__})")
+            out = StepError(msg)
+    else:
+        out = StepError(f"{msg} ({type(e).__name__})")
+    out.__cause__ = e if cause is None else cause
+    return out

@@ -36,6 +36,7 @@ the channel it waits on and that channel's occupancy/capacity.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
@@ -73,9 +74,11 @@ class Engine:
         self.tracing = any(ch.puts is not None for ch in channels)
         for p in procs:
             p.handlers = self._handlers(p)
+        self.segments: list[Segment] = []
         if coalesce and not lockstep:
             for chain in segments(procs):
                 segment = Segment(self, chain)
+                self.segments.append(segment)
                 for p in chain:
                     p.handlers = tuple(segment.get if kind == GET else handler
                                        for kind, handler in enumerate(p.handlers))
@@ -152,7 +155,7 @@ class Engine:
         except Exception as e:                  # KeyboardInterrupt is not an Exception
             err = e if cmd is None or _known(cmd) else StepError(
                 f"unknown behaviour command {cmd!r}")
-            raise wrap_error(p, err) from e
+            raise wrap_error(p, err, e) from e
 
     # -- waking peers ---------------------------------------------------------------------------
     def wake_producer(self, ch: Channel) -> None:
@@ -328,7 +331,7 @@ class Engine:
         p.end = max(p.clock, p.ready, p.fly_end)
 
 
-def _earliest_head(ins: list[Channel], ports: tuple) -> tuple[int, int, int]:
+def _earliest_head(ins: list[Channel], ports: Sequence[int]) -> tuple[int, int, int]:
     """``(k, visibility, port)`` of the earliest data head among ``ports`` (ties: lower port);
     ``k`` is -1 when every input is at Done, -2 when one is empty and none has data."""
     best_k, best_v, best_port = -1, -1, -1
@@ -348,7 +351,7 @@ def _earliest_head(ins: list[Channel], ports: tuple) -> tuple[int, int, int]:
     return best_k, best_v, best_port
 
 
-def _watch(ins: list[Channel], ports: tuple) -> None:
+def _watch(ins: list[Channel], ports: Sequence[int]) -> None:
     """Ask to be woken by a token on any empty input among ``ports``."""
     for port in ports:
         if not ins[port].q:

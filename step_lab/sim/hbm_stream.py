@@ -85,7 +85,7 @@ class RequestStreams:
         n = self.requests.get(key)
         if n is None:
             n = self.requests[key] = self.bursts(nbytes, rows, row_bytes)
-        s: float = t + self.to_channel
+        s: float = float(t + self.to_channel)
         last = self.last.get(node, 0)
         if last > s:
             s = last
@@ -151,7 +151,7 @@ class RequestStreams:
             if ends and ends[0] < nxt:
                 nxt = ends[0]
             if now < start < nxt:
-                nxt = start
+                nxt = float(start)
             dt = nxt - now
             b = backlog + arriving * rate * dt - (service * dt if now >= start else 0.0)
             backlog = b if b > 0.0 else 0.0

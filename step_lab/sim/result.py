@@ -56,6 +56,8 @@ class SimResult:
       mean extent, possibly a Fraction); ``notes`` lists measured counts that contradict the
       given bindings (§6.4).
     * ``trace`` — a :class:`~step_lab.sim.trace.Trace` when ``trace=True``, else None.
+    * ``coalesced`` — the node names of each chain that ran as one coalesced segment
+      (``sim/coalesce.py``; empty with ``coalesce=False``).
     * ``bottleneck`` / ``why_slow(variants)`` — why is it slow? (``sim/bottleneck.py``).
     """
 
@@ -76,6 +78,7 @@ class SimResult:
     placement: Placement | None = None
     trace: Trace | None = None
     notes: list[str] = field(default_factory=list)
+    coalesced: list[tuple[str, ...]] = field(default_factory=list, compare=False)
     _onchip: int | None = field(default=None, repr=False, compare=False)
 
     @property
