@@ -293,6 +293,8 @@ def _cmd_demo(args) -> int:
 def _cmd_reproduce(args) -> int:
     from .reproduce import RunContext, figure_ids, get_figure, memo
     from .reproduce.batch import default_jobs, reproduce_figures
+    from .reproduce.console import run_summary, standin_notes
+    from .reproduce.known import known_misses_path, load_known_misses
     from .reproduce.pool import default_executor
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} (expected an int >= 1)")
@@ -312,53 +314,50 @@ def _cmd_reproduce(args) -> int:
             raise UsageError(str(e)) from None
     plain = RunContext(quick=args.quick, traces=Path(args.traces) if args.traces else None,
                        allow_standins=args.allow_standins)
-    notes = _check_traces([get_figure(f) for f in ids], plain)
+    _check_traces([get_figure(f) for f in ids], plain)
+    where = known_misses_path(args.out)
+    try:
+        known = load_known_misses(where)        # a malformed list fails now, not after the run
+    except StepError as e:
+        raise UsageError(str(e)) from None
     _prepare_out_dir(args.out, "--out")
     if args.cache is not None:
         _prepare_out_dir(args.cache, "--cache")
     failed = []
+    start = time.perf_counter()
     chosen = args.jobs is not None or args.scheduler is not None
     with (_executor(args.scheduler, args.jobs) if chosen
           else default_executor(default_jobs(ids))) as (executor, jobs):
         ctx = dataclasses.replace(plain, executor=executor, jobs=jobs,
                                   cache=Path(args.cache) if args.cache else None)
-        for line in notes:
-            print(line, file=sys.stderr)
         def report(f: str, rec: dict) -> None:
             print(f"step-lab: {f} done in {rec['elapsed_s']:.1f} s -> {args.out}/{f}.json",
                   flush=True)
+            for line in standin_notes(rec):   # the stand-ins this run used, not all it may
+                print(line, file=sys.stderr, flush=True)
             if rec["failed_points"]:
                 failed.append(f"{f}: {len(rec['failed_points'])} point(s) failed, first: "
                               f"{rec['failed_points'][0]}")
         with memo.session():                   # figures share the points they have in common
-            reproduce_figures(ids, args.out, ctx, report, concurrent=executor is not None)
+            records = reproduce_figures(ids, args.out, ctx, report,
+                                        concurrent=executor is not None)
     for line in failed:
         print(f"step-lab: error: {line} (see the notes in the FIG.json)", file=sys.stderr)
+    for line in run_summary(records, args.out, time.perf_counter() - start, known, where):
+        print(line, flush=True)
     return 1 if failed else 0
 
 
-def _check_traces(figures, ctx) -> list:
-    """Every trace the figures read, checked before anything runs; returns the stderr lines that
-    name the synthetic stand-ins."""
+def _check_traces(figures, ctx) -> None:
+    """Every trace the figures declare, checked before anything runs (a malformed file, or a
+    missing one under --traces without --allow-standins, is a usage error naming it). The
+    stand-ins a run actually uses are named after each figure (``standin_notes``)."""
     from .errors import TraceError
-    from .reproduce.inputs import REAL, plan
+    from .reproduce.inputs import plan
     try:
-        used = plan(figures, ctx)
+        plan(figures, ctx)
     except TraceError as e:
         raise UsageError(str(e)) from None
-    lines = []
-    for fig_id, traces in used.items():
-        by_reason: dict = {}
-        for relative, status in traces.items():
-            if status != REAL:
-                by_reason.setdefault(status, []).append(relative)
-        for reason, files in by_reason.items():
-            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3
-                                            else "")
-            lines.append(f"step-lab: note: {fig_id}: {len(files)} trace file(s) {reason} "
-                         f"({shown}); using labelled synthetic stand-ins, reported in FIG.json, "
-                         "not counted as real")
-    return lines
 
 
 @contextlib.contextmanager

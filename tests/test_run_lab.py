@@ -90,6 +90,25 @@ def test_run_uses_one_log_prefix_and_names_the_lab_step_after_the_demo():
     assert "lab [--port N] [--no-browser]" in usage.stderr
 
 
+def test_the_test_suite_duration_is_said_once_and_the_readme_agrees():
+    import re
+    text = RUN.read_text()
+    said = re.findall(r'^SUITE_TIME="(about \d+ minutes on \d+ cores)"$', text, re.M)
+    assert len(said) == 1, "./run defines SUITE_TIME once"
+    elsewhere = text.replace(f'SUITE_TIME="{said[0]}"', "")
+    assert not re.search(r"\d+ minutes on", elsewhere.split("\nset -euo")[1]), \
+        "the usage and the log line say $SUITE_TIME, not a number of their own"
+    assert f"./run test [pytest args]  run the test suite ({said[0]})" in text   # header
+    usage = subprocess.run([str(RUN), "help"], capture_output=True, text=True, timeout=30)
+    assert f"takes {said[0]} and prints" in usage.stderr
+    assert "${OUT:-out}" in usage.stderr and "`step-lab demo" in usage.stderr   # literal text
+    run_test = text[text.index("run_test() {"):text.index("run_lab() {")]
+    assert "the full suite takes $SUITE_TIME;" in run_test
+    readme = (ROOT / "README.md").read_text()
+    assert f"run the test suite ({said[0]})" in readme
+    assert len(re.findall(r"\d+ minutes on 2 cores\)", readme)) == 1
+
+
 def test_run_test_prints_one_line_per_file_and_keeps_the_closing_summary(tmp_path):
     (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
     (tmp_path / "test_one.py").write_text("def test_a():\n    pass\n\ndef test_b():\n    pass\n")

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from .inputs import SYNTHETIC
+from .known import MISSED, known_misses_path, known_reason, load_known_misses
 from .registry import FIGURES, RunContext, get_figure, within
-from .scoring import NOT_IN_QUICK, score
+from .scoring import FAIL, NOT_IN_QUICK, PASS, score
 
 __all__ = ["reproduce", "nest", "figure_ids"]
 
@@ -61,7 +62,8 @@ def reproduce(fig_id: str, out_dir, ctx: RunContext | None = None) -> dict:
               "failed_points": [n for n in result.notes if _is_failure(n)],
               "notes": result.notes, "points": result.points}
     (out / f"{fig.id}.json").write_text(json.dumps(record, indent=1, default=_json_default))
-    (out / f"{fig.id}.html").write_text(_html(fig, record, result.plot), encoding="utf-8")
+    known = load_known_misses(known_misses_path(out))
+    (out / f"{fig.id}.html").write_text(_html(fig, record, result.plot, known), encoding="utf-8")
     return record
 
 
@@ -81,8 +83,10 @@ def _json_default(o):
     return str(o)
 
 
-def _html(fig, record, plot) -> str:
-    table = _table(fig, record)
+def _html(fig, record, plot, known: list | None = None) -> str:
+    """The figure page; ``known``: the reviewed known misses (:mod:`.known`), shown with their
+    reasons and apart from new misses."""
+    table = _table(fig, record, known or [])
     standins = record["standins"]
     inputs = ("<p><b>Inputs:</b> " + (f"{len(standins)} synthetic stand-in(s) — "
               + ", ".join(html.escape(s) for s in standins)
@@ -91,7 +95,7 @@ def _html(fig, record, plot) -> str:
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in record["notes"])
     body = (f"<style>body{{font-family:system-ui,sans-serif;margin:1.5em}}table{{border-collapse:"
             f"collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}td.n{{text-align:right}}"
-            f"</style><h1>{html.escape(fig.id)}: {html.escape(fig.title)}</h1><p>"
+            f"{_STATUS_STYLE}</style><h1>{html.escape(fig.id)}: {html.escape(fig.title)}</h1><p>"
             f"{html.escape(fig.question)}</p>{inputs}{table}<ul>{notes}</ul>")
     if plot is not None:
         from bokeh.embed import file_html
@@ -104,25 +108,48 @@ def _html(fig, record, plot) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
 
 
-def _table(fig, record) -> str:
+def _table(fig, record, known: list) -> str:
     """Criteria first (one row per paper key, with its check), then the extra headline keys that
-    have a value; a key with neither a value nor a paper value gets no row."""
+    have a value; a key with neither a value nor a paper value gets no row. Known misses are
+    followed by their reviewed reasons."""
     flat = _flat(record["headline"])
-    rows = []
+    rows, reasons = [], []
     for key, check in record["checks"].items():
+        reason = known_reason(known, fig.id, key, check, record["quick"])
+        if reason is not None:
+            reasons.append((key, reason))
         rows.append((key, flat.get(key), fig.paper.get(key), check["tolerance"],
-                     check["status"], check["inputs"]))
-    rows += [(k, v, None, "", "", "") for k, v in flat.items()
+                     _status_cell(check, reason), check["inputs"]))
+    rows += [(k, v, None, "", "<td></td>", "") for k, v in flat.items()
              if k not in record["checks"] and v is not None]
     cells = "".join(
         f"<tr><td>{html.escape(k)}</td><td class='n'>{_f(v)}</td><td class='n'>{_f(p)}</td>"
-        f"<td>{html.escape(t)}</td><td>{html.escape(_STATUS.get(s, s))}</td>"
-        f"<td>{html.escape(i)}</td></tr>" for k, v, p, t, s, i in rows)
+        f"<td>{html.escape(t)}</td>{s}<td>{html.escape(i)}</td></tr>"
+        for k, v, p, t, s, i in rows)
+    notes = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(r)}</li>" for k, r in reasons)
     return ("<table><tr><th>headline</th><th>ours</th><th>paper</th><th>tolerance</th>"
-            f"<th>check</th><th>inputs</th></tr>{cells}</table>")
+            f"<th>check</th><th>inputs</th></tr>{cells}</table>"
+            + (f"<div class='known'><b>Known misses</b> (reviewed, listed with a reason in "
+               f"reproduction/KNOWN_MISSES.json):<ul>{notes}</ul></div>" if reasons else ""))
 
 
-_STATUS = {"pass": "yes", "fail": "NO"}
+def _status_cell(check: dict, reason: str | None) -> str:
+    """The check cell: ``yes``; a known miss (amber, its reason below the table); a new miss on
+    real inputs (red ``NO``); a miss on a synthetic stand-in (reported, not required)."""
+    status = check["status"]
+    if status not in MISSED:
+        return f"<td>{html.escape('yes' if status == PASS else status)}</td>"
+    label = "NO" if status == FAIL else status
+    if reason is not None:
+        return (f"<td class='known' title='{html.escape(reason, quote=True)}'>known miss "
+                "(reviewed; reason below)</td>")
+    if check["inputs"] == SYNTHETIC:
+        return f"<td class='standin'>{label} (on a stand-in: reported, not required)</td>"
+    return f"<td class='miss'>{label} (new miss)</td>"
+
+
+_STATUS_STYLE = ("td.known,div.known{background:#fff3cd}div.known{padding:4px 8px;margin:6px 0}"
+                 "td.miss{background:#f8d7da;font-weight:bold}td.standin{background:#eeeeee}")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .inputs import REAL, SYNTHETIC
+from .known import load_known_misses
 from .runner import _flat
 from .scoring import FAIL, NO_VALUE, NOT_IN_QUICK, PASS, REFERENCE, counts
 
@@ -51,28 +52,6 @@ def load_records(folder) -> dict:
                               "rerun `step-lab reproduce` to rewrite it)")
         out[rec["figure"]] = rec
     return out
-
-
-def load_known_misses(path) -> list:
-    """The reviewed list of misses on real inputs: ``{"about": …, "misses": [{"figure", "key",
-    "runs", "reason"}]}`` (or the bare list)."""
-    p = Path(path)
-    if not p.is_file():
-        return []
-    try:
-        entries = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{str(p)!r} is not readable JSON ({e})") from None
-    if isinstance(entries, dict):
-        entries = entries.get("misses")
-    if not isinstance(entries, list):
-        raise ConfigError(f"{str(p)!r} holds no list of misses (expected {{\"misses\": [...]}})")
-    for e in entries:
-        if not isinstance(e, dict) or not {"figure", "key", "runs", "reason"} <= set(e) \
-                or not str(e["reason"]).strip():
-            raise ConfigError(f"{str(p)!r}: entry {e!r} (expected figure, key, runs and a "
-                              "non-empty reason)")
-    return entries
 
 
 def _v(x) -> str:

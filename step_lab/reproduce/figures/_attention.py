@@ -125,6 +125,7 @@ def bar_plot(groups: list, series: dict, *, title: str, y_label: str, log: bool 
     """Grouped bars: ``groups`` on x, ``series`` name -> values; optional paper markers."""
     try:
         from bokeh.models import ColumnDataSource, FactorRange
+        from bokeh.models.annotations import Legend, LegendItem
         from bokeh.plotting import figure
         from bokeh.transform import factor_cmap
     except ImportError:                     # bokeh is an optional extra
@@ -142,8 +143,11 @@ def bar_plot(groups: list, series: dict, *, title: str, y_label: str, log: bool 
              fill_color=factor_cmap("x", palette=palette, factors=names, start=1, end=2))
     if reference:
         keys = [k for k in x if k in reference]
-        fig.scatter([k for k in keys], [reference[k] for k in keys], marker="dash", size=22,
-                    color="black", line_width=3, legend_label="paper (≈ read from the figure)")
-        fig.legend.location = "top_left"
+        marks: list = [fig.scatter([k for k in keys], [reference[k] for k in keys],
+                                   marker="dash", size=22, color="black", line_width=3)]
+        # above the plot area, never over the bars (a legend inside it covered the tall ones)
+        fig.add_layout(Legend(items=[LegendItem(label="paper (≈ read from the figure)",
+                                                renderers=marks)],
+                              orientation="horizontal", location="top_left"), "above")
     fig.xaxis.major_label_orientation = 0.9
     return fig
