@@ -335,6 +335,9 @@ def main(argv=None) -> int:
               f"p99 {lat['idle_p99_gap_ms']:.1f} ms)")
         print("      CPU per stage (a miss): " + ", ".join(
             f"{k} {v:.3f} s" for k, v in s.items() if k not in ("nodes", "cycles")))
+    print("simulator core:", sl.native.status())        # compiled (mypyc) or pure Python
+    for r in results:
+        r["simulator"] = sl.native.status()
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -25,11 +25,16 @@ ROOT = HERE.parent
 
 
 def leaves(obj, prefix: str = "") -> dict:
-    """``{"a.b.c": number}`` for every int/float leaf (bools and strings left out)."""
+    """``{"a.b.c": number}`` for every int/float leaf (bools and strings left out); list items
+    are named by their ``workload`` field, else their index."""
     out: dict = {}
     if isinstance(obj, dict):
         for k, v in obj.items():
             out.update(leaves(v, f"{prefix}{k}."))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            name = v.get("workload", i) if isinstance(v, dict) else i
+            out.update(leaves(v, f"{prefix}{name}."))
     elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
         out[prefix[:-1]] = obj
     return out
@@ -86,7 +91,7 @@ def main(argv=None) -> int:
         if k == "time":
             ratio = pure / compiled if compiled else float("nan")
         report[key] = {"compiled": compiled, "pure": pure, "speed-up": round(ratio, 2)}
-        print(f"{key:60s} compiled {compiled:>14,} pure {pure:>14,}  speed-up {ratio:5.2f}x")
+        print(f"{key:60s} compiled {compiled:>12.4g} pure {pure:>12.4g}  speed-up {ratio:5.2f}x")
     if a.json:
         Path(a.json).write_text(json.dumps({"bench": [a.bench, *a.args], "repeat": a.repeat,
                                             "results": report, "differs": mismatched},

@@ -108,8 +108,10 @@ def bench_simpy(n_tiles: int, ours: dict, inputs: dict) -> dict:
     and a lean tile-level SimPy model without values (``simpy_lean``), against step_lab."""
     prog = pipeline(n_tiles)
     cycles, seconds = timed(lambda: simpy_cycles(prog, sl.hw.PAPER, inputs=inputs))
+    # the lean model has no reference-simulator overheads either: its HBM is the idealised one
     lean, lean_seconds = timed(lambda: lean_simpy_cycles(n_tiles, _pipeline_costs(),
-                                                         sl.hw.PAPER), repeat=2)
+                                                         sl.hw.idealized(sl.hw.PAPER)),
+                               repeat=2)
     res, t_timing = timed(lambda: sl.simulate(prog, values=False), repeat=2)
     # the SimPy replicas implement the idealised model (whole-tile HBM reservations, slots free
     # when read): compare cycles with step_lab on sl.hw.idealized(PAPER) (issue 16)

@@ -166,7 +166,8 @@ def _usable(build: Path) -> tuple[dict[str, Path] | None, str]:
         return None, (f"sources changed since the compiled build ({', '.join(changed[:3])}"
                       f"{', …' if len(changed) > 3 else ''}); ./run setup rebuilds it")
     files = {name: build / rel for name, rel in meta["modules"].items()}
-    if not all(f.is_file() for f in files.values()) or set(COMPILED) - set(files):
+    modules = {name for name in files if not name.endswith("__mypyc")}  # + mypyc's shared lib
+    if not all(f.is_file() for f in files.values()) or modules != set(COMPILED):
         return None, "the compiled build is incomplete; ./run setup rebuilds it"
     return files, "compiled (mypyc)"
 
@@ -241,9 +242,10 @@ def build(dest: Path = BUILD_DIR, *, quiet: bool = True) -> str:
             shutil.copy2(so, staged / rel)
             found[name] = str(rel)
         missing = set(COMPILED) - set(found)
-        if missing:
+        if missing or not any(name.endswith("__mypyc") for name in found):
             shutil.rmtree(staged)
-            raise RuntimeError(f"mypyc built no module for {sorted(missing)}")
+            what = sorted(missing) or "its shared library"
+            raise RuntimeError(f"mypyc built no module for {what}")
         (staged / MANIFEST).write_text(json.dumps(
             {"platform": _platform(), "sources": sources, "modules": found}, indent=1))
         old = dest.with_name(dest.name + ".old")

@@ -1,6 +1,7 @@
 """Compute functions: Matmul, element-wise maps and updates (STEP.md §4.4, FLOPs §7.2)."""
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -217,7 +218,10 @@ class _Binary(MapFunction, UpdateFunction):
 
     def flops_of_value(self, x: Any, acc: Any = None) -> int:
         shapes = [np.shape(v) for v in (tuple_values(x) if acc is None else [x, acc])]
-        return int_flops(self.flops_per_element * int(np.prod(np.broadcast_shapes(*shapes))))
+        first = shapes[0]
+        # NOTE: the hot path (one call per element): equal shapes skip numpy's broadcasting
+        shape = first if all(s == first for s in shapes) else np.broadcast_shapes(*shapes)
+        return int_flops(self.flops_per_element * math.prod(shape))
 
 
 class Add(_Binary):
