@@ -57,7 +57,13 @@ def run(bench: str, args: list, flag: str) -> dict:
         env = {**os.environ, "STEP_LAB_NATIVE": flag, "PYTHONPATH": str(ROOT)}
         subprocess.run([sys.executable, str(HERE / bench), *args, "--json", str(out)],
                        env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        return leaves(json.loads(out.read_text()))
+        report = json.loads(out.read_text())
+    said = [r.get("simulator") for r in (report if isinstance(report, list) else [report])
+            if isinstance(r, dict)]
+    if flag == "1" and not any(s == "compiled (mypyc)" for s in said):
+        raise SystemExit(f"{bench} did not run the compiled core ({said or 'not recorded'}): "
+                         "run ./run setup, or use a benchmark that records it")
+    return leaves(report)
 
 
 def best(runs: list, key: str):

@@ -132,6 +132,14 @@ def main() -> None:
         result = {"runs": runs, "identical": not bad}
         if bad:
             print("\n".join(bad))
+    # the simulator core the CLI runs with this environment (compiled or pure Python)
+    simulator = subprocess.run(
+        [sys.executable, "-c", "import step_lab; print(step_lab.native.status())"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        cwd=ROOT).stdout.strip()
+    print("simulator core:", simulator)
+    if isinstance(result, dict):
+        result["simulator"] = simulator
     if opts.json:
         Path(opts.json).write_text(json.dumps(result, indent=1))
 

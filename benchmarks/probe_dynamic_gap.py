@@ -61,8 +61,13 @@ error, so it is not adopted (the two reference sets would need different HBM cha
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+# this probe substitutes classes inside the simulator (hbm_stream.RequestStreams): compiled
+# modules call each other directly and would ignore that, so it runs the pure-Python core
+os.environ["STEP_LAB_NATIVE"] = "0"
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

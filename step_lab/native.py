@@ -7,15 +7,20 @@ compiled modules import (their types and ``Final`` constants are built into the 
 this module (``step_lab/__init__`` does it first) installs a finder (:func:`install`) that loads
 a compiled module only when
 
-* the manifest matches the sources on disk byte for byte (an edited module is never shadowed by
-  a stale build: Python runs the edited source until the next ``./run setup``), and the Python
-  version and platform are those of the build;
+* the manifest matches the sources on disk byte for byte when ``step_lab`` is imported (a
+  module edited before that is never shadowed by a stale build: Python runs the edited source
+  until the next ``./run setup``; ``importlib.reload`` / ``%autoreload`` of a compiled module in
+  a running process reloads the compiled build, so restart the kernel after editing the core),
+  and the Python version and platform are those of the build;
 * ``STEP_LAB_NATIVE`` is not ``0`` (``STEP_LAB_NATIVE=0`` runs the pure-Python reference).
 
+Compiled functions call each other directly: monkeypatching a name in a compiled module has no
+effect on them (tests and probes that substitute internals run under ``STEP_LAB_NATIVE=0``).
 The same cycles, statistics and values either way: ``tests/test_native.py`` compares
 ``tools/sim_fingerprint.py`` under both. :func:`status` says which one this process runs.
 [Choice] a compiled build is an accelerator, never a requirement: no compiler, no mypy or a
-failed build leaves the pure-Python simulator, with one line saying why in ``./run setup``.
+failed build leaves the pure-Python simulator, with one line saying why in ``./run setup``
+(which does not retry for the same sources until ``step_lab/_compiled.failed`` is removed).
 """
 from __future__ import annotations
 
@@ -153,7 +158,8 @@ def _usable(build: Path) -> tuple[dict[str, Path] | None, str]:
     not."""
     try:
         meta = json.loads((build / MANIFEST).read_text())
-    except (OSError, ValueError):
+        meta["platform"], meta["sources"].items(), meta["modules"].items()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None, "no compiled build (./run setup builds one)"
     if meta.get("platform") != _platform():
         return None, "the compiled build is for another Python; ./run setup rebuilds it"
@@ -189,11 +195,11 @@ def install(build: Path = BUILD_DIR) -> str:
 
 def status() -> str:
     """How this process simulates: ``"compiled (mypyc)"`` or ``"pure Python: <why>"``."""
-    loaded = [m for m in COMPILED if m in sys.modules]
-    if loaded and _STATE["status"] == "compiled (mypyc)":
-        compiled = [m for m in loaded if not str(getattr(sys.modules[m], "__file__", "")
-                                                 ).endswith(".py")]
-        if len(compiled) != len(loaded):
+    loaded = [sys.modules[m] for m in COMPILED if m in sys.modules]
+    if loaded:
+        if all(not str(getattr(m, "__file__", "")).endswith(".py") for m in loaded):
+            return "compiled (mypyc)"
+        if not _STATE["status"].startswith("pure Python"):
             return "pure Python: the compiled build did not load"
     return _STATE["status"]
 
@@ -205,47 +211,60 @@ def active() -> bool:
 
 # --- building -------------------------------------------------------------------------------
 
-def build(dest: Path = BUILD_DIR, *, quiet: bool = True) -> str:
+def build(dest: Path = BUILD_DIR) -> str:
     """Compile :data:`COMPILED` into ``dest`` unless an up-to-date build is there; returns a
-    one-line account. Raises ``RuntimeError`` with mypyc's output when the build fails."""
-    files, _ = _usable(dest)
-    if files is not None:
-        return f"compiled simulator core is up to date ({dest})"
+    one-line account. One build at a time per ``dest`` (a lock file beside it); a failure
+    raises ``RuntimeError`` with mypyc's last lines, its whole output in ``<dest>.log``."""
+    import fcntl
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.with_name(dest.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)        # a second build waits, then finds it fresh
+        if _usable(dest)[0] is not None:
+            return f"compiled simulator core is up to date ({dest})"
+        try:
+            import mypyc  # noqa: F401  (only to say clearly that it is missing)
+        except ImportError as e:
+            raise RuntimeError("mypyc is not installed (it comes with mypy: "
+                               "pip install mypy)") from e
+        with tempfile.TemporaryDirectory(prefix="step_lab_mypyc_") as tmp:
+            _compile(Path(tmp), dest)
+    return f"compiled the simulator core with mypyc ({len(COMPILED)} modules, {dest})"
+
+
+def _compile(work: Path, dest: Path) -> None:
+    shutil.copytree(PACKAGE, work / "step_lab", ignore=shutil.ignore_patterns(
+        "_compiled*", "labextension", "data", "__pycache__", "*.so"))
+    # the hashes of what is compiled: the copies (a file saved meanwhile makes the build stale)
+    sources = {path: _digest(work / path) for path in manifest_now(dependencies())}
+    ini = work / "mypyc.ini"
+    ini.write_text(_MYPY_INI.format(version=f"{sys.version_info[0]}.{sys.version_info[1]}"))
+    cmd = [sys.executable, "-c", "from mypyc.__main__ import main; main()",
+           "--config-file", str(ini)] + [str(Path(*m.split(".")).with_suffix(".py"))
+                                         for m in COMPILED]
+    done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    log = dest.with_name(dest.name + ".log")
+    log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        lines = [ln for ln in (done.stdout + done.stderr).strip().splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "error" in ln.lower()] or lines
+        raise RuntimeError(f"mypyc failed (exit {done.returncode}): "
+                           f"{errors[-1] if errors else 'no output'} (log: {log})")
+    suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
+    staged = Path(tempfile.mkdtemp(prefix="_compiled.", dir=dest.parent))
     try:
-        import mypyc  # noqa: F401  (only to say clearly that it is missing)
-    except ImportError as e:
-        raise RuntimeError("mypyc is not installed (it comes with mypy: pip install mypy)") from e
-    modules = dependencies()
-    with tempfile.TemporaryDirectory(prefix="step_lab_mypyc_") as tmp:
-        work = Path(tmp)
-        shutil.copytree(PACKAGE, work / "step_lab", ignore=shutil.ignore_patterns(
-            "_compiled", "labextension", "data", "__pycache__", "*.so"))
-        sources = manifest_now(modules)         # hashed before compiling what was copied
-        ini = work / "mypyc.ini"
-        ini.write_text(_MYPY_INI.format(version=f"{sys.version_info[0]}.{sys.version_info[1]}"))
-        cmd = [sys.executable, "-c", "from mypyc.__main__ import main; main()",
-               "--config-file", str(ini)] + [str(Path(*m.split(".")).with_suffix(".py"))
-                                             for m in COMPILED]
-        done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
-        if done.returncode != 0:
-            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
-            raise RuntimeError(f"mypyc failed (exit {done.returncode}):\n{tail}")
-        suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
-        staged = Path(tempfile.mkdtemp(prefix="_compiled.", dir=dest.parent))
         found: dict[str, str] = {}
         for so in work.rglob("*" + suffix):
-            if "build" in so.relative_to(work).parts:
-                continue
             rel = so.relative_to(work)
+            if "build" in rel.parts:
+                continue
             name = ".".join(rel.parts[:-1] + (rel.name[:-len(suffix)],))
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(so, staged / rel)
             found[name] = str(rel)
         missing = set(COMPILED) - set(found)
         if missing or not any(name.endswith("__mypyc") for name in found):
-            shutil.rmtree(staged)
             what = sorted(missing) or "its shared library"
-            raise RuntimeError(f"mypyc built no module for {what}")
+            raise RuntimeError(f"mypyc built no module for {what} (log: {log})")
         (staged / MANIFEST).write_text(json.dumps(
             {"platform": _platform(), "sources": sources, "modules": found}, indent=1))
         old = dest.with_name(dest.name + ".old")
@@ -254,27 +273,48 @@ def build(dest: Path = BUILD_DIR, *, quiet: bool = True) -> str:
             dest.rename(old)        # a running process keeps its mapped files
         staged.rename(dest)
         shutil.rmtree(old, ignore_errors=True)
-    if not quiet:
-        print(done.stdout)
-    return f"compiled the simulator core with mypyc ({len(COMPILED)} modules, {dest})"
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _failed_stamp(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".failed")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``build`` (exit 1 and one line on failure, recorded in ``_compiled.failed``), ``fresh``
+    (exit 0: usable; 3: a build of these very sources failed, which ``./run setup`` does not
+    retry), and ``status``; used by ``./run setup``."""
     args = sys.argv[1:] if argv is None else argv
+    stamp = _failed_stamp(BUILD_DIR)
     if args == ["build"]:
         try:
             print(build())
-        except RuntimeError as e:
+        except (RuntimeError, OSError) as e:
             print(f"step-lab: the simulator stays pure Python: {e}", file=sys.stderr)
+            try:
+                stamp.write_text(json.dumps(manifest_now(dependencies())))
+            except OSError:
+                pass
             return 1
+        stamp.unlink(missing_ok=True)
         return 0
-    if args == ["fresh"]:                   # exit 0 when the build is usable as it is
-        return 0 if _usable(BUILD_DIR)[0] is not None else 1
+    if args == ["fresh"]:
+        if _usable(BUILD_DIR)[0] is not None:
+            return 0
+        try:
+            failed = json.loads(stamp.read_text()) == manifest_now(dependencies())
+        except (OSError, ValueError):
+            failed = False
+        return 3 if failed else 1
     if args == ["status"]:
         print(status())
         return 0
-    print("usage: main(['build' | 'fresh' | 'status'])", file=sys.stderr)
+    print("usage: python -m step_lab.native build | fresh | status", file=sys.stderr)
     return 2
 
 
 install()   # on import, i.e. first thing in ``import step_lab`` (before step_lab.sim)
+
+if __name__ == "__main__":
+    sys.exit(main())

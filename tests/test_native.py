@@ -130,3 +130,26 @@ def test_the_dependency_closure_covers_what_the_compiled_modules_import():
 def test_status_is_a_sentence_either_way():
     assert sl.native.status() == "compiled (mypyc)" or sl.native.status().startswith(
         "pure Python")
+
+
+@pytest.mark.parametrize("text", ['{"platform": {}}', "[]", '{"platform": 1, "sources": 2}',
+                                  "not json"])
+def test_a_malformed_manifest_means_no_build_not_a_broken_import(tmp_path, text):
+    (tmp_path / native.MANIFEST).write_text(text)
+    files, why = native._usable(tmp_path)
+    assert files is None and "no compiled build" in why
+
+
+def test_a_failed_build_is_not_retried_for_the_same_sources(tmp_path, monkeypatch, capsys):
+    dest = tmp_path / "_compiled"
+    monkeypatch.setattr(native, "BUILD_DIR", dest)
+
+    def fail(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(native, "build", fail)
+    assert native.main(["fresh"]) == 1                     # nothing built, nothing failed
+    assert native.main(["build"]) == 1 and "disk full" in capsys.readouterr().err
+    assert native.main(["fresh"]) == 3                     # ./run setup: say so, don't retry
+    stamp = tmp_path / "_compiled.failed"
+    stamp.write_text(json.dumps({"step_lab/sim/engine.py": "0" * 64}))  # sources changed since
+    assert native.main(["fresh"]) == 1
