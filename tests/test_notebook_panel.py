@@ -140,3 +140,30 @@ def test_a_knob_change_replaces_the_player_output():
     assert "step-lab-bokehjs" in loader.outputs[0]["data"]["text/html"]   # once (the panel
     assert len(panel.plots.children) == 2                     # stays self-sufficient after a
     assert panel.animation.runs[0].cycles == panel.outcome.result.cycles != before  # reload)
+
+
+def test_the_previous_settings_views_are_dimmed_until_the_new_ones_are_drawn():
+    """Numbers first: between them and the verdict/graph/player of the new setting, the old
+    views carry the dimming class; a failing setting keeps the last good views undimmed."""
+    from step_lab.notebook.stale import STALE, STYLE
+    panel = gemm_panel(Options(show_graph=True, animate=True))
+    views = (panel.why, panel.roofline, panel.graph, panel.plots)
+    assert not any(STALE in v._dom_classes for v in views)
+    assert any(getattr(c, "value", "") == STYLE for c in panel.widget.children)
+    seen = []                          # on_result runs after the numbers, before the views
+    panel.on_result = lambda _o: seen.append([STALE in v._dom_classes for v in views])
+    panel.set(tile=16)
+    assert seen == [[True, True, True, True]]
+    assert not any(STALE in v._dom_classes for v in views)   # all redrawn
+    assert "tile=16" in panel.summary.value
+
+
+def test_a_failed_setting_leaves_the_last_good_views_undimmed():
+    from step_lab.notebook.stale import STALE
+    log: list = []
+    first = evaluate(tiny_builder(log), {"n": 2}, Options(show_graph=True))
+    panel = StepPanel(tiny_builder(log), {"n": Knob("n", 2, range=(1, 20, 1))},
+                      Options(show_graph=True), first=first, background=False)
+    panel.set(n=13)
+    assert "last good result" in panel.status.value
+    assert not any(STALE in v._dom_classes for v in (panel.why, panel.graph, panel.plots))

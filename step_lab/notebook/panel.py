@@ -10,8 +10,9 @@ Knob settings are remembered (:mod:`.cache`: a setting seen before answers from 
 after each draw, the neighbouring settings are evaluated ahead in a background thread
 (:mod:`.speculate`) so that the next move is most likely answered from memory too. A setting
 never seen shows its simulated numbers first, then the symbolic metrics (and the on-chip peak
-evaluated from them), the verdict and graph, then the player; the garbage collector is held off
-until it is drawn (:mod:`.gcpause`). Copy as code and save report: :mod:`.panel_takeaway`.
+evaluated from them), the verdict and graph, then the player (the previous ones dimmed until
+then, :mod:`.stale`); the garbage collector is held off until it is drawn (:mod:`.gcpause`).
+Copy as code and save report: :mod:`.panel_takeaway`.
 """
 from __future__ import annotations
 
@@ -19,18 +20,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from . import gcpause
+from . import gcpause, stale
 from .cache import OutcomeCache, draw_ahead, drawn, graph_view, metrics_view, show_player
 from .graph import expand_choices, graph_html
 from .knobs import Knob, make_widget
-from .outcome import (
-    Options,
-    Outcome,
-    complete,
-    error_html,
-    is_complete,
-    summary_html,
-)
+from .outcome import Options, Outcome, complete, error_html, is_complete, summary_html
 from .panel_takeaway import TakeawayMixin
 
 __all__ = ["StepPanel"]
@@ -113,7 +107,7 @@ class StepPanel(TakeawayMixin):
                                                              self.roofline, self.expand,
                                                              self.graph, self.plots,
                                                              self.code_box, takeaway]
-        self.widget = w.VBox(children)
+        self.widget = w.VBox(children + [w.HTML(stale.STYLE)])
         self.widget.add_class("step-lab-panel")
         self.widget.panel = self               # reachable from the displayed widget
 
@@ -303,6 +297,7 @@ class StepPanel(TakeawayMixin):
         """Show the browser player of the new run (a self-contained HTML output)."""
         try:
             self.animation = show_player(self.plots, outcome)
+            stale.mark((self.plots,), False)
         except Exception as exc:  # shown instead of the animation; the numbers stay
             self.error.value += error_html(f"animation: {exc}")
 
@@ -314,11 +309,15 @@ class StepPanel(TakeawayMixin):
                                  "the last good result</i>" if self.outcome else "")
             return
         self.outcome = outcome
+        stale.mark((self.why, self.roofline, self.graph, self.plots), True)   # until redrawn
         self.code_box.value = self._code_html()
         self.summary.value = views.get("summary", "")
         self.metrics.value = views.get("metrics", "")
 
     def _show_views(self, outcome: Outcome, views: dict) -> None:
+        stale.mark((self.why, self.roofline, self.graph), False)
+        if not (self.options.animate and outcome.result is not None):
+            stale.mark((self.plots,), False)        # no player follows
         self.graph.value = views.get("graph", "")
         self.why.value = views.get("why", "")
         self.bottleneck = views.get("bottleneck")

@@ -42,7 +42,8 @@ CELLS = [
 
 # records key press -> the summary naming `needle`, and -> a new ready player (in the page)
 _WATCH = """([needle, label, index]) => {
-  const t = window.__knob = {start: null, numbers: null, inserted: null, player: null};
+  const t = window.__knob = {start: null, numbers: null, inserted: null, player: null,
+                             dimmed: null};
   const panel = document.querySelectorAll('.step-lab-panel')[index];
   const old = panel.querySelector('[data-step-player]');
   const oldId = old ? old.id : null;
@@ -50,7 +51,12 @@ _WATCH = """([needle, label, index]) => {
     if (t.start === null) { return; }
     const now = performance.now();
     if (t.numbers === null && [...panel.querySelectorAll('.step-lab-summary')]
-        .some(e => e.innerText.includes(needle))) { t.numbers = now - t.start; }
+        .some(e => e.innerText.includes(needle))) {
+      t.numbers = now - t.start;
+      // the previous setting's verdict/graph/player, dimmed until the new ones are drawn
+      const old = panel.querySelector('.step-lab-stale');
+      t.dimmed = old ? parseFloat(getComputedStyle(old).opacity) : null;
+    }
     const p = panel.querySelector('[data-step-player]');
     // the new setting's player (an earlier quick move's player may arrive in between)
     const data = p && p.id !== oldId ? document.getElementById(p.id + '-data') : null;
@@ -104,7 +110,11 @@ def _move(page, panel, presses: int, key: str, tile: int, index: int = 0) -> dic
     cycles = panel.locator(".step-lab-cycles").first.inner_text().strip()
     assert f"tile_n={tile}" in summary
     assert cycles == f"{expected:,}"                                # the right numbers
-    return {"tile_n": tile, "numbers_ms": round(timing["numbers"]),
+    # the new views replaced the dimmed ones
+    page.wait_for_function("(i) => document.querySelectorAll('.step-lab-panel')[i]"
+                           ".querySelectorAll('.step-lab-stale').length === 0", arg=index,
+                           timeout=30_000)
+    return {"tile_n": tile, "numbers_ms": round(timing["numbers"]), "dimmed": timing["dimmed"],
             "player_output_ms": round(timing["inserted"]), "panel_ms": round(timing["player"]),
             "from_memory": "remembered" in summary}
 
@@ -150,6 +160,8 @@ def _drive(page) -> list:
     cold = _move(page, cold_panel, 1, "ArrowRight", 32, index=1)       # 16 -> 32: never seen
     results.append({**cold, "kind": "cold: never seen, nothing evaluated ahead"})
     assert not cold["from_memory"]
+    # numbers first: the old verdict, graph and player are still there, dimmed (notebook/stale)
+    assert cold["dimmed"] is not None and cold["dimmed"] < 0.5, cold
     page.screenshot(path=str(SHOTS / "knob-latency-cold.png"))
     return results
 
