@@ -127,10 +127,11 @@ def _platform() -> dict[str, str]:
             "ext_suffix": str(sysconfig.get_config_var("EXT_SUFFIX"))}
 
 
-def manifest_now(modules: list[str]) -> dict[str, str]:
-    """``{source path relative to the repository: sha256}`` of ``modules`` as they are on disk."""
-    root = PACKAGE.parent
-    return {str(_file_of(m).relative_to(root)): _digest(_file_of(m)) for m in modules}
+def manifest_now(modules: list[str], root: Path = PACKAGE.parent) -> dict[str, str]:
+    """``{source path relative to the repository: sha256}`` of ``modules`` as they are on disk
+    under ``root`` (this checkout, or the copy a build compiles)."""
+    paths = (_file_of(m).relative_to(PACKAGE.parent) for m in modules)
+    return {str(path): _digest(root / path) for path in paths}
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -158,8 +159,10 @@ def _usable(build: Path) -> tuple[dict[str, Path] | None, str]:
     not."""
     try:
         meta = json.loads((build / MANIFEST).read_text())
-        meta["platform"], meta["sources"].items(), meta["modules"].items()
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError):
+        meta = None
+    if not (isinstance(meta, dict) and isinstance(meta.get("sources"), dict)
+            and isinstance(meta.get("modules"), dict)):
         return None, "no compiled build (./run setup builds one)"
     if meta.get("platform") != _platform():
         return None, "the compiled build is for another Python; ./run setup rebuilds it"
@@ -235,7 +238,7 @@ def _compile(work: Path, dest: Path) -> None:
     shutil.copytree(PACKAGE, work / "step_lab", ignore=shutil.ignore_patterns(
         "_compiled*", "labextension", "data", "__pycache__", "*.so"))
     # the hashes of what is compiled: the copies (a file saved meanwhile makes the build stale)
-    sources = {path: _digest(work / path) for path in manifest_now(dependencies())}
+    sources = manifest_now(dependencies(), root=work)
     ini = work / "mypyc.ini"
     ini.write_text(_MYPY_INI.format(version=f"{sys.version_info[0]}.{sys.version_info[1]}"))
     cmd = [sys.executable, "-c", "from mypyc.__main__ import main; main()",

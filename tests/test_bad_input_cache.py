@@ -186,6 +186,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _outliving(pids: list, seconds: float) -> list:
+    """The processes of ``pids`` still alive after waiting up to ``seconds`` for them to end."""
+    deadline = time.monotonic() + seconds
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [p for p in pids if _alive(p)]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_of_a_sweep_parent_ends_its_workers(tmp_path):
     script = tmp_path / "parent.py"
@@ -201,10 +209,7 @@ def test_sigkill_of_a_sweep_parent_ends_its_workers(tmp_path):
                 workers.append(int(line.split()[1]))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(_alive(w) for w in workers), "a worker outlived its parent"
+        assert not _outliving(workers, 10), "a worker outlived its parent"
     finally:
         for pid in [proc.pid, *workers]:
             try:

@@ -13,7 +13,7 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_bad_input_cache import _alive, _children, _default_sigint
+from test_bad_input_cache import _alive, _children, _default_sigint, _outliving
 
 from step_lab.reproduce import batch, pool
 from step_lab.reproduce.ordered import OrderedExecutor, ranked
@@ -177,10 +177,7 @@ def test_sigkill_of_the_default_reproduce_ends_its_workers(tmp_path):
         workers = _wait_for_workers(proc)
         proc.kill()
         proc.wait(10)
-        deadline = time.monotonic() + 15
-        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(_alive(p) for p in workers), "a worker outlived its parent"
+        assert not _outliving(workers, 15), "a worker outlived its parent"
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

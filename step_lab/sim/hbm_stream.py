@@ -114,15 +114,9 @@ class RequestStreams:
         self.last[node] = e
         dt = e - self.now
         b = self.backlog + 1 * self.rate * dt - self.service * dt
-        backlog = self.backlog = b if b > 0.0 else 0.0
+        self.backlog = b if b > 0.0 else 0.0
         self.now = e
-        depart = (e if e > self.start else self.start) + backlog / self.service
-        first = -int(-s // 1)
-        last = -int(-depart // 1) - 1
-        done = (last if last > first else first) + self.latency + self.to_operator
-        if self.log is not None:
-            self.log.extend((first, done, nbytes, int(is_write), node))
-        return done
+        return self.complete(s, e, nbytes, is_write, node)     # (integrated up to e already)
 
     def complete(self, s: float, e: float, nbytes: int, is_write: bool = False,
                  node: int = -1) -> int:
