@@ -546,3 +546,35 @@ def test_random_store_node_reports_its_tile_bytes():
     prog, ack = _scatter_program()
     assert ack.node.element_bytes() == 2 * 3 * 4
     assert ack.node.is_offchip and ack.node.describe() == "-> out tile=[2,3]"
+
+
+def test_stores_write_each_tile_into_the_tensor_as_it_arrives():
+    """A store of a bound tensor copies each tile into the tensor's array (a later write to the
+    same address wins) and keeps no tile; an unbound one keeps them for the end; a timing-only
+    run keeps nothing (``OffChipMemory.writer``)."""
+    import weakref
+
+    from step_lab.interpret.memory import OffChipMemory
+    prog = sl.Program()
+    x = prog.input("x", sl.Tile(4, 2, "f32"), (3,))
+    bound = prog.tensor("y", (4, 6), "f32", role="output")        # column tiles: a 4-D view
+    ops.LinearOffChipStore(x, bound)
+    unbound = prog.tensor("z", (sl.dim("N"), 2), "f32", role="output")
+    ops.LinearOffChipStore(x, unbound)
+    memory = OffChipMemory(prog, {}, {})
+    write = memory.writer(bound, (4, 2))
+    tiles = [np.full((4, 2), v, np.float32) for v in (1, 2, 3, 9)]
+    alive = [weakref.ref(t) for t in tiles]
+    for index, tile in zip((0, 1, 2, 1), tiles, strict=True):
+        write(index, tile)
+    del tiles, tile
+    assert not any(ref() is not None for ref in alive) and not memory.written
+    np.testing.assert_array_equal(memory.assembled(bound, (4, 2), 4),
+                                  np.repeat([[1, 9, 3]], 2, axis=1).repeat(4, axis=0)
+                                  .reshape(4, 6))
+    memory.writer(unbound, (1, 2))(1, np.ones((1, 2), np.float32))
+    assert list(memory.written["z"]) == [1]
+    timing = OffChipMemory(prog, {}, {})
+    timing.keep_writes = False
+    timing.writer(bound, (4, 2))(0, np.ones((4, 2), np.float32))
+    assert not timing.written and not timing.assembled(bound, (4, 2), 3).any()

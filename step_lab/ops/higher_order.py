@@ -23,6 +23,7 @@ import sympy
 from ..errors import ShapeError, StepError
 from ..fn import FlatMapFunction, Function, InitFunction, MapFunction, UpdateFunction
 from ..ir.dtypes import Tile
+from ..ir.ghost import Ghost, GhostCalls
 from ..ir.node import COMPUTE, GET, PUT, Behaviour, BehaviourContext, Node
 from ..ir.stream import Stream, StreamType
 from ..ir.tokens import DONE, Stop
@@ -102,6 +103,27 @@ class _HigherOrder(Node):
         except (ValueError, TypeError, IndexError) as e:
             raise StepError(f"{fn.name} failed on an element: {e}") from e
 
+    def _evaluate(self, calls: GhostCalls, fn, args: tuple, flops_first: bool = False) -> tuple:
+        """``(fn(*args), FLOPs of the element)``; for ghost arguments (a timing-only run) the
+        result of the same arguments is taken from ``calls`` (one per behaviour, i.e. per run).
+        ``flops_first``: count the FLOPs before applying (an update that grows its accumulator
+        in place). NOTE: the behaviours call it only when the element is a ghost (a run with
+        values pays one type check per element)."""
+        key = calls.key(args)
+        if key is not None:
+            hit = calls.get(key)
+            if hit is not None:
+                return hit
+        if flops_first:
+            flops = fn.flops_of_value(*args)
+            out = self._apply(fn, *args)
+        else:
+            out = self._apply(fn, *args)
+            flops = fn.flops_of_value(*args)
+        if key is not None:
+            calls.put(key, args, out, flops)
+        return out, flops
+
 
 class Map(_HigherOrder):
     """``Map(in: Strm<A, a>, fn: A -> B) => Strm<B, a>``, same shape, tokens copied (§4.4).
@@ -121,13 +143,17 @@ class Map(_HigherOrder):
         self._out_types = (StreamType(out, stream.shape, stream.ragged),)
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
-        fn = self.params["fn"]
+        fn, calls = self.params["fn"], GhostCalls()
         while True:
             tok = yield (GET, 0)
             if is_data(tok):
-                out = self._apply(fn, tok)
-                yield (COMPUTE, fn.flops_of_value(tok))
-                tok = out
+                if type(tok) is Ghost or type(tok) is tuple:       # a ghost (or ghosts zipped)
+                    tok, flops = self._evaluate(calls, fn, (tok,))
+                else:
+                    out = self._apply(fn, tok)
+                    flops = fn.flops_of_value(tok)
+                    tok = out
+                yield (COMPUTE, flops)
             yield (PUT, 0, tok)
             if tok is DONE:
                 return
@@ -203,7 +229,7 @@ class Accum(_Reduce):
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         fn, init, b = self.params["fn"], self.params["init"], self.params["rank"]
-        acc, open_group = init(ctx.bindings), False
+        acc, open_group, calls = init(ctx.bindings), False, GhostCalls()
         while True:
             tok = yield (GET, 0)
             if tok is DONE:
@@ -219,8 +245,12 @@ class Accum(_Reduce):
                         yield (PUT, 0, Stop(tok.level - b))
                     acc, open_group = init(ctx.bindings), False
                 continue
-            flops = fn.flops_of_value(tok, acc)
-            acc, open_group = self._apply(fn, tok, acc), True
+            if type(tok) is Ghost or type(tok) is tuple:
+                acc, flops = self._evaluate(calls, fn, (tok, acc), flops_first=True)
+            else:
+                flops = fn.flops_of_value(tok, acc)
+                acc = self._apply(fn, tok, acc)
+            open_group = True
             yield (COMPUTE, flops)
 
 
@@ -240,12 +270,15 @@ class Scan(_Reduce):
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
         fn, init, b = self.params["fn"], self.params["init"], self.params["rank"]
-        acc = init(ctx.bindings)
+        acc, calls = init(ctx.bindings), GhostCalls()
         while True:
             tok = yield (GET, 0)
             if is_data(tok):
-                flops = fn.flops_of_value(tok, acc)
-                acc = self._apply(fn, tok, acc)
+                if type(tok) is Ghost or type(tok) is tuple:       # a ghost (or ghosts zipped)
+                    acc, flops = self._evaluate(calls, fn, (tok, acc), flops_first=True)
+                else:
+                    flops = fn.flops_of_value(tok, acc)
+                    acc = self._apply(fn, tok, acc)
                 yield (COMPUTE, flops)
                 yield (PUT, 0, acc)
                 continue

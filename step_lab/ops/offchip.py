@@ -383,6 +383,7 @@ class LinearOffChipStore(Node):
         if self.pad:
             ctx.memory.padded.add(self.tensor.name)
         charge = (OFFCHIP, self.element_bytes(), True)
+        write = ctx.memory.writer(self.tensor, self.tile, self.pad)
         count = 0
         while True:
             tok = yield (GET, 0)
@@ -394,7 +395,7 @@ class LinearOffChipStore(Node):
                 raise StepError(f"the stream has more than {n_tiles} tiles, the capacity of "
                                 f"tensor {self.tensor.name!r} (expected at most {n_tiles})")
             _check_tile_value(tok, self.tile, self.tensor)
-            ctx.memory.write(self.tensor, count, tok)
+            write(count, tok)
             yield charge
             count += 1
         ctx.stored[self.tensor.name] = (self.tensor, self.tile, count)
@@ -498,6 +499,7 @@ class RandomOffChipStore(Node):
         if self.pad:
             ctx.memory.padded.add(self.tensor.name)
         charge = (OFFCHIP, self.element_bytes(), True)
+        write = ctx.memory.writer(self.tensor, self.tile, self.pad)
         writes = 0
         while True:
             tok = yield (GET, 0)
@@ -509,7 +511,7 @@ class RandomOffChipStore(Node):
             addr = _address(tok, n_tiles, self.tensor)
             value = yield from self._next_data(writes)
             _check_tile_value(value, self.tile, self.tensor)
-            ctx.memory.write(self.tensor, addr, value)
+            write(addr, value)
             yield charge
             yield (PUT, 0, True)
             writes += 1

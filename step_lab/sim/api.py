@@ -107,6 +107,7 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
         inputs, ghosts = ghost_inputs(program, inputs or {}, bindings)
     ctx = RunContext(program, inputs, bindings, seed, where="simulate")   # work checked above
     attach_ghosts(ctx, ghosts)
+    ctx.memory.keep_writes = values         # a timing-only run shows no arrays
     capacity = hw.onchip_buffer_capacity_bytes or None
     ctx.spilled = decide_spills(program, capacity, ctx.bindings)
     peak = {"fifo_depth": hw.fifo_depth if fifo_memory else None, "buffer_capacity": capacity}

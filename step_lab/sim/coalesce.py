@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from ..ir.ghost import Ghost, GhostCalls
 from ..ir.tokens import DONE, Stop
 from .costs import in_cost
 from .diagnostics import wrap_error
@@ -79,6 +80,7 @@ class Segment:
         self.stages = stages
         self.fns = [p.node.params["fn"] for p in stages]
         self.applies = [cast(Any, p.node)._apply for p in stages]   # Map's error wrapper
+        self.calls = [GhostCalls() for _ in stages]     # results on ghosts (timing-only runs)
         # the input channel of each stage, then the segment's output
         self.links: list[Channel] = [p.ins[0] for p in stages] + [stages[-1].outs[0][0]]
         self.done = [False] * len(stages)
@@ -88,8 +90,8 @@ class Segment:
         # (hw.compute_holds_inputs, sim/holding.py)
         self.holds = [p.hold_ports[0] for p in stages]
         # per stage, what _drain reads (one unpacking per call)
-        self.bound = [(p, src, out, self.holds[i], self.fns[i], self.applies[i], p.plan, src.q,
-                       src.t, out.credits, out.q, out.t)
+        self.bound = [(p, src, out, self.holds[i], self.fns[i], self.applies[i], self.calls[i],
+                       p.plan, src.q, src.t, out.credits, out.q, out.t)
                       for i, (p, src, out) in enumerate(zip(stages, self.links[:-1],
                                                             self.links[1:], strict=True))]
 
@@ -129,7 +131,7 @@ class Segment:
         """Stage ``i``: put the token in hand when its output has a slot for it, then get and
         compute the next one (a Map holds one token while it waits to put it). NOTE: the hot
         path; a data token is got inline (``_get``: the same step, for stop tokens and Done)."""
-        p, src, out, holds, fn, apply, plan, sq, st, credits, oq, ot = self.bound[i]
+        p, src, out, holds, fn, apply, calls, plan, sq, st, credits, oq, ot = self.bound[i]
         engine, hand, tracing = self.engine, self.hand, self.engine.tracing
         while True:
             tok = hand[i]
@@ -176,7 +178,7 @@ class Segment:
                 if plan.in_cost:
                     clock = in_cost(p, 0, tok, clock)    # memory-resident bytes
                 p.clock = clock
-                tok = _compute(p, apply, fn, tok)
+                tok = _compute(p, apply, fn, calls, tok)
                 if holds:                        # the held slot is freed after the compute
                     src.credits.append(p.clock + plan.credit_lat)
             if src.w_put:
@@ -184,14 +186,22 @@ class Segment:
             hand[i] = tok
 
 
-def _compute(p: Proc, apply: Any, fn: Any, tok: object) -> object:
-    """The stage's function on a data token (``apply``: Map's error wrapper), then
-    max(⌈FLOPs / C⌉, ⌈resident bytes / BW⌉) cycles (Map's behaviour)."""
-    try:
-        value = apply(fn, tok)
-        flops = fn.flops_of_value(tok)
-    except Exception as e:                   # KeyboardInterrupt is not an Exception
-        raise wrap_error(p, e) from e
+def _compute(p: Proc, apply: Any, fn: Any, calls: GhostCalls, tok: object) -> object:
+    """The stage's function on a data token (``apply``: Map's error wrapper; ``calls``: its
+    results on ghosts, as ``Map._evaluate``), then max(⌈FLOPs / C⌉, ⌈resident bytes / BW⌉)
+    cycles (Map's behaviour)."""
+    key = calls.key((tok,)) if type(tok) is Ghost or type(tok) is tuple else None
+    hit = calls.get(key) if key is not None else None
+    if hit is not None:
+        value, flops = hit
+    else:
+        try:
+            value = apply(fn, tok)
+            flops = fn.flops_of_value(tok)
+        except Exception as e:               # KeyboardInterrupt is not an Exception
+            raise wrap_error(p, e) from e
+        if key is not None:
+            calls.put(key, (tok,), value, flops)
     cost = -(-flops // p.plan.compute_bw) if flops else 0
     if p.res_bytes:                          # NOTE: costs.element_cost without a shared unit
         memory = -(-p.res_bytes // p.plan.onchip_bw)

@@ -304,6 +304,8 @@ def _token_inputs(cfg: ModelConfig, routes: np.ndarray, seed: int, shared: int =
 def _inputs(plan: MoePlan, cfg: ModelConfig, routes: np.ndarray, seed: int,
             values: bool, shared: int = 0) -> dict:
     x, weights = _token_inputs(cfg, routes, seed, shared)
+    if not values:          # timing only: every float tile a ghost (routing is in sel/rsel/wsel)
+        x, weights = _zeros(x.shape), _zeros(weights.shape)
     multi_hot = [frozenset(int(e) for e in row) for row in routes]
     inputs = {"X": x, "Wr": weights, "sel": multi_hot, "rsel": list(multi_hot),
               "wsel": [int(e) for e in routes.ravel()]}
