@@ -169,7 +169,14 @@ class GhostCalls:
 
     @staticmethod
     def key(args: tuple) -> Any:
-        """The identity key of ``args``, or None when one of them is not a shared ghost."""
+        """The identity key of ``args``, or None when one of them is not a shared ghost. (One
+        GhostCalls serves one operator, so its calls have one arity and one argument kind:
+        the one-argument forms below never meet the general one's keys.)"""
+        if len(args) == 1:                  # NOTE: a Map's element: a ghost or zipped ghosts
+            a = args[0]
+            if type(a) is Ghost:
+                return id(a) if a.base is _ZERO else None
+            return _ids(a) if type(a) is tuple else None
         out: list[object] = []
         for a in args:
             if type(a) is Ghost:
@@ -177,10 +184,10 @@ class GhostCalls:
                     return None
                 out.append(id(a))
             elif type(a) is tuple:
-                for b in a:
-                    if type(b) is not Ghost or b.base is not _ZERO:
-                        return None
-                out.append(tuple(map(id, a)))
+                ids = _ids(a)
+                if ids is None:
+                    return None
+                out.append(ids)
             else:
                 return None
         return tuple(out)
@@ -194,3 +201,11 @@ class GhostCalls:
         if type(value) is Ghost and value.base is _ZERO and len(self._table) < _MAX_CALLS:
             self._table[key] = (value, flops)
             self._alive.append(args)
+
+
+def _ids(items: tuple) -> tuple | None:
+    """The identities of a tuple of shared ghosts (None if an item is not one)."""
+    for b in items:
+        if type(b) is not Ghost or b.base is not _ZERO:
+            return None
+    return tuple([id(b) for b in items])

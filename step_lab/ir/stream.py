@@ -35,8 +35,11 @@ class StreamType:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(as_dim(d, what="stream dim") for d in self.shape))
-        live = free_symbols(*self.shape)
-        object.__setattr__(self, "ragged", frozenset(s for s in self.ragged if s in live))
+        if self.ragged:                     # (most streams have none: skip sympy's walk)
+            live = free_symbols(*self.shape)
+            object.__setattr__(self, "ragged", frozenset(s for s in self.ragged if s in live))
+        elif type(self.ragged) is not frozenset:
+            object.__setattr__(self, "ragged", frozenset())
 
     @property
     def rank(self) -> int:

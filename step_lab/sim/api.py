@@ -172,8 +172,9 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     measured = _measured_dims(program, procs)
     # §6.4: memory binds ragged dims at their maximum, traffic and FLOPs at their mean
     symbols = {**measured, **ctx.bindings, **_ragged_maxima(program, procs)}
-    per_node = {p.name: _node_stats(p, cycles, layout) for p in procs}
-    chans = {ch.name: {"capacity": ch.capacity, "tokens": _got(ch), "stall_get": ch.stall_get,
+    got = {ch: _got(ch) for ch in channels}      # tokens taken, per channel (read twice)
+    per_node = {p.name: _node_stats(p, cycles, layout, got) for p in procs}
+    chans = {ch.name: {"capacity": ch.capacity, "tokens": got[ch], "stall_get": ch.stall_get,
                        "stall_put": ch.stall_put} for ch in channels}
     return SimResult(program=program.name, cycles=cycles,
                      offchip_bytes=sum(p.offchip for p in procs),
@@ -190,22 +191,24 @@ def _got(ch) -> int:
     return ch.src.tokens_out(ch.stream.port) - len(ch.q)
 
 
-def _node_stats(p, cycles: int, layout) -> dict:
+def _node_stats(p, cycles: int, layout, got: dict) -> dict:
     idle = max(0, cycles - p.busy - p.stall_in - p.stall_out)
     cell = layout.unit_of.get(p.name)
+    worst_in, most = None, 0                 # the input channel stalled longest (None: none)
+    for ch in p.ins:
+        if ch.stall_get > most:
+            worst_in, most = ch.name, ch.stall_get
+    worst_out, most = None, 0                # the output channel stalled longest
+    for chs in p.outs:
+        for ch in chs:
+            if ch.stall_put > most:
+                worst_out, most = ch.name, ch.stall_put
     return {"op": type(p.node).__name__, "busy": p.busy, "stall_in": p.stall_in,
             "stall_out": p.stall_out, "idle": idle,
-            "tokens_in": sum(_got(ch) for ch in p.ins),
-            "tokens_out": sum(p.tokens_out(j) for j in range(len(p.outs))),
+            "tokens_in": sum([got[ch] for ch in p.ins]),
+            "tokens_out": sum([p.tokens_out(j) for j in range(len(p.outs))]),
             "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None,
-            "stall_in_on": _worst(p.ins, "stall_get"),
-            "stall_out_on": _worst([ch for chs in p.outs for ch in chs], "stall_put")}
-
-
-def _worst(chans, attr: str):
-    """Name of the channel with the most stalled cycles of kind ``attr`` (None: no stall)."""
-    best = max(chans, key=lambda ch: getattr(ch, attr), default=None)
-    return best.name if best is not None and getattr(best, attr) > 0 else None
+            "stall_in_on": worst_in, "stall_out_on": worst_out}
 
 
 def _trace(procs, channels, hbm, layout, cycles: int) -> Trace:
