@@ -98,6 +98,58 @@ def test_the_bar_charts_legend_lies_outside_the_plot_area():
     assert any(isinstance(r, Legend) for r in fig.above + fig.below + fig.left + fig.right)
 
 
+def _scatter_and_line_plots():
+    """Figs 8, 9/10, 12 and 13 as their pages draw them, from small made-up tables."""
+    from step_lab.reproduce.figures import fig8, fig12, fig13
+    from step_lab.reproduce.figures._moe import tiling_plot
+    records = [{"label": f"m{m}", "cycles": c, "reference_cycles": c * 1.01,
+                "hdl_cycles": c * 0.97, "offchip_bytes": c * 300}
+               for m, c in ((16, 3.3e4), (32, 2.1e4), (64, 9.5e3))]
+    moe = {f"{m}.{t}": {"model": m, "tiling": "static", "tile": t, "onchip_memory": 1e6 * t,
+                        "cycles": 1e6 * (30 + 40 / t)} for m in ("a", "b") for t in (8, 64, 1024)}
+    moe.update({f"{m}.dynamic": {"model": m, "tiling": "dynamic", "onchip_memory": 2e7,
+                                 "cycles": 2e7} for m in ("a", "b")})
+    regions = (128, 32, 8, 4)
+    table = {f"{tiling}.r{r}": {"compute_utilization": 0.2, "cycles": 1e6 * r,
+                                "onchip_memory": 1e7 * r, "allocated_compute": 1e4 * r,
+                                "bandwidth_utilization": 0.7}
+             for tiling in ("static", "dynamic") for r in regions}
+    return {"fig8": fig8._plot(records), "fig9/10": tiling_plot(moe, ["a", "b"]),
+            "fig12": fig12._plot(table, regions), "fig13": fig13._plot(table, regions)}
+
+
+def test_the_scatter_and_line_plots_legends_lie_above_the_plot_area():
+    # inside the frame they covered data: Fig 10's tile-1024 point, Fig 13(b)'s tall bars
+    pytest.importorskip("bokeh")
+    from bokeh.models import Legend
+
+    from step_lab.reproduce.figures._legend import STYLE, legend_width
+    for name, layout in _scatter_and_line_plots().items():
+        assert len(layout.children) == 2, name
+        for fig in layout.children:
+            assert not any(isinstance(r, Legend) for r in fig.center), (name, fig.title.text)
+            (legend,) = [r for r in fig.above if isinstance(r, Legend)]
+            assert legend.items and legend.orientation == STYLE["orientation"]
+            labels = [item.label.value for item in legend.items]
+            # wrapped onto enough rows that each fits across the frame (not cut off at the right)
+            frame = fig.width - 100 - 50 * (len(fig.right) > 0)
+            assert legend_width(labels) / legend.nrows <= frame or legend.nrows == len(labels)
+
+
+def test_a_long_legend_above_the_plot_wraps_and_a_short_one_keeps_one_row():
+    pytest.importorskip("bokeh")
+    from bokeh.plotting import figure
+
+    from step_lab.reproduce.figures._legend import legend_above
+    rows = {}
+    for width in (1000, 300):
+        fig = figure(width=width, height=300)
+        fig.line([0, 1], [0, 1], legend_label="allocated compute [KFLOPs/cycle]")
+        fig.line([0, 1], [1, 0], legend_label="on-chip memory [MB]")
+        rows[width] = legend_above(fig).nrows
+    assert rows == {1000: 1, 300: 2}
+
+
 def _fake_figure(ctx) -> FigureResult:
     """Declares nine withheld traces, uses three of them (as a quick Fig 21 does)."""
     for relative in B80[:3]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inputs import resolve, synthetic_kv
+from ._legend import STYLE as LEGEND_STYLE
 
 __all__ = ["MODEL", "CLASSES", "TRACES", "kv_trace", "run_points", "geomean", "bar_plot",
            "CLASS_LABEL", "source_digest"]
@@ -147,7 +148,6 @@ def bar_plot(groups: list, series: dict, *, title: str, y_label: str, log: bool 
                                    marker="dash", size=22, color="black", line_width=3)]
         # above the plot area, never over the bars (a legend inside it covered the tall ones)
         fig.add_layout(Legend(items=[LegendItem(label="paper (≈ read from the figure)",
-                                                renderers=marks)],
-                              orientation="horizontal", location="top_left"), "above")
+                                                renderers=marks)], **LEGEND_STYLE), "above")
     fig.xaxis.major_label_orientation = 0.9
     return fig

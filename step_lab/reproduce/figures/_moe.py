@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 from ..inputs import resolve
+from ._legend import legend_above
 
 __all__ = ["ROUTING_TRACES", "routing_for", "run_points", "by_label", "ratio", "tiling_plot",
            "REQUEST_GRANULARITY_NOTE"]
@@ -164,7 +165,7 @@ def tiling_plot(table: dict, models: list, *, log: bool = False, title: str = ""
             fig.scatter([r["onchip_memory"] / 1e6 for r in dynamic],
                         [r["cycles"] for r in dynamic], marker="star", size=16,
                         color="#d62728", legend_label="dynamic tiling")
-        fig.legend.location = "top_right"
+        legend_above(fig)
         fig.x_range.range_padding = 0.45        # room for the point labels at the right edge
         fig.y_range.range_padding = 0.15
         panels.append(fig)

@@ -9,6 +9,7 @@ R ∈ {128 (plain expert-parallel program, the baseline), 64, 32, 16, 8, 4}. Uti
 from __future__ import annotations
 
 from ..registry import FigureResult, figure
+from ._legend import legend_above
 from ._moe import QWEN, REQUEST_GRANULARITY_NOTE, ROUTING_TRACES, by_label, routing_for, run_points
 
 REGIONS = (128, 64, 32, 16, 8, 4)
@@ -124,7 +125,7 @@ def _plot(table: dict, regions):
         fig.line(labels, cyc, color="black", line_width=2, y_range_name="cycles",
                  legend_label="cycles [millions]")
         fig.scatter(labels, cyc, color="black", size=6, y_range_name="cycles")
-        fig.y_range.start, fig.y_range.end = 0, 1.4 * max(util + [1e-9])   # room for the legend
-        fig.legend.location = "top_left"
+        fig.y_range.start, fig.y_range.end = 0, 1.15 * max(util + [1e-9])
+        legend_above(fig)
         panels.append(fig)
     return row(*panels)

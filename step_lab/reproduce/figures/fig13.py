@@ -8,6 +8,7 @@ off-chip bandwidth utilization. ``--quick`` keeps R ∈ {128, 32, 8, 4}.
 from __future__ import annotations
 
 from ..registry import FigureResult, figure
+from ._legend import legend_above
 from ._moe import QWEN, REQUEST_GRANULARITY_NOTE, ROUTING_TRACES, by_label, run_points
 from .fig12 import QUICK_REGIONS, REGIONS, region_points
 
@@ -104,4 +105,6 @@ def _plot(table: dict, regions):
            legend_label="off-chip BW utilization [%]")
     b.line(labels, [10 * c for c in cyc], color="black", line_width=2,
            legend_label="cycles [100,000s]")
+    legend_above(a)
+    legend_above(b)
     return row(a, b)

@@ -17,6 +17,7 @@ from ...hw import VALIDATION
 from ...workloads.swiglu import FIG8_TILES_M, FIG8_TILES_N, swiglu, swiglu_traffic
 from ..registry import FigureResult, figure
 from ._attention import source_digest
+from ._legend import legend_above
 
 # EXPERIMENTS.md §1.1: the artifact's HBM node allows 1 outstanding request; our closest knob is
 # one tile in flight per off-chip operator (the VALIDATION preset's value; PAPER keeps 2)
@@ -157,11 +158,11 @@ def _plot(records: list):
                  legend_label="vs HDL (≈)")
     hi = max(max(r["cycles"], r["reference_cycles"], r["hdl_cycles"]) for r in records) * 1.05
     left.line([0, hi], [0, hi], color="gray", line_dash="dashed")
-    left.legend.location = "top_left"
+    legend_above(left)
     right = figure(title="cycles vs symbolic off-chip traffic", width=460, height=400,
                    x_axis_label="off-chip traffic [MB]", y_axis_label="cycles", tooltips=tips)
     right.scatter("traffic", "ours", source=src, size=9, legend_label="ours")
     right.scatter("traffic", "ref", source=src, size=9, marker="square", color="#2ca02c",
                   legend_label="reference STeP sim")
-    right.legend.location = "top_left"
+    legend_above(right)
     return row(left, right)
