@@ -12,9 +12,10 @@ Analytic quantities (``moe_analysis``) come from the symbolic metrics of the pro
 Timing-only layers (``values=False``, the default for large layers): the expert weights, token
 rows and routing weights are zero-stride broadcast arrays (``np.broadcast_to``), so a Mixtral
 layer's 24 weight tensors of 58.7 M elements occupy a few bytes (routing is carried by the
-selector inputs, which stay real; with zero weights the layer's output is zero either way). Simulate them with ``wl.simulate(values=False)`` (what the
-figure sweeps do): the simulator then serves those placeholders as ghost tiles and no matmul is
-computed — identical cycles, traffic and FLOPs, ~5-10× faster. ``wl.simulate()`` still works:
+selector inputs, which stay real; with zero weights the layer's output is zero either way).
+Simulate them with ``wl.simulate(values=False)`` (what the figure sweeps do): the simulator then
+serves those placeholders as ghost tiles and no matmul is computed — identical cycles, traffic
+and FLOPs, ~5-10× faster. ``wl.simulate()`` still works:
 every operator then computes on real zero tiles.
 """
 from __future__ import annotations
