@@ -26,6 +26,13 @@ Exported as ``sl.fn``. Every function is an immutable, hashable value object (eq
     ``fn(value) -> list`` of tokens (the rank-b encoding without Done).  ``flops_of_type`` /
     ``flops_of_value`` as for maps.
 
+Every kind is **pure**: ``fn(...)`` and ``flops_of_value(...)`` depend only on their arguments
+(and the function's parameters) and never modify an argument in place (an update returns its
+new accumulator; the built-in Retile functions grow a buffer of their own, never one they were
+given). The simulator relies on it: a timing-only run applies a function once per distinct
+ghost argument (``step_lab/ir/ghost.py``), and a store copies the tile it is given when it
+arrives, so a later in-place change would not be seen there.
+
 Element-wise binary functions (Add, Sub, Mul, Div, Max) are both maps (on a ``Tuple`` of two
 tiles) and updates; ``flops_of_type``/``flops_of_value`` tell the two uses apart by the argument
 (a Tuple vs a tile; one value vs ``(x, acc)``). Every FLOP default is a constructor argument.

@@ -157,8 +157,10 @@ class GhostCalls:
     owns or views memory and is never a key; a result is kept only if it is a shared ghost (no
     one can change it in place: a list or a real array is computed again every time).
     [Choice] Tile functions are pure (STEP.md §4.4: an operator applies a hardware function of
-    its inputs), so the same arguments give the same value and FLOPs; the arguments are kept
-    alive with their result, so an identity is never reused while it is a key.
+    its inputs; the ``sl.fn`` contract: value and FLOPs depend only on the arguments, which are
+    never modified), so the same arguments give the same value and FLOPs; a user function that
+    counts its calls or keeps state sees fewer calls in a timing-only run. The arguments are
+    kept alive with their result, so an identity is never reused while it is a key.
     """
 
     __slots__ = ("_table", "_alive")
