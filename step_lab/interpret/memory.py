@@ -81,23 +81,20 @@ class OffChipMemory:
         When the tensor's shape is bound (the stores then check every index against it) the
         tile is copied straight into the tensor's array (zero-padded to whole tiles with
         ``pad``) and not kept: keeping 50 k small tiles until the end of a run cost 14 % of a
-        pipeline's simulation (issue 15). Otherwise (or when another store of the same tensor
-        padded it differently) tiles are kept by index and placed by ``assembled``. A timing-only
-        run keeps nothing (``keep_writes``: its ``arrays`` are empty)."""
+        pipeline's simulation (issue 15). Otherwise tiles are kept by index and placed by
+        ``assembled``. A timing-only run keeps nothing (``keep_writes``: its ``arrays`` are
+        empty). A tensor has one store (``_check_single_writer``), so one array per tensor."""
         if not self.keep_writes:
             return _discard
         try:
             shape = self.shape_of(tensor)
         except BindingError:
             shape = None
-        if shape:
-            full = padded_shape(shape, tile) if pad else shape
-            out = self._stored.get(tensor.name)
-            if out is None:
-                out = self._stored[tensor.name] = np.zeros(full, numpy_dtype(tensor.dtype))
-            if out.shape == full:
-                return _TiledWriter(tile_view(out, tile, tensor.name)).write
-        return self.written.setdefault(tensor.name, {}).__setitem__
+        if not shape:
+            return self.written.setdefault(tensor.name, {}).__setitem__
+        out = self._stored[tensor.name] = np.zeros(padded_shape(shape, tile) if pad else shape,
+                                                   numpy_dtype(tensor.dtype))
+        return tile_view(out, tile, tensor.name).__setitem__
 
     def assembled(self, tensor: Tensor, tile: tuple, n_tiles: int | None = None) -> np.ndarray:
         """Array of a written tensor: tiles placed row-major into its declared shape if known."""
@@ -110,10 +107,9 @@ class OffChipMemory:
         if shape:
             crop = tensor.name in self.padded
             out = self._stored.get(tensor.name)
-            if out is None or out.shape != (padded_shape(shape, tile) if crop else shape):
-                out = np.zeros(shape, dtype=numpy_dtype(tensor.dtype))
-                if crop:
-                    out = padded(out, tile)
+            if out is None:
+                out = np.zeros(padded_shape(shape, tile) if crop else shape,
+                               dtype=numpy_dtype(tensor.dtype))
             view = tile_view(out, tile, tensor.name)
             for i, v in done.items():
                 if i >= len(view):
@@ -130,22 +126,6 @@ class OffChipMemory:
 
 def _discard(index: int, value: Any) -> None:
     """A timing-only run's store: its tiles are placeholders and its arrays are not shown."""
-
-
-class _TiledWriter:
-    """Copies tile ``index`` into a tile view of the tensor's array."""
-
-    __slots__ = ("view", "flat")
-
-    def __init__(self, view: Tiles) -> None:
-        self.view = view
-        self.flat = view.view if isinstance(view, _TileArray) and view.view.ndim == 3 else None
-
-    def write(self, index: int, value: Any) -> None:
-        if self.flat is not None:
-            self.flat[index] = value
-        else:
-            self.view[index] = value
 
 
 def padded_shape(shape: tuple, tile: tuple) -> tuple:

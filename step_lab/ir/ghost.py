@@ -172,26 +172,16 @@ class GhostCalls:
     @staticmethod
     def key(args: tuple) -> Any:
         """The identity key of ``args``, or None when one of them is not a shared ghost. (One
-        GhostCalls serves one operator, so its calls have one arity and one argument kind:
-        the one-argument forms below never meet the general one's keys.)"""
+        GhostCalls serves one operator, so its calls have one arity: a Map's one-argument key
+        is its element's own key and never meets a two-argument update's tuple of keys.)"""
         if len(args) == 1:                  # NOTE: a Map's element: a ghost or zipped ghosts
-            a = args[0]
-            if type(a) is Ghost:
-                return id(a) if a.base is _ZERO else None
-            return _ids(a) if type(a) is tuple else None
-        out: list[object] = []
+            return _key(args[0])
+        out = []
         for a in args:
-            if type(a) is Ghost:
-                if a.base is not _ZERO:
-                    return None
-                out.append(id(a))
-            elif type(a) is tuple:
-                ids = _ids(a)
-                if ids is None:
-                    return None
-                out.append(ids)
-            else:
+            k = _key(a)
+            if k is None:
                 return None
+            out.append(k)
         return tuple(out)
 
     def get(self, key: Any) -> tuple | None:
@@ -205,9 +195,13 @@ class GhostCalls:
             self._alive.append(args)
 
 
-def _ids(items: tuple) -> tuple | None:
-    """The identities of a tuple of shared ghosts (None if an item is not one)."""
-    for b in items:
+def _key(a: Any) -> Any:
+    """A shared ghost's identity, the identities of a tuple of them, or None."""
+    if type(a) is Ghost:
+        return id(a) if a.base is _ZERO else None
+    if type(a) is not tuple:
+        return None
+    for b in a:
         if type(b) is not Ghost or b.base is not _ZERO:
             return None
-    return tuple([id(b) for b in items])
+    return tuple([id(b) for b in a])

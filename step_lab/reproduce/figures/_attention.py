@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inputs import resolve, synthetic_kv
-from ._legend import STYLE as LEGEND_STYLE
+from ._legend import legend_above
 
 __all__ = ["MODEL", "CLASSES", "TRACES", "kv_trace", "run_points", "geomean", "bar_plot",
            "CLASS_LABEL", "source_digest"]
@@ -126,7 +126,6 @@ def bar_plot(groups: list, series: dict, *, title: str, y_label: str, log: bool 
     """Grouped bars: ``groups`` on x, ``series`` name -> values; optional paper markers."""
     try:
         from bokeh.models import ColumnDataSource, FactorRange
-        from bokeh.models.annotations import Legend, LegendItem
         from bokeh.plotting import figure
         from bokeh.transform import factor_cmap
     except ImportError:                     # bokeh is an optional extra
@@ -144,10 +143,8 @@ def bar_plot(groups: list, series: dict, *, title: str, y_label: str, log: bool 
              fill_color=factor_cmap("x", palette=palette, factors=names, start=1, end=2))
     if reference:
         keys = [k for k in x if k in reference]
-        marks: list = [fig.scatter([k for k in keys], [reference[k] for k in keys],
-                                   marker="dash", size=22, color="black", line_width=3)]
-        # above the plot area, never over the bars (a legend inside it covered the tall ones)
-        fig.add_layout(Legend(items=[LegendItem(label="paper (≈ read from the figure)",
-                                                renderers=marks)], **LEGEND_STYLE), "above")
+        fig.scatter([k for k in keys], [reference[k] for k in keys], marker="dash", size=22,
+                    color="black", line_width=3, legend_label="paper (≈ read from the figure)")
+        legend_above(fig)       # never over the bars (inside the plot it covered the tall ones)
     fig.xaxis.major_label_orientation = 0.9
     return fig

@@ -2,8 +2,8 @@
 
 A legend left inside the plot area (bokeh's default for ``legend_label``) covered points, lines
 or bars whenever the data reached its corner: Fig 10's tile-1024 point, Fig 13(b)'s bars.
-``legend_above`` moves it into the panel above the frame, laid out as the bar charts' legend
-(``_attention.bar_plot``): horizontal, from the left, wrapped onto more rows when the labels
+``legend_above`` moves it into the panel above the frame (every figure page, the bar charts of
+``_attention.bar_plot`` too): horizontal, from the left, wrapped onto more rows when the labels
 would not fit across the frame (a horizontal legend does not wrap by itself and would be cut
 off at the right edge).
 """
@@ -16,7 +16,7 @@ _CHAR_PX = 6.5
 _ITEM_PX = 20 + 5 + 10           # glyph + label standoff + spacing between items
 _FRAME_MARGIN_PX = 100           # left axis + toolbar: not part of the frame the legend spans
 _RIGHT_AXIS_PX = 50
-# shared by every figure page's legend (the bar charts' too)
+# every figure page's legend
 STYLE = {"orientation": "horizontal", "location": "top_left", "border_line_alpha": 0,
          "margin": 0, "padding": 4, "spacing": 10}
 
