@@ -10,7 +10,7 @@ from test_notebook_support import gemm_builder, synthetic_occupancy
 
 import step_lab as sl
 from step_lab.notebook import animate, compare
-from step_lab.notebook._player_figures import (
+from step_lab.notebook._player_values import (
     elide,
     group_cells,
     heat_ticks,
@@ -208,11 +208,12 @@ def test_compare_plays_two_runs_on_one_cycle_axis():
 def test_the_bandwidth_legend_sits_outside_the_curves_and_the_peak_label_above_them():
     from bokeh.models import Label, Legend
 
-    from step_lab.notebook._player_figures import bandwidth_figure
     a = synthetic_occupancy(cycles=300, seed=1, label="static")
     b = synthetic_occupancy(cycles=900, seed=2, label="dynamic")
     player = compare(a, b)
-    fig = bandwidth_figure(player.runs, player.boundaries, "p", 600, ["static", "dynamic"])
+    fig = player.layout("p").select_one({"name": "p:bandwidth"})
+    (legend,) = [x for x in fig.above if isinstance(x, Legend)]
+    assert [item.label.value for item in legend.items] == ["static tiling", "dynamic tiling"]
     legends = [x for x in fig.above if isinstance(x, Legend)]
     assert len(legends) == 1 and not [x for x in fig.center if isinstance(x, Legend)]
     (label,) = [x for x in fig.center if isinstance(x, Label)]

@@ -101,11 +101,10 @@ class Player:
     def html(self, include_bokehjs: bool = True) -> str:
         """The player as one HTML fragment (BokehJS inlined unless ``include_bokehjs=False``:
         then the page must load BokehJS itself, e.g. with :func:`bokehjs_loader`)."""
-        from bokeh.embed import json_item
-
+        from ._player_doc import document_item
         from ._player_js import PLAYER_JS
         pid = "step-player-" + uuid.uuid4().hex[:12]
-        item = json_item(self.layout(pid))
+        item = document_item(len(self.runs), pid, self.width, self.figure_values())
         parts = [f"<div class='step-lab-player step-lab-animation' id='{pid}' data-step-player"
                  f" data-frame='1' data-frames='{self.count}'>", self._controls_html(),
                  self._groups_html(), _legend_html(), "<div class='sp-error' "
@@ -160,18 +159,17 @@ class Player:
                 + "".join(parts) + " <span style='color:#777'>(or click a group cell)</span>"
                 "</div>")
 
-    # -- bokeh -----------------------------------------------------------------------------
+    # -- bokeh ---------------------------------------------------------------------------
+    def figure_values(self) -> dict:
+        """Every run-dependent property of the figures (:mod:`._player_values`)."""
+        from ._player_values import figure_values
+        return figure_values(self.runs, self.boundaries, self.width,
+                             [self._name(r) for r in range(len(self.runs))])
+
     def layout(self, pid: str):
         """The bokeh layout; models the browser drives are named ``{pid}:{name}``."""
-        from bokeh.layouts import column, row
-
-        from ._player_figures import bandwidth_figure, run_column
-        columns = [run_column(run, r, pid, self._name(r), self._column_width(),
-                              int(self.boundaries[-1]))
-                   for r, run in enumerate(self.runs)]
-        bandwidth = bandwidth_figure(self.runs, self.boundaries, pid, self.width,
-                                     [self._name(r) for r in range(len(self.runs))])
-        return column(row(*columns), bandwidth)
+        from ._player_figures import player_layout
+        return player_layout(len(self.runs), pid, self.width, self.figure_values())
 
 
 def _sizes(run: RunData) -> list[int]:
