@@ -153,6 +153,28 @@ def test_a_failed_guess_is_dropped_and_shown_when_the_user_picks_it():
     panel.close()
 
 
+def test_a_guess_is_remembered_once_simulated_and_its_metrics_are_computed_once(monkeypatch):
+    """A foreground move to a setting being guessed gets its numbers as soon as the worker has
+    simulated it; the metrics follow, computed once for the worker's and the shown copy."""
+    from step_lab.notebook import outcome as oc
+    calls, real = [], oc._metrics
+    monkeypatch.setattr(oc, "_metrics", lambda *a: calls.append(1) or real(*a))
+    cache = OutcomeCache(counting_builder([]), SIM)
+    guess = cache.get({"n": 4}, speculative=True)
+    assert guess.result is not None and guess.metrics is None and calls == []
+    hit = cache.get({"n": 4})                              # the user moves there: a hit
+    assert hit.cached and hit is not guess and not oc.is_complete(hit)
+    assert oc.complete(hit) is None and oc.is_complete(hit) and calls == [1]
+    assert oc.complete(guess) is None and oc.is_complete(guess) and calls == [1]
+    assert guess.metric_values == hit.metric_values == real(hit.program, hit.bindings)[1]
+    assert cache.get({"n": 4}).metric_values == hit.metric_values and calls == [1]
+
+
+def test_without_a_simulation_a_guess_keeps_its_metrics():
+    guess = OutcomeCache(counting_builder([]), NO_SIM).get({"n": 4}, speculative=True)
+    assert guess.metrics is not None and guess.metric_values["offchip_traffic"] > 0
+
+
 def test_drawn_views_are_shared_by_remembered_copies():
     cache = OutcomeCache(counting_builder([]), NO_SIM)
     first = cache.get({"n": 1})

@@ -4,7 +4,10 @@ An :class:`OutcomeCache` maps *(builder, knob values, options)* to the finished
 :class:`~.outcome.Outcome` (program, metrics, simulation result and the player's HTML once drawn).
 It is shared by the panel's foreground evaluation and its speculative worker
 (:mod:`.speculate`): a key being computed by one is never computed again by the other — a
-foreground request for a key the worker is computing waits for it instead.
+foreground request for a key the worker is computing waits for it instead. Both remember an
+outcome as soon as it is simulated and leave the symbolic metrics to
+:func:`~.outcome.complete` (the worker's ``prepare``, or the panel once the numbers are shown),
+so the wait is for build and simulation only; the metrics are computed once for all copies.
 
 It also arbitrates the CPU between them: while a foreground evaluation or redraw runs
 (:meth:`OutcomeCache.foreground`), speculative work pauses at its next checkpoint (between
@@ -164,8 +167,10 @@ class OutcomeCache:
     def _compute(self, key: tuple, values: dict, pending: threading.Event,
                  speculative: bool, pause: Callable) -> Outcome:
         try:
-            if speculative:
-                outcome = evaluate(self.builder, values, self.options, pause=pause)
+            if speculative:                    # the metrics follow (the worker's prepare):
+                # a foreground change waiting for this key gets its numbers first
+                outcome = evaluate(self.builder, values, self.options, pause=pause,
+                                   metrics=False)
             else:
                 with self.foreground():        # the metrics follow the numbers (complete)
                     outcome = evaluate(self.builder, values, self.options, metrics=False)

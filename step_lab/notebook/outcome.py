@@ -102,7 +102,12 @@ def complete(outcome: Outcome) -> str | None:
         return None
     try:
         if outcome.metrics is None:
-            outcome.metrics, outcome.metric_values = _metrics(outcome.program, outcome.bindings)
+            # kept in the slot every copy of a remembered outcome shares (cache.as_cached):
+            # computed once, whichever copy (the worker's or a foreground hit's) asks first
+            slot = outcome.drawn
+            if "analysis" not in slot:
+                slot["analysis"] = _metrics(outcome.program, outcome.bindings)
+            outcome.metrics, outcome.metric_values = slot["analysis"]
         if outcome.result is not None:
             _ = outcome.result.onchip_peak_bytes
     except Exception as exc:  # shown in the metrics area; the numbers stay
