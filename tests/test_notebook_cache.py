@@ -103,15 +103,20 @@ def test_the_worker_evaluates_the_neighbours_so_the_next_move_is_a_hit():
     panel.close()
 
 
-def test_a_shown_player_gets_a_fresh_element_id_each_time():
+def test_a_shown_player_gets_a_fresh_element_id_each_time_and_names_the_one_it_replaces():
     panel = StepPanel(counting_builder([]), KNOBS, SIM, background=False)
-    first = panel.plots.children[0].outputs[0]["data"]["text/html"]
+
+    def shown() -> str:
+        return panel.plots.children[0].outputs[0]["data"]["text/html"]
+    first = shown()
     panel.set(n=3)
+    middle = shown()
     panel.set(n=2)                                          # from memory
-    again = panel.plots.children[0].outputs[0]["data"]["text/html"]
-    ids = [html.split("id='", 1)[1].split("'", 1)[0] for html in (first, again)]
-    assert ids[0] != ids[1] and len(first) == len(again)
-    assert again.replace(ids[1], ids[0]) == first
+    again = shown()
+    ids = [html.split("id='", 1)[1].split("'", 1)[0] for html in (first, middle, again)]
+    assert len(set(ids)) == 3 and "data-replaces=" not in first
+    assert f"data-replaces='{ids[0]}'" in middle and f"data-replaces='{ids[1]}'" in again
+    assert again.replace(f" data-replaces='{ids[1]}'", "").replace(ids[2], ids[0]) == first
 
 
 def test_the_worker_pauses_while_the_foreground_works():

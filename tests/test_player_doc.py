@@ -198,3 +198,24 @@ def test_the_figures_show_each_runs_own_titles_ranges_labels_and_peak():
     assert len(model("bandwidth_0").data["bandwidth"]) == player.count
     empty = Player([synthetic_occupancy(units=3, fifos=0, seed=9)]).layout("q")
     assert not empty.select_one({"name": "q:fifo_fill_0"}).visible
+
+
+def test_the_patch_events_turn_another_players_document_into_this_ones():
+    """What the browser does when a knob change replaces a player of the same structure: the
+    replaced player's document, patched with the new player's events, is the new document."""
+    players = _players()
+    old = _player_doc.document_item(1, "step-player-old", 900,
+                                    players["one run"].figure_values())
+    events: list = []
+    new = _player_doc.document_item(1, "step-player-new", 900,
+                                    players["many groups"].figure_values(), events)
+    assert events and all(e["kind"] == "ModelChanged" for e in events)
+    patched = json.loads(json.dumps(old))
+    models: dict = {}
+    _models(patched, models)
+    for e in json.loads(json.dumps(events)):
+        model_id = "step-player-old" + e["model"]["id"][len("step-player-new"):]
+        models[model_id].setdefault("attributes", {})[e["attr"]] = e["new"]
+    text = json.dumps(patched).replace("step-player-old", "step-player-new")
+    assert _normal(json.loads(text), players["many groups"]) == \
+        _normal(new, players["many groups"])

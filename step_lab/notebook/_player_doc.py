@@ -39,9 +39,14 @@ def fresh_item(runs: int, pid: str, width: int, values: Values) -> dict:
     return json_item(player_layout(runs, pid, width, values))
 
 
-def document_item(runs: int, pid: str, width: int, values: Values) -> dict:
+def document_item(runs: int, pid: str, width: int, values: Values,
+                  events: list | None = None) -> dict:
     """The ``json_item`` of the player's figures for ``values``: the cached template of this
-    (``runs``, ``width``) written with ``values``; built by bokeh the first time."""
+    (``runs``, ``width``) written with ``values``; built by bokeh the first time.
+
+    ``events`` (a list) receives the same values as BokehJS ``ModelChanged`` patch events: the
+    browser applies them to the document of the player this one replaces, when it has the same
+    structure, instead of embedding a new document (:mod:`._player_js`)."""
     key = (runs, width)
     template = _TEMPLATES.get(key)
     if template is None:
@@ -51,7 +56,7 @@ def document_item(runs: int, pid: str, width: int, values: Values) -> dict:
                 _TEMPLATES.pop(next(iter(_TEMPLATES)))
             _TEMPLATES[key] = template
     item = json.loads(template.replace(_MARK, pid))
-    _write(item["doc"], pid, values)
+    _write(item["doc"], pid, values, events if events is not None else [])
     return item
 
 
@@ -69,8 +74,9 @@ def _template(runs: int, width: int, values: Values) -> str:
     return _IDS.sub(rf'"\1":"{_MARK}-\2"', text)
 
 
-def _write(doc: dict, pid: str, values: Values) -> None:
-    """Write ``values`` into the serialised document ``doc`` (models named ``{pid}:model``).
+def _write(doc: dict, pid: str, values: Values, events: list) -> None:
+    """Write ``values`` into the serialised document ``doc`` (models named ``{pid}:model``),
+    and append each as a patch event to ``events``.
 
     Every value is written, also one equal to its property's default, which bokeh leaves out
     (BokehJS reads an absent property as its default: the same figure)."""
@@ -87,7 +93,10 @@ def _write(doc: dict, pid: str, values: Values) -> None:
                 target = target[step] if isinstance(step, int) else target["attributes"][step]
                 if isinstance(target, dict) and target.keys() == {"id"}:
                     target = by_id[target["id"]]          # a reference to a model seen before
-            target.setdefault("attributes", {})[last] = encode(value)
+            encoded = encode(value)
+            target.setdefault("attributes", {})[last] = encoded
+            events.append({"kind": "ModelChanged", "model": {"id": target["id"]}, "attr": last,
+                           "new": encoded})
 
 
 def _index(node: Any, by_id: dict, named: dict) -> None:

@@ -11,7 +11,7 @@ in one function, so the picture always equals the frame indicator.
 
 PLAYER_JS = r"""
 (function () {
-  if (window.StepLabPlayer && window.StepLabPlayer.version === 2) { return; }
+  if (window.StepLabPlayer && window.StepLabPlayer.version === 3) { return; }
   const COLOURS = ["#e6e6e6", "#2ca02c", "#ff9f1a", "#d62728"];
   const STATES = ["idle", "busy", "stalled on input", "stalled on output"];
   const TYPES = {int32: Int32Array, uint8: Uint8Array, int8: Int8Array, float32: Float32Array,
@@ -93,8 +93,10 @@ PLAYER_JS = r"""
   }
 
   class Player {
-    constructor(id, root, data, doc) {
+    constructor(id, root, data, doc, docId) {
       this.id = id; this.root = root; this.doc = doc;
+      this.docId = docId;                    // the prefix of the document's model names
+      this.plot = document.getElementById(id + "-plot");
       this.icons = JSON.parse(document.getElementById(id + "-icons").textContent);
       this.bounds = decode(data.boundaries); this.count = this.bounds.length - 1;
       this.runs = data.runs.map((p) => new Run(p));
@@ -109,7 +111,7 @@ PLAYER_JS = r"""
       this.show(0);
       root.setAttribute("data-ready", "1");
     }
-    model(name) { return this.doc.get_model_by_name(this.id + ":" + name); }
+    model(name) { return this.doc.get_model_by_name(this.docId + ":" + name); }
     bind() {
       const play = this.q("sp-play"), slider = this.q("sp-slider");
       play.addEventListener("click", () => this.toggle());
@@ -176,10 +178,12 @@ PLAYER_JS = r"""
         d.op.push(run.ops[u]); d.label.push(elide(run.units[u], chars));
         d.fill.push(COLOURS[0]); d.alpha.push(1); d.state.push(STATES[0]); d.busy.push("0%");
       });
+      // one change per model (a figure's size change re-lays out the page); at start these
+      // equal what the document already holds (figure_values), so nothing changes
       src.data = d;
-      fig.x_range.start = -0.55; fig.x_range.end = cols - 0.45;
-      fig.y_range.start = -rows + 0.4; fig.y_range.end = 0.55;
-      fig.height = 40 + rows * this.cellPx; fig.width = 30 + cols * this.cellPx;
+      fig.x_range.setv({start: -0.55, end: cols - 0.45});
+      fig.y_range.setv({start: -rows + 0.4, end: 0.55});
+      fig.setv({height: 40 + rows * this.cellPx, width: 30 + cols * this.cellPx});
       fig.title.text = run.label_prefix + run.groups[g] + " \u2014 " + n + " unit"
                        + (n === 1 ? "" : "s");
       const sel = this.root.querySelector(".sp-group[data-run='" + r + "']");
@@ -251,8 +255,39 @@ PLAYER_JS = r"""
     }
   }
 
+  // A knob change replaces a panel's player output with a new one naming the old one
+  // (data-replaces). When the old one has left the page and its figures have the same
+  // structure, the new player takes over its BokehJS document and views and applies its own
+  // values as a patch (ModelChanged events, the same values its document JSON holds) instead
+  // of embedding a new document: no second layout of ~140 models (~0.4 s at Qwen3 scale).
+  function reusable(root) {
+    const old = root.getAttribute("data-replaces"), players = window.StepLabPlayer.players;
+    const donor = old ? players[old] : null;
+    if (!donor || donor.adopted || donor.root.isConnected || !donor.plot) { return null; }
+    if (donor.root.getAttribute("data-structure") === root.getAttribute("data-structure")) {
+      return donor;
+    }
+    donor.pause();                        // replaced for good: let its document go
+    for (const key of [old, donor.docId]) { if (players[key] === donor) { delete players[key]; } }
+    return null;
+  }
+  function adopt(id, root, data, donor, target) {
+    const patch = JSON.parse(document.getElementById(id + "-patch").textContent);
+    for (const e of patch.events) { e.model.id = donor.docId + e.model.id.slice(id.length); }
+    donor.doc.apply_json_patch(patch);
+    donor.pause(); donor.adopted = true;
+    while (donor.plot.firstChild) { target.appendChild(donor.plot.firstChild); }
+    const player = new Player(id, root, data, donor.doc, donor.docId);
+    player.views = donor.views;
+    root.setAttribute("data-reused", "1");
+    const players = window.StepLabPlayer.players;
+    delete players[donor.id];
+    players[id] = player;
+    players[donor.docId] = player;        // the group cells' tap callback names the document
+  }
+
   window.StepLabPlayer = {
-    version: 2, players: {}, Player: Player,
+    version: 3, players: {}, Player: Player,
     start: function (id) {
       const root = document.getElementById(id);
       if (!root || root.getAttribute("data-started")) { return; }
@@ -272,11 +307,16 @@ PLAYER_JS = r"""
       }
       try {
         const data = JSON.parse(document.getElementById(id + "-data").textContent);
-        const item = JSON.parse(document.getElementById(id + "-doc").textContent);
         const target = document.getElementById(id + "-plot");
+        const donor = reusable(root);
+        if (donor) {
+          try { adopt(id, root, data, donor, target); return; }
+          catch (err) { target.replaceChildren(); }     // embed a new document instead
+        }
+        const item = JSON.parse(document.getElementById(id + "-doc").textContent);
         window.Bokeh.embed.embed_item(item, target).then((views) => {
           const doc = views.roots[0].model.document;
-          const player = new Player(id, root, data, doc);
+          const player = new Player(id, root, data, doc, id);
           player.views = views;
           window.StepLabPlayer.players[id] = player;
         }).catch(fail);

@@ -19,7 +19,7 @@ from .player_data import RunData
 from .player_style import HEAT_COLOURS, SMOOTH_CYCLES, STATE_COLOURS, heat_rgba, rgba
 
 __all__ = ["figure_values", "group_cells", "heat_ticks", "elide", "short_label", "short_labels",
-           "Values"]
+           "busiest_group", "group_sizes", "Values", "UNIT_CELL"]
 
 Values = dict[str, dict[str, object]]
 
@@ -28,6 +28,7 @@ _GROUP_ROW = 34          # px per row of group cells
 _CHAR_PX = 6.2           # average width of a 9-10 px label character
 _LABEL_PX = 12           # heatmap: at least this many px between row labels
 _STATE_NAMES = ("idle", "busy", "stalled on input", "stalled on output")
+UNIT_CELL = 64           # px per unit of the drilled-into group (labels from 56 px)
 
 
 def elide(text: str, chars: int) -> str:
@@ -83,6 +84,20 @@ def heat_ticks(count: int, row_px: float) -> list[int]:
     return list(range(0, count, step))
 
 
+def group_sizes(run: RunData) -> list[int]:
+    """Units per group."""
+    return np.bincount(run.unit_group, minlength=len(run.groups)).tolist()
+
+
+def busiest_group(run: RunData) -> int:
+    """The group drilled into at start: the most non-idle unit-cycles (0 if no groups)."""
+    if not len(run.groups):
+        return 0
+    active = 1.0 - run.heat_shares[:, :, 0]                      # (G, B) non-idle share
+    weight = active.sum(axis=1) * np.array(group_sizes(run))
+    return int(np.argmax(weight))
+
+
 def figure_values(runs: list[RunData], boundaries: np.ndarray, width: int,
                   names: list[str]) -> Values:
     """``{model: {path: value}}`` of every run-dependent property (see the module docstring);
@@ -92,6 +107,8 @@ def figure_values(runs: list[RunData], boundaries: np.ndarray, width: int,
     values: Values = {}
     for r, run in enumerate(runs):
         values.update(_group_values(run, r, names[r], column))
+        prefix = f"{names[r]}: " if len(runs) > 1 else ""
+        values.update(_unit_grid_values(run, r, prefix, column - 40, values[f"groups_{r}"]))
         values.update(_heat_values(run, r, names[r], column, x_end))
         values.update(_fifo_values(run, r, names[r]))
     values.update(_bandwidth_values(runs, boundaries, names))
@@ -126,6 +143,38 @@ def _group_values(run: RunData, r: int, name: str, width: int) -> Values:
             f"segments_{r}": {"data": seg},
             f"group_labels_{r}": {"data": {"x": cx, "y": [y - 0.3 for y in cy],
                                            "text": short_labels(run.groups, chars)}}}
+
+
+def _unit_grid_values(run: RunData, r: int, prefix: str, width: int, centres: dict) -> Values:
+    """The units of the group drilled into at start, laid out as the browser's ``drill`` lays
+    them out (:mod:`._player_js`): the page then draws them without a second layout pass
+    (BokehJS re-lays out the document when a figure's size changes: ~0.2 s at Qwen3 scale)."""
+    if not run.groups:                          # nothing to drill into: the empty grid
+        return {f"unit_grid_{r}": {"x_range.start": -0.55, "x_range.end": 1,
+                                   "y_range.start": -1, "y_range.end": 0.55, "height": 100,
+                                   "width": width + 40, "title.text": "units"},
+                f"units_{r}": {"data": {k: [] for k in ("x", "y", "name", "op", "label", "fill",
+                                                        "alpha", "state", "busy")}},
+                f"group_mark_{r}": {"data": {"x": [], "y": []}}}
+    g = busiest_group(run)
+    members = np.flatnonzero(run.unit_group == g).tolist()
+    n = len(members)
+    cols = max(1, min(n, width // UNIT_CELL))
+    rows = -(-n // cols)
+    chars = int(UNIT_CELL / _CHAR_PX) if UNIT_CELL >= 56 else 0
+    names = [run.unit_names[u] for u in members]
+    data = {"x": [i % cols for i in range(n)], "y": [-(i // cols) for i in range(n)],
+            "name": names, "op": [run.unit_ops[u] for u in members],
+            "label": [elide(name, chars) for name in names], "fill": [STATE_COLOURS[0]] * n,
+            "alpha": [1] * n, "state": [_STATE_NAMES[0]] * n, "busy": ["0%"] * n}
+    return {f"unit_grid_{r}": {"x_range.start": -0.55, "x_range.end": cols - 0.45,
+                               "y_range.start": -rows + 0.4, "y_range.end": 0.55,
+                               "height": 40 + rows * UNIT_CELL, "width": 30 + cols * UNIT_CELL,
+                               "title.text": f"{prefix}{run.groups[g]} — {n} unit"
+                                             f"{'' if n == 1 else 's'}"},
+            f"units_{r}": {"data": data},
+            f"group_mark_{r}": {"data": {"x": [centres["data"]["cx"][g]],
+                                         "y": [centres["data"]["cy"][g]]}}}
 
 
 def _heat_values(run: RunData, r: int, name: str, width: int, x_end: int) -> Values:

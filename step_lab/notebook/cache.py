@@ -203,11 +203,17 @@ def player_html(outcome: Outcome) -> tuple:
 
 def show_player(box, outcome: Outcome):
     """Show ``outcome``'s player in ``box`` (a panel's VBox: the player's output, then one with
-    BokehJS, made once); returns the Player."""
+    BokehJS, made once); returns the Player. The output names the player it replaces
+    (``data-replaces``): the browser then redraws that player's figures with the new run's
+    values instead of building new ones when their structure is the same (:mod:`._player_js`)."""
     from .player import bokehjs_loader
     player, text = player_html(outcome)
     if not box.children:
         box.children = [_html_output(""), _html_output(bokehjs_loader(), "<BokehJS>")]
+    shown = box.children[0].outputs
+    if shown:                                # the browser may reuse the replaced one's figures
+        old = shown[0]["data"]["text/html"].split("id='", 1)[1].split("'", 1)[0]
+        text = text.replace("data-step-player", f"data-step-player data-replaces='{old}'", 1)
     box.children[0].outputs = _display(text, "<step_lab player>")
     return player
 

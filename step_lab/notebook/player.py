@@ -5,7 +5,9 @@ client-side (:mod:`._player_js` drives the bokeh document's sources): play / pau
 scrub / speed / loop, no kernel round trip, so another cell can run while it plays. The same
 HTML works in JupyterLab (also after a page reload and in saved notebooks), in nbconvert's HTML
 export and in a standalone page opened from ``file://``: every output carries BokehJS INLINE and
-loads it only when the page does not have this version yet.
+loads it only when the page does not have this version yet. The bokeh document comes from a
+cached document of the same structure (:mod:`._player_doc`); in a knob panel, a new player
+takes over the figures of the one it replaces and patches in its own values (:mod:`._player_js`).
 
 The view, per run: one cell per *group* of units (share busy / stalled on input / stalled on
 output / idle; click a cell or pick a group to drill into its units), the selected group's units,
@@ -25,6 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._player_values import UNIT_CELL, busiest_group, group_sizes
 from ._simtrace import occupancy_from_result
 from .frames import MAX_FRAMES, frame_boundaries
 from .occupancy import STATES, Occupancy
@@ -45,7 +48,6 @@ _ICON_BACK = _SVG.format("<rect x='1.5' y='2' width='2' height='10' fill='#222'/
 _ICON_FWD = _SVG.format("<rect x='10.5' y='2' width='2' height='10' fill='#222'/>"
                         "<path d='M1.5 2 L9.5 7 L1.5 12 Z' fill='#222'/>")
 WIDTH = 900             # pixels for all runs side by side (fits JupyterLab's output area)
-UNIT_CELL = 64          # pixels per unit of the drilled-into group (labels from 56 px)
 
 
 def player_for(results, programs=None, labels=None, *, max_frames: int = MAX_FRAMES) -> Player:
@@ -87,7 +89,7 @@ class Player:
         return {"boundaries": encode_array(self.boundaries, np.int32), "fps": FPS,
                 "speeds": list(SPEEDS), "unit_cell_px": UNIT_CELL,
                 "unit_grid_width": self._column_width() - 40,
-                "runs": [dict(run.payload(), default_group=_busiest(run),
+                "runs": [dict(run.payload(), default_group=busiest_group(run),
                               label_prefix=f"{self._name(i)}: " if len(self.runs) > 1 else "")
                          for i, run in enumerate(self.runs)]}
 
@@ -104,13 +106,16 @@ class Player:
         from ._player_doc import document_item
         from ._player_js import PLAYER_JS
         pid = "step-player-" + uuid.uuid4().hex[:12]
-        item = document_item(len(self.runs), pid, self.width, self.figure_values())
+        events: list = []
+        item = document_item(len(self.runs), pid, self.width, self.figure_values(), events)
         parts = [f"<div class='step-lab-player step-lab-animation' id='{pid}' data-step-player"
-                 f" data-frame='1' data-frames='{self.count}'>", self._controls_html(),
+                 f" data-frame='1' data-frames='{self.count}'"
+                 f" data-structure='{len(self.runs)}x{self.width}'>", self._controls_html(),
                  self._groups_html(), _legend_html(), "<div class='sp-error' "
                  "style='color:#b00020'></div>", f"<div id='{pid}-plot'></div>",
                  _json_script(f"{pid}-data", self.payload()),
                  _json_script(f"{pid}-doc", item),
+                 _json_script(f"{pid}-patch", {"events": events}),
                  _json_script(f"{pid}-icons", {"play": ICON_PLAY, "pause": ICON_PAUSE})]
         if include_bokehjs:
             parts.append(bokehjs_loader())
@@ -146,11 +151,11 @@ class Player:
     def _groups_html(self) -> str:
         parts = []
         for r, run in enumerate(self.runs):
-            default = _busiest(run)
+            default = busiest_group(run)
             options = "".join(f"<option value='{g}'{' selected' if g == default else ''}>"
                               f"{html.escape(name)} ({n} unit{'s' if n != 1 else ''})</option>"
                               for g, (name, n)
-                              in enumerate(zip(run.groups, _sizes(run), strict=True)))
+                              in enumerate(zip(run.groups, group_sizes(run), strict=True)))
             prefix = f"{html.escape(self._name(r))}: " if len(self.runs) > 1 else ""
             parts.append(f"<label style='margin-right:16px'>{prefix}units of "
                          f"<select class='sp-group' data-run='{r}' aria-label='group'>"
@@ -170,18 +175,6 @@ class Player:
         """The bokeh layout; models the browser drives are named ``{pid}:{name}``."""
         from ._player_figures import player_layout
         return player_layout(len(self.runs), pid, self.width, self.figure_values())
-
-
-def _sizes(run: RunData) -> list[int]:
-    return np.bincount(run.unit_group, minlength=len(run.groups)).tolist()
-
-
-def _busiest(run: RunData) -> int:
-    if not len(run.groups):
-        return 0
-    active = 1.0 - run.heat_shares[:, :, 0]                      # (G, B) non-idle share
-    weight = active.sum(axis=1) * np.array(_sizes(run))
-    return int(np.argmax(weight))
 
 
 def _json_script(element_id: str, value) -> str:

@@ -10,6 +10,8 @@ embedded its figures): for a neighbour (evaluated ahead), for a
 setting seen before, for the last of two quick moves (not guessed yet when it arrives), and —
 on a second panel of the same layer with ``speculate=False`` — for a cold change (16 → 32, a
 setting never evaluated: build, simulate, metrics and player all computed after the key press).
+Each new player must show its own run (its title and cycle axis are read from BokehJS), also
+when it redrew the figures of the player it replaced instead of building new ones.
 
 Only correctness is asserted (the numbers on screen are those of ``sl.simulate`` for that
 setting); the latencies are printed and written to ``test-output/browser/knob_latency.json``
@@ -114,9 +116,23 @@ def _move(page, panel, presses: int, key: str, tile: int, index: int = 0) -> dic
     page.wait_for_function("(i) => document.querySelectorAll('.step-lab-panel')[i]"
                            ".querySelectorAll('.step-lab-stale').length === 0", arg=index,
                            timeout=30_000)
+    # the player shows the new setting's run, whether its figures were built anew or the
+    # replaced player's were redrawn with the new values (data-reused)
+    drawn = page.evaluate(_DRAWN, index)
+    assert drawn["title"].startswith(f"{name}: ") and drawn["x_end"] == expected, drawn
     return {"tile_n": tile, "numbers_ms": round(timing["numbers"]), "dimmed": timing["dimmed"],
             "player_output_ms": round(timing["inserted"]), "panel_ms": round(timing["player"]),
-            "from_memory": "remembered" in summary}
+            "from_memory": "remembered" in summary, "reused_figures": drawn["reused"]}
+
+
+_DRAWN = """(index) => {
+  const root = document.querySelectorAll('.step-lab-panel')[index]
+    .querySelector('[data-step-player]');
+  const player = window.StepLabPlayer.players[root.id];
+  return {reused: root.getAttribute('data-reused') === '1',
+          title: player.model('group_grid_0').title.text,
+          x_end: player.model('heatmap_0').x_range.end};
+}"""
 
 
 def test_slider_release_to_numbers_on_the_qwen3_layer(page):
@@ -145,7 +161,7 @@ def _drive(page) -> list:
     results = []
     hit = _move(page, panel, 1, "ArrowRight", 32)                     # 16 -> 32: guessed
     results.append({**hit, "kind": "neighbour"})
-    assert hit["from_memory"]
+    assert hit["from_memory"] and hit["reused_figures"]       # same structure: redrawn
     _wait_for_worker(page)
     back = _move(page, panel, 1, "ArrowLeft", 16)                      # 32 -> 16: seen
     results.append({**back, "kind": "back to a setting seen"})

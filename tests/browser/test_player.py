@@ -176,3 +176,64 @@ def test_an_nbconvert_html_export_plays(browser, tmp_path):
         _poll(lambda: int(player.get_attribute("data-frame")) > 10, "the exported player to play")
     finally:
         context.close()
+
+
+def _moe_player_html(tiling: str) -> tuple[str, str]:
+    """``(html without BokehJS, player id)`` of the simplified MoE's player."""
+    import step_lab as sl
+    from step_lab.notebook.player import player_for
+    from step_lab.workloads import simplified_moe
+    prog, inputs, bindings = simplified_moe(tokens=64, experts=8, tiling=tiling)
+    result = sl.simulate(prog, bindings=bindings, inputs=inputs, trace=True)
+    text = player_for([result], [prog], [prog.name]).html(include_bokehjs=False)
+    return text, text.split("id='", 1)[1].split("'", 1)[0]
+
+
+_INSERT = """(html) => {
+  const slot = document.getElementById('slot');
+  slot.replaceChildren(document.createRange().createContextualFragment(html));
+}"""
+
+
+def test_a_player_replacing_one_of_the_same_structure_draws_what_a_new_one_draws(browser):
+    """A knob change's player takes over the replaced player's figures (data-replaces) and
+    patches in its own values: the picture equals a freshly embedded one, pixel for pixel, and
+    the group cells' tap callback (which names the first document) drills the new player."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image, ImageChops
+
+    from step_lab.notebook.player import bokehjs_loader
+    old, old_id = _moe_player_html("static")
+    new, new_id = _moe_player_html("dynamic")
+    replacing = new.replace("data-step-player", f"data-step-player data-replaces='{old_id}'", 1)
+    shots = []
+    for first, second in ((old, replacing), (None, new)):
+        page = browser.new_page(viewport={"width": 1300, "height": 1800})
+        try:
+            page.set_content("<!doctype html><meta charset='utf-8'><body><div id='slot'></div>"
+                             + bokehjs_loader() + "</body>")
+            if first is not None:
+                page.evaluate(_INSERT, first)
+                page.locator(f"#{old_id}[data-ready='1']").wait_for(timeout=30_000)
+            page.evaluate(_INSERT, second)
+            player = page.locator(f"#{new_id}[data-ready='1']")
+            player.wait_for(timeout=30_000)
+            assert (player.get_attribute("data-reused") == "1") == (first is not None)
+            page.wait_for_timeout(500)                     # BokehJS paints on the next frame
+            shots.append(Image.open(BytesIO(player.screenshot())).convert("RGB"))
+            if first is not None:
+                page.screenshot(path=str(SHOTS / "player-reused.png"), full_page=True)
+                title = page.evaluate(
+                    "([old, id]) => { window.StepLabPlayer.drill(old, 0, [1]);"
+                    " return window.StepLabPlayer.players[id].model('unit_grid_0').title.text; }",
+                    [old_id, new_id])
+                groups = page.locator(f"#{new_id} .sp-group option").all_inner_texts()
+                assert title.split(" — ")[0] == groups[1].split(" (")[0], (title, groups)
+        finally:
+            page.close()
+    reused, fresh = shots
+    assert reused.size == fresh.size
+    changed = np.count_nonzero(np.asarray(ImageChops.difference(reused, fresh)).any(axis=2))
+    assert changed <= 0.001 * reused.size[0] * reused.size[1], changed
