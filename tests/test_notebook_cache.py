@@ -175,6 +175,37 @@ def test_a_guess_is_remembered_once_simulated_and_its_metrics_are_computed_once(
     assert cache.get({"n": 4}).metric_values == hit.metric_values and calls == [1]
 
 
+def test_two_threads_completing_copies_of_one_outcome_compute_its_metrics_once(monkeypatch):
+    from step_lab.notebook import outcome as oc
+    calls, real = [], oc._metrics
+
+    def slow(*args):
+        calls.append(1)
+        time.sleep(0.2)
+        return real(*args)
+    monkeypatch.setattr(oc, "_metrics", slow)
+    cache = OutcomeCache(counting_builder([]), SIM)
+    guess = cache.get({"n": 4}, speculative=True)
+    hit = cache.get({"n": 4})
+    threads = [threading.Thread(target=oc.complete, args=(o,)) for o in (guess, hit)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert calls == [1] and oc.is_complete(guess) and oc.is_complete(hit)
+
+
+def test_the_worker_completes_its_guesses_also_when_the_panel_hides_the_metrics():
+    options = Options(simulate=True, animate=False, show_metrics=False, show_graph=False,
+                      values=False)
+    panel = StepPanel(counting_builder([]), KNOBS, options, background=False, speculate=True)
+    assert panel.speculator.wait_idle(60)
+    guesses = [panel.cache.get(v, speculative=True) for v in ({"n": 1}, {"n": 3})]
+    from step_lab.notebook.outcome import is_complete
+    assert all(g is not None and is_complete(g) for g in guesses)
+    panel.close()
+
+
 def test_without_a_simulation_a_guess_keeps_its_metrics():
     guess = OutcomeCache(counting_builder([]), NO_SIM).get({"n": 4}, speculative=True)
     assert guess.metrics is not None and guess.metric_values["offchip_traffic"] > 0

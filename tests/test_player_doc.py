@@ -219,3 +219,28 @@ def test_the_patch_events_turn_another_players_document_into_this_ones():
     text = json.dumps(patched).replace("step-player-old", "step-player-new")
     assert _normal(json.loads(text), players["many groups"]) == \
         _normal(new, players["many groups"])
+
+
+def test_only_a_replaceable_player_carries_the_patch():
+    player = _players()["one run"]
+    assert "-patch'" not in player.html(include_bokehjs=False)
+    text = player.html(include_bokehjs=False, replaceable=True)
+    pid = text.split("id='", 1)[1].split("'", 1)[0]
+    patch = json.loads(text.split(f"id='{pid}-patch'>", 1)[1].split("</script>", 1)[0])
+    assert {e["attr"] for e in patch["events"]} >= {"data", "text", "end", "reset_end"}
+    assert f"data-structure='1x{player.width}'" in text
+
+
+def test_model_ids_of_any_form_get_the_players_own_prefix(monkeypatch):
+    """With ``BOKEH_SIMPLE_IDS=no`` bokeh's ids are uuids: still unique per player."""
+    monkeypatch.setenv("BOKEH_SIMPLE_IDS", "no")
+    players = _players()
+    a = _item(players["one run"], "step-player-a", fast=True)
+    b = _item(players["other run"], "step-player-b", fast=True)
+    ids = [set(), set()]
+    for item, out in zip((a, b), ids, strict=True):
+        found: dict = {}
+        _models(item, found)
+        out.update(found)
+    assert ids[0] and ids[0].isdisjoint(ids[1])
+    assert all(i.startswith("step-player-b-") for i in ids[1])

@@ -27,7 +27,7 @@ from ._player_values import Values
 __all__ = ["document_item", "fresh_item", "clear_templates"]
 
 _MARK = "@@step-player@@"
-_IDS = re.compile(r'"(id|root_id)":"(p\d+)"')
+_IDS = re.compile(r'"(id|root_id)":"([^"]+)"')      # (BOKEH_SIMPLE_IDS=no: uuids)
 _LIMIT = 8
 _TEMPLATES: dict[tuple[int, int], str] = {}
 _LOCK = threading.Lock()

@@ -190,10 +190,12 @@ def _fifo_figure(r: int, pid: str, width: int):
 
 def bandwidth_figure(runs: int, pid: str, width: int):
     """Off-chip bytes/cycle per frame, one line per run, the labelled peak and a cursor."""
-    from bokeh.models import ColumnDataSource, Label, Legend, LegendItem, Span
+    from bokeh.models import ColumnDataSource, Label, Legend, LegendItem, Range1d, Span
     from bokeh.plotting import figure
+    # a fixed y range (not a data range: BokehJS would put a data range's end back to its
+    # first value when a reused figure's data change, _player_js)
     fig = figure(title="off-chip bandwidth", width=width, height=220, toolbar_location=None,
-                 tools="", x_axis_label="time [cycles]",
+                 tools="", x_axis_label="time [cycles]", y_range=Range1d(0, 1),
                  y_axis_label="off-chip bandwidth [B/cycle]", name=f"{pid}:bandwidth")
     lines = []
     for i in range(runs):
@@ -207,8 +209,6 @@ def bandwidth_figure(runs: int, pid: str, width: int):
     fig.add_layout(Label(x=6, x_units="screen", y=0, text="peak", text_font_size="10px",
                          text_color="#444444", y_offset=4, background_fill_color="#ffffff",
                          background_fill_alpha=0.9, name=f"{pid}:peak_label"))
-    fig.y_range.start = 0
-    fig.y_range.end = 1
     fig.add_layout(Span(location=0, dimension="height", line_color="#000000", line_width=1.5,
                         name=f"{pid}:cursor_bw"))
     _fmt_axis(fig.xaxis)

@@ -106,27 +106,31 @@ PLAYER_JS = r"""
       this.selected = this.runs.map((r) => r.default_group);
       this.cellPx = data.unit_cell_px;
       this.gridWidth = data.unit_grid_width;
-      this.bind();
-      this.runs.forEach((r, i) => this.drill(i, this.selected[i]));
-      this.show(0);
+      this.listening = new AbortController();   // a player that fails to start lets go
+      try {
+        this.bind();
+        this.runs.forEach((r, i) => this.drill(i, this.selected[i]));
+        this.show(0);
+      } catch (err) { this.listening.abort(); throw err; }
       root.setAttribute("data-ready", "1");
     }
     model(name) { return this.doc.get_model_by_name(this.docId + ":" + name); }
     bind() {
       const play = this.q("sp-play"), slider = this.q("sp-slider");
-      play.addEventListener("click", () => this.toggle());
+      const on = {signal: this.listening.signal};
+      play.addEventListener("click", () => this.toggle(), on);
       this.q("sp-back").addEventListener("click", () => {
         this.pause(); this.show(this.frameIndex - 1);
-      });
+      }, on);
       this.q("sp-fwd").addEventListener("click", () => {
         this.pause(); this.show(this.frameIndex + 1);
-      });
+      }, on);
       slider.addEventListener("input", () => {
         this.pause(); this.show(Number(slider.value) - 1);
-      });
+      }, on);
       this.root.querySelectorAll(".sp-group").forEach((sel) => {
         sel.addEventListener("change",
-                             () => this.drill(Number(sel.dataset.run), Number(sel.value)));
+                             () => this.drill(Number(sel.dataset.run), Number(sel.value)), on);
       });
     }
     toggle() { if (this.playing) { this.pause(); } else { this.play(); } }
@@ -275,9 +279,9 @@ PLAYER_JS = r"""
     const patch = JSON.parse(document.getElementById(id + "-patch").textContent);
     for (const e of patch.events) { e.model.id = donor.docId + e.model.id.slice(id.length); }
     donor.doc.apply_json_patch(patch);
-    donor.pause(); donor.adopted = true;
+    const player = new Player(id, root, data, donor.doc, donor.docId);   // (may throw: then
+    donor.pause(); donor.adopted = true;                                 // nothing is moved)
     while (donor.plot.firstChild) { target.appendChild(donor.plot.firstChild); }
-    const player = new Player(id, root, data, donor.doc, donor.docId);
     player.views = donor.views;
     root.setAttribute("data-reused", "1");
     const players = window.StepLabPlayer.players;

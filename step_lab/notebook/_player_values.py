@@ -140,7 +140,7 @@ def _group_values(run: RunData, r: int, name: str, width: int) -> Values:
                                 "title.text": f"{name}: {count} group{'s' if count != 1 else ''}"
                                               f", {len(run.unit_names):,} units"},
             f"groups_{r}": {"data": {"cx": cx, "cy": cy}},
-            f"segments_{r}": {"data": seg},
+            f"segments_{r}": {"data": seg, "selected.indices": []},   # no cell tapped yet
             f"group_labels_{r}": {"data": {"x": cx, "y": [y - 0.3 for y in cy],
                                            "text": short_labels(run.groups, chars)}}}
 
@@ -187,9 +187,14 @@ def _heat_values(run: RunData, r: int, name: str, width: int, x_end: int) -> Val
     ticks = heat_ticks(count, row_px)
     labels = short_labels([run.groups[g] for g in ticks], 16)
     thinned = f"groups (1 in {ticks[1] - ticks[0]} labelled)" if len(ticks) < count else None
+    x_end, y_start = max(cycles, x_end), -max(count, 1)
+    # start, end and reset points all set: a replaced player's figures may have been panned
+    # or zoomed (the browser reuses them, _player_js)
     return {f"heatmap_{r}": {
                 "height": max(140, int(90 + row_px * count)),
-                "x_range.end": max(cycles, x_end), "y_range.start": -max(count, 1),
+                "x_range.start": 0, "x_range.end": x_end, "x_range.reset_start": 0,
+                "x_range.reset_end": x_end, "y_range.start": y_start, "y_range.end": 0,
+                "y_range.reset_start": y_start, "y_range.reset_end": 0,
                 "title.text": f"{name}: utilization, bins of "
                               f"{cycles / max(len(run.heat_edges) - 1, 1):,.0f} cycles",
                 "left[0].ticker.ticks": [-g - 0.5 for g in ticks],

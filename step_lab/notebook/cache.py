@@ -195,7 +195,8 @@ def player_html(outcome: Outcome) -> tuple:
     def draw() -> tuple:
         from .player import player_for
         player = player_for([outcome.result], [outcome.program], [outcome.program.name])
-        text = player.html(include_bokehjs=False)     # the panel ships BokehJS once
+        text = player.html(include_bokehjs=False,     # the panel ships BokehJS once
+                           replaceable=True)
         return player, text, text.split("id='", 1)[1].split("'", 1)[0]
     player, text, pid = drawn(outcome, "player", draw)
     return player, text.replace(pid, "step-player-" + uuid.uuid4().hex[:12])
@@ -250,7 +251,10 @@ def graph_view(outcome: Outcome, options: Options, expand) -> str:
 
 
 def draw_ahead(outcome: Outcome, options: Options) -> None:
-    """Draw the views a panel shows for ``outcome`` (the speculative worker, ahead of time)."""
+    """Draw the views a panel shows for ``outcome`` (the speculative worker, ahead of time),
+    after its symbolic metrics and on-chip peak (guesses are remembered without them)."""
+    from .outcome import complete
+    complete(outcome)
     if options.show_metrics:
         metrics_view(outcome)
     if options.show_graph:

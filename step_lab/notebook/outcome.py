@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,16 +101,18 @@ def complete(outcome: Outcome) -> str | None:
     numbers already shown stay valid)."""
     if outcome.program is None or outcome.error is not None or is_complete(outcome):
         return None
+    # kept in the slot every copy of a remembered outcome shares (cache.as_cached), under its
+    # lock: computed once, whichever copy (the worker's or a foreground hit's) asks first
+    slot = outcome.drawn
     try:
-        if outcome.metrics is None:
-            # kept in the slot every copy of a remembered outcome shares (cache.as_cached):
-            # computed once, whichever copy (the worker's or a foreground hit's) asks first
-            slot = outcome.drawn
+        with slot.setdefault("analysis lock", threading.Lock()):
             if "analysis" not in slot:
-                slot["analysis"] = _metrics(outcome.program, outcome.bindings)
+                slot["analysis"] = ((outcome.metrics, outcome.metric_values)
+                                    if outcome.metrics is not None
+                                    else _metrics(outcome.program, outcome.bindings))
             outcome.metrics, outcome.metric_values = slot["analysis"]
-        if outcome.result is not None:
-            _ = outcome.result.onchip_peak_bytes
+            if outcome.result is not None:
+                _ = outcome.result.onchip_peak_bytes
     except Exception as exc:  # shown in the metrics area; the numbers stay
         return _message(exc, outcome.program).replace("simulating", "analysing", 1)
     return None

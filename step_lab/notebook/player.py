@@ -100,13 +100,15 @@ class Player:
         return self.width // len(self.runs)
 
     # -- HTML ------------------------------------------------------------------------------
-    def html(self, include_bokehjs: bool = True) -> str:
+    def html(self, include_bokehjs: bool = True, *, replaceable: bool = False) -> str:
         """The player as one HTML fragment (BokehJS inlined unless ``include_bokehjs=False``:
-        then the page must load BokehJS itself, e.g. with :func:`bokehjs_loader`)."""
+        then the page must load BokehJS itself, e.g. with :func:`bokehjs_loader`).
+        ``replaceable=True`` (a knob panel's outputs) adds its figure values as a patch, for
+        the browser to redraw the figures of the player it replaces with them."""
         from ._player_doc import document_item
         from ._player_js import PLAYER_JS
         pid = "step-player-" + uuid.uuid4().hex[:12]
-        events: list = []
+        events: list | None = [] if replaceable else None
         item = document_item(len(self.runs), pid, self.width, self.figure_values(), events)
         parts = [f"<div class='step-lab-player step-lab-animation' id='{pid}' data-step-player"
                  f" data-frame='1' data-frames='{self.count}'"
@@ -115,7 +117,7 @@ class Player:
                  "style='color:#b00020'></div>", f"<div id='{pid}-plot'></div>",
                  _json_script(f"{pid}-data", self.payload()),
                  _json_script(f"{pid}-doc", item),
-                 _json_script(f"{pid}-patch", {"events": events}),
+                 _json_script(f"{pid}-patch", {"events": events}) if events is not None else "",
                  _json_script(f"{pid}-icons", {"play": ICON_PLAY, "pause": ICON_PAUSE})]
         if include_bokehjs:
             parts.append(bokehjs_loader())

@@ -185,10 +185,22 @@ def _moe_player_html(tiling: str) -> tuple[str, str]:
     from step_lab.workloads import simplified_moe
     prog, inputs, bindings = simplified_moe(tokens=64, experts=8, tiling=tiling)
     result = sl.simulate(prog, bindings=bindings, inputs=inputs, trace=True)
-    text = player_for([result], [prog], [prog.name]).html(include_bokehjs=False)
+    text = player_for([result], [prog], [prog.name]).html(include_bokehjs=False,
+                                                          replaceable=True)
     return text, text.split("id='", 1)[1].split("'", 1)[0]
 
 
+_TOUCH = """(id) => {
+  const p = window.StepLabPlayer.players[id];
+  p.model('heatmap_0').x_range.setv({start: 100, end: 300});
+  p.model('heatmap_0').y_range.setv({start: -3, end: -1});
+  p.model('segments_0').selected.indices = [4];
+}"""
+_STATE = """(id) => {
+  const p = window.StepLabPlayer.players[id], x = p.model('heatmap_0').x_range;
+  return {reset: [x.reset_start, x.reset_end], cycles: p.runs[0].cycles,
+          tapped: p.model('segments_0').selected.indices};
+}"""
 _INSERT = """(html) => {
   const slot = document.getElementById('slot');
   slot.replaceChildren(document.createRange().createContextualFragment(html));
@@ -197,8 +209,10 @@ _INSERT = """(html) => {
 
 def test_a_player_replacing_one_of_the_same_structure_draws_what_a_new_one_draws(browser):
     """A knob change's player takes over the replaced player's figures (data-replaces) and
-    patches in its own values: the picture equals a freshly embedded one, pixel for pixel, and
-    the group cells' tap callback (which names the first document) drills the new player."""
+    patches in its own values: the picture equals a freshly embedded one, pixel for pixel, even
+    after the user panned and zoomed the old heatmap and tapped a group cell (reset points and
+    selection are the new player's), and the group cells' tap callback (which names the first
+    document) drills the new player."""
     from io import BytesIO
 
     import numpy as np
@@ -217,6 +231,7 @@ def test_a_player_replacing_one_of_the_same_structure_draws_what_a_new_one_draws
             if first is not None:
                 page.evaluate(_INSERT, first)
                 page.locator(f"#{old_id}[data-ready='1']").wait_for(timeout=30_000)
+                page.evaluate(_TOUCH, old_id)        # the user panned, zoomed and tapped
             page.evaluate(_INSERT, second)
             player = page.locator(f"#{new_id}[data-ready='1']")
             player.wait_for(timeout=30_000)
@@ -231,6 +246,8 @@ def test_a_player_replacing_one_of_the_same_structure_draws_what_a_new_one_draws
                     [old_id, new_id])
                 groups = page.locator(f"#{new_id} .sp-group option").all_inner_texts()
                 assert title.split(" — ")[0] == groups[1].split(" (")[0], (title, groups)
+                state = page.evaluate(_STATE, new_id)
+                assert state["reset"] == [0, state["cycles"]] and state["tapped"] == [], state
         finally:
             page.close()
     reused, fresh = shots
