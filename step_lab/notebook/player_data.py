@@ -164,11 +164,15 @@ def _group_shares(occ: Occupancy, unit_group: np.ndarray, count: int,
         return out
     integ = _Groups(occ.unit_events, n_units, edges, occ.cycles)
     busy_etc = np.zeros((n_units, len(width)))
+    # per-group sums: the units sorted by group (stably: each group's own order, the order
+    # np.add.at adds them in), one reduceat per state; every group has a unit
+    order = np.argsort(unit_group, kind="stable")
+    starts = np.searchsorted(unit_group[order], np.arange(count))
     for state in (BUSY, STALLED_IN, STALLED_OUT):
         per_unit = integ.window_integrals(occ.unit_events[:, 2] == state)      # (U, B)
         busy_etc += per_unit
-        np.add.at(out[:, :, state], unit_group, per_unit)
-    np.add.at(out[:, :, IDLE], unit_group, width[None, :] - busy_etc)
+        out[:, :, state] = np.add.reduceat(per_unit[order], starts, axis=0)
+    out[:, :, IDLE] = np.add.reduceat((width[None, :] - busy_etc)[order], starts, axis=0)
     sizes = np.bincount(unit_group, minlength=count).astype(float)
     return out / (sizes[:, None, None] * width[None, :, None])
 
