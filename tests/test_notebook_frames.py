@@ -42,6 +42,21 @@ def test_bandwidth_is_bytes_moved_per_cycle_of_the_window():
     assert np.allclose(frames.bandwidth, [128 / 5, 0.0])
 
 
+def test_bandwidth_never_exceeds_the_peak_when_a_long_access_overlaps_busy_windows():
+    """A long access (its requests waiting behind others) spread evenly over its span would
+    credit bytes to windows the memory spent serving the others: those wait (FCFS at the
+    peak) for the next windows; every byte is still shown, and no window is above the peak."""
+    units = [Unit("load0", "Load", "memory", 0, 0)]
+    hbm = [(0, 1000, 100 * 1000)]                              # 100 B/cycle over the run
+    hbm += [(t, t + 10, 10 * 100) for t in range(0, 300, 10)]  # a 100 B/cycle burst early on
+    occ = Occupancy(1000, units, [(0, 0, BUSY)], [], [], hbm, 150.0)
+    frames = compute_frames(occ, max_frames=10)
+    width = np.diff(frames.boundaries)
+    assert frames.bandwidth.max() <= 150.0 + 1e-9
+    assert np.isclose((frames.bandwidth * width).sum(), 100 * 1000 + 30 * 1000)
+    assert np.allclose(frames.bandwidth[:2], 150.0) and np.allclose(frames.bandwidth[-1], 100)
+
+
 def test_a_window_is_coloured_by_the_state_it_spent_most_time_in():
     frames = compute_frames(two_units(), max_frames=2)
     assert frames.state[0, 0] == BUSY and frames.share[0, 0] == pytest.approx(0.6)
