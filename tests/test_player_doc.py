@@ -30,18 +30,11 @@ def _normal(item: dict, player: Player) -> dict:
                 for (model, path), (target, attr, _) in zip(
                     [(m, p) for m, props in values.items() for p in props],
                     targets(layout, "ref", values), strict=True)}
-    models: dict = {}
-    _models(item, models)
-    names = {m["attributes"]["name"].split(":", 1)[1]: m for m in models.values()
-             if isinstance(m.get("attributes", {}).get("name"), str)}
+    by_id, named = _player_doc.models(item)
+    names = {name.split(":", 1)[1]: m for name, m in named.items()}
     for (model, path), default in defaults.items():
         *steps, last = path_steps(path)
-        target = names[model]
-        for step in steps:
-            target = target[step] if isinstance(step, int) else target["attributes"][step]
-            if isinstance(target, dict) and target.keys() == {"id"}:
-                target = models[target["id"]]
-        attributes = target.setdefault("attributes", {})
+        attributes = _player_doc.holder(by_id, names[model], steps).setdefault("attributes", {})
         if last not in attributes:
             attributes[last] = json.loads(json.dumps(Serializer(deferred=False).encode(default)))
     ids: dict[str, str] = {}
@@ -54,17 +47,6 @@ def _normal(item: dict, player: Player) -> dict:
             return [rename(v) for v in node]
         return node
     return rename(item)
-
-
-def _models(node, out: dict) -> None:
-    if isinstance(node, dict):
-        if node.get("type") == "object" and "id" in node:
-            out[node["id"]] = node
-        for v in node.values():
-            _models(v, out)
-    elif isinstance(node, list):
-        for v in node:
-            _models(v, out)
 
 
 def _players() -> dict:
@@ -129,18 +111,7 @@ def test_two_players_from_one_template_share_no_model_ids_and_name_their_own_mod
     players = _players()
     a = _item(players["one run"], "step-player-a", fast=True)
     b = _item(players["other run"], "step-player-b", fast=True)
-
-    def ids(node, out):
-        if isinstance(node, dict):
-            if "attributes" in node:
-                out.add(node["id"])
-            for v in node.values():
-                ids(v, out)
-        elif isinstance(node, list):
-            for v in node:
-                ids(v, out)
-        return out
-    assert ids(a, set()).isdisjoint(ids(b, set()))
+    assert set(_player_doc.models(a)[0]).isdisjoint(_player_doc.models(b)[0])
     text = json.dumps(b, separators=(",", ":"))
     assert "step-player-a" not in text and "step-player-b:segments_0" in text
     assert "drill('step-player-b', 0" in text                   # the tap callback's player
@@ -211,8 +182,7 @@ def test_the_patch_events_turn_another_players_document_into_this_ones():
                                     players["many groups"].figure_values(), events)
     assert events and all(e["kind"] == "ModelChanged" for e in events)
     patched = json.loads(json.dumps(old))
-    models: dict = {}
-    _models(patched, models)
+    models, _ = _player_doc.models(patched)
     for e in json.loads(json.dumps(events)):
         model_id = "step-player-old" + e["model"]["id"][len("step-player-new"):]
         models[model_id].setdefault("attributes", {})[e["attr"]] = e["new"]
@@ -237,10 +207,6 @@ def test_model_ids_of_any_form_get_the_players_own_prefix(monkeypatch):
     players = _players()
     a = _item(players["one run"], "step-player-a", fast=True)
     b = _item(players["other run"], "step-player-b", fast=True)
-    ids = [set(), set()]
-    for item, out in zip((a, b), ids, strict=True):
-        found: dict = {}
-        _models(item, found)
-        out.update(found)
+    ids = [set(_player_doc.models(item)[0]) for item in (a, b)]
     assert ids[0] and ids[0].isdisjoint(ids[1])
     assert all(i.startswith("step-player-b-") for i in ids[1])

@@ -24,7 +24,7 @@ from typing import Any
 from ._player_figures import path_steps, player_layout
 from ._player_values import Values
 
-__all__ = ["document_item", "fresh_item", "clear_templates"]
+__all__ = ["document_item", "fresh_item", "clear_templates", "models", "holder"]
 
 _MARK = "@@step-player@@"
 _IDS = re.compile(r'"(id|root_id)":"([^"]+)"')      # (BOKEH_SIMPLE_IDS=no: uuids)
@@ -68,9 +68,7 @@ def clear_templates() -> None:
 
 def _template(runs: int, width: int, values: Values) -> str:
     """The serialised figures, their ids and player id marked."""
-    from bokeh.embed import json_item
-    text = json.dumps(json_item(player_layout(runs, _MARK, width, values)),
-                      separators=(",", ":"))
+    text = json.dumps(fresh_item(runs, _MARK, width, values), separators=(",", ":"))
     return _IDS.sub(rf'"\1":"{_MARK}-\2"', text)
 
 
@@ -81,22 +79,35 @@ def _write(doc: dict, pid: str, values: Values, events: list) -> None:
     Every value is written, also one equal to its property's default, which bokeh leaves out
     (BokehJS reads an absent property as its default: the same figure)."""
     from bokeh.core.serialization import Serializer
-    by_id: dict[str, dict] = {}
-    named: dict[str, dict] = {}
-    _index(doc["roots"], by_id, named)
+    by_id, named = models(doc)
     encode = Serializer(deferred=False).encode
     for model, props in values.items():
         for path, value in props.items():
             *steps, last = path_steps(path)
-            target: Any = named[f"{pid}:{model}"]
-            for step in steps:
-                target = target[step] if isinstance(step, int) else target["attributes"][step]
-                if isinstance(target, dict) and target.keys() == {"id"}:
-                    target = by_id[target["id"]]          # a reference to a model seen before
+            target = holder(by_id, named[f"{pid}:{model}"], steps)
             encoded = encode(value)
             target.setdefault("attributes", {})[last] = encoded
             events.append({"kind": "ModelChanged", "model": {"id": target["id"]}, "attr": last,
                            "new": encoded})
+
+
+def models(doc: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+    """``(by id, by name)``: every serialised model in ``doc`` (a name where it has one)."""
+    by_id: dict[str, dict] = {}
+    named: dict[str, dict] = {}
+    _index(doc, by_id, named)
+    return by_id, named
+
+
+def holder(by_id: dict, model: dict, steps: list) -> dict:
+    """The serialised model reached from ``model`` by attribute/index ``steps`` (references
+    to models serialised earlier resolved through ``by_id``)."""
+    target: Any = model
+    for step in steps:
+        target = target[step] if isinstance(step, int) else target["attributes"][step]
+        if isinstance(target, dict) and target.keys() == {"id"}:
+            target = by_id[target["id"]]                  # a reference to a model seen before
+    return target
 
 
 def _index(node: Any, by_id: dict, named: dict) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ._player_values import Values
+from ._player_values import UNIT_COLUMNS, Values
 from .player_style import RUN_COLOURS
 
 __all__ = ["player_layout", "apply_values", "targets", "path_steps"]
@@ -120,8 +120,7 @@ def _groups_figure(r: int, pid: str, width: int):
 def _units_figure(r: int, pid: str, width: int):
     from bokeh.models import ColumnDataSource, HoverTool, Range1d
     from bokeh.plotting import figure
-    src = ColumnDataSource({k: [] for k in ("x", "y", "name", "op", "label", "fill", "alpha",
-                                            "state", "busy")}, name=f"{pid}:units_{r}")
+    src = ColumnDataSource({k: [] for k in UNIT_COLUMNS}, name=f"{pid}:units_{r}")
     fig = figure(width=width, height=100, x_range=Range1d(-0.55, 1), y_range=Range1d(-1, 0.55),
                  toolbar_location=None, tools="", name=f"{pid}:unit_grid_{r}", title="units",
                  **_BARE)

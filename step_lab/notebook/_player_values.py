@@ -19,7 +19,7 @@ from .player_data import RunData
 from .player_style import HEAT_COLOURS, SMOOTH_CYCLES, STATE_COLOURS, heat_rgba, rgba
 
 __all__ = ["figure_values", "group_cells", "heat_ticks", "elide", "short_label", "short_labels",
-           "busiest_group", "group_sizes", "Values", "UNIT_CELL"]
+           "busiest_group", "group_sizes", "Values", "UNIT_CELL", "UNIT_COLUMNS"]
 
 Values = dict[str, dict[str, object]]
 
@@ -29,6 +29,7 @@ _CHAR_PX = 6.2           # average width of a 9-10 px label character
 _LABEL_PX = 12           # heatmap: at least this many px between row labels
 _STATE_NAMES = ("idle", "busy", "stalled on input", "stalled on output")
 UNIT_CELL = 64           # px per unit of the drilled-into group (labels from 56 px)
+UNIT_COLUMNS = ("x", "y", "name", "op", "label", "fill", "alpha", "state", "busy")
 
 
 def elide(text: str, chars: int) -> str:
@@ -120,7 +121,7 @@ def _group_values(run: RunData, r: int, name: str, width: int) -> Values:
     cols, rows, cell = group_cells(count, width - 20)
     cx = [g % cols + 0.5 for g in range(count)]
     cy = [-(g // cols) - 0.35 for g in range(count)]
-    sizes = np.bincount(run.unit_group, minlength=count).tolist()
+    sizes = group_sizes(run)
     seg: dict[str, list] = {k: [] for k in ("left", "right", "top", "bottom", "color", "group",
                                             "state", "share", "units")}
     for g in range(count):
@@ -153,8 +154,7 @@ def _unit_grid_values(run: RunData, r: int, prefix: str, width: int, centres: di
         return {f"unit_grid_{r}": {"x_range.start": -0.55, "x_range.end": 1,
                                    "y_range.start": -1, "y_range.end": 0.55, "height": 100,
                                    "width": width + 40, "title.text": "units"},
-                f"units_{r}": {"data": {k: [] for k in ("x", "y", "name", "op", "label", "fill",
-                                                        "alpha", "state", "busy")}},
+                f"units_{r}": {"data": {k: [] for k in UNIT_COLUMNS}},
                 f"group_mark_{r}": {"data": {"x": [], "y": []}}}
     g = busiest_group(run)
     members = np.flatnonzero(run.unit_group == g).tolist()

@@ -197,7 +197,7 @@ def player_html(outcome: Outcome) -> tuple:
         player = player_for([outcome.result], [outcome.program], [outcome.program.name])
         text = player.html(include_bokehjs=False,     # the panel ships BokehJS once
                            replaceable=True)
-        return player, text, text.split("id='", 1)[1].split("'", 1)[0]
+        return player, text, _pid_of(text)
     player, text, pid = drawn(outcome, "player", draw)
     return player, text.replace(pid, "step-player-" + uuid.uuid4().hex[:12])
 
@@ -213,10 +213,15 @@ def show_player(box, outcome: Outcome):
         box.children = [_html_output(""), _html_output(bokehjs_loader(), "<BokehJS>")]
     shown = box.children[0].outputs
     if shown:                                # the browser may reuse the replaced one's figures
-        old = shown[0]["data"]["text/html"].split("id='", 1)[1].split("'", 1)[0]
+        old = _pid_of(shown[0]["data"]["text/html"])
         text = text.replace("data-step-player", f"data-step-player data-replaces='{old}'", 1)
     box.children[0].outputs = _display(text, "<step_lab player>")
     return player
+
+
+def _pid_of(player_html: str) -> str:
+    """The element id of a player's HTML (its root is the first element with an id)."""
+    return player_html.split("id='", 1)[1].split("'", 1)[0]
 
 
 def _display(html: str, plain: str) -> tuple:
