@@ -60,7 +60,7 @@ kv_table({Path(e2e.KV_TRACE).stem: load_kv_lengths(trace_path(e2e.KV_TRACE))})
 routing_table({Path(path).parent.name: (load_routing(trace_path(path)), MODELS[m].experts)
                for m, path in e2e.ROUTING_TRACES.items()})
 settings_table({"QKV matmul per region [FLOPs/cycle]": e2e.QKV_BW,
-                "every MoE operator [FLOPs/cycle]": e2e.MOE_BW,
+                **{f"{m}: every MoE operator [FLOPs/cycle]": bw for m, bw in e2e.MOE_BW.items()},
                 **{f"{m}: MoE weight tile width tile_F": f for m, f in e2e.MOE_TILE_F.items()},
                 **{f"{m}: {v.replace('_', '-')} static tile": t
                    for m, tiles in e2e.MATCHED_TILES.items() for v, t in tiles.items()},
