@@ -103,11 +103,12 @@ CASES = {
 
 def stages(builder, values: dict, options: Options) -> dict:
     """CPU seconds per stage of one evaluation + redraw (the player output is rebuilt), in the
-    order a panel runs them: build and simulate (the numbers), the symbolic metrics and the
-    on-chip peak evaluated from them, the verdict (why-slow), the graph, then the player: its
-    occupancy record, compact data and bokeh document (``player_document``: written into the
-    cached document of its structure, as in every change after a panel's first;
-    ``player_document_cold``: figures built and serialised by bokeh, a structure never seen)."""
+    order a panel runs them: build and simulate (the numbers), the metrics (as a panel computes
+    them: numerically for a large program) and the on-chip peak, the verdict (why-slow), the
+    graph, then the player: its occupancy record, compact data and bokeh document
+    (``player_document``: written into the cached document of its structure, as in every change
+    after a panel's first; ``player_document_cold``: figures built and serialised by bokeh, a
+    structure never seen)."""
     from bokeh.embed import json_item
 
     from step_lab.notebook._simtrace import occupancy_from_result
@@ -138,7 +139,12 @@ def _stages(builder, values, options, occupancy_from_result, Player, json_item, 
     result = sl.simulate(prog, bindings=bindings, inputs=inputs, trace=options.animate,
                          values=options.values)
     lap("simulate")
-    sl.metrics(prog).evaluate(bindings)
+    try:
+        from step_lab.notebook.outcome import _metrics
+    except ImportError:                        # (an older step_lab: symbolic, as before)
+        sl.metrics(prog).evaluate(bindings)
+    else:
+        _metrics(prog, bindings)
     _ = result.onchip_peak_bytes              # lazy in SimResult: from the metrics
     lap("metrics")
     result.why_slow()

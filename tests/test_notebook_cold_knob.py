@@ -170,3 +170,49 @@ def test_player_figures_carry_no_hidden_tools_axes_or_unused_glyphs():
     selectable = [r for r in renderers if r.nonselection_glyph is not None]
     assert len(selectable) == 1                        # the group cells (tap to drill in)
     assert selectable[0].nonselection_glyph.fill_alpha == 1.0
+
+
+def test_a_large_program_gets_its_metric_values_without_formulas(monkeypatch):
+    """Above FORMULA_NODES nodes (and with every symbol bound) the panel's metrics are
+    computed numerically: the same values, shown without formulas; below it, or with an
+    unbound symbol, the symbolic metrics as before."""
+    from step_lab.analysis.numeric import NumericMetrics
+    prog, inputs, bindings = moe({"chunk": 4, "tiling": "static"})[:3]
+    symbolic, values = outcome_mod._metrics(prog, bindings)
+    assert hasattr(symbolic, "symbols") and values is not None
+    monkeypatch.setattr(outcome_mod, "FORMULA_NODES", len(prog.nodes) - 1)
+    numeric, same = outcome_mod._metrics(prog, bindings)
+    assert isinstance(numeric, NumericMetrics) and same == values
+    unbound, none = outcome_mod._metrics(prog, {})
+    assert hasattr(unbound, "symbols") and none is None       # symbols left: the formulas
+    out = evaluate(moe, {"chunk": 4, "tiling": "static"}, SIM)
+    assert isinstance(out.metrics, NumericMetrics) and out.metric_values == values
+    latex = outcome_mod.metrics_latex(out)
+    assert f"{values['offchip_traffic']:,}".replace(",", "{,}") in latex \
+        or f"{values['offchip_traffic']:,}" in latex
+    assert "sl.metrics(prog) has the formulas" in latex and "aligned" in latex
+    assert cells(summary_html(out))["on-chip-peak-bytes"] == f"{out.result.onchip_peak_bytes:,}"
+
+
+def test_the_run_s_onchip_peak_is_the_formula_at_the_observed_values(monkeypatch):
+    """``SimResult.onchip_peak_bytes`` (computed numerically when every symbol was observed)
+    equals the symbolic on-chip formula evaluated at the run's measured dims, bindings and
+    ragged maxima; with a symbol never observed the formula counts it 0 and says so."""
+    from step_lab.sim import api
+    seen, real = [], api._onchip
+
+    def both(program, values, options):
+        got = real(program, values, options)
+        seen.append((got, sl.metrics(program, **options).evaluate(values)["onchip_memory"]))
+        return got
+    monkeypatch.setattr(api, "_onchip", both)
+    for tiling in ("static", "dynamic"):
+        prog, inputs, bindings = moe({"chunk": 8, "tiling": tiling})[:3]
+        res = sl.simulate(prog, inputs=inputs, bindings=bindings, values=False)
+        assert res.onchip_peak_bytes == seen[-1][0][0] == seen[-1][1] > 0
+        assert seen[-1][0][1] == []
+    prog = moe({"chunk": 8, "tiling": "dynamic"})[0]              # memory depends on sel_x*
+    got, notes = real(prog, {}, {})
+    zeros = {f"sel_x{i}": 0 for i in range(8)}
+    assert got == sl.metrics(prog).evaluate(zeros)["onchip_memory"]
+    assert notes and "'sel_x7'] were never observed and count as 0" in notes[0]
