@@ -5,13 +5,14 @@ Run: ``python benchmarks/probe_fig17_matched.py [--run quick|full] [--bw 1024,20
 bandwidth and takes the QKV and attention stages from the committed
 ``reproduction/<run>/fig17.json``; those do not depend on the MoE bandwidth).
 
-EXPERIMENTS.md §3 names Fig 17's static variants by a property — the tile whose memory
-(memory-matched) or cycles (performance-matched) are closest to the dynamic point — and says
-which tiles those are (Mixtral 16 / 32). Per bandwidth the table shows the MoE stage of each
-static tile relative to the dynamic one, and the layer speedups of the dynamic variant over the
-two static ones (paper 1.27 / 1.05, tolerance ±20 %), with the ratio of their excesses
-(speedup − 1), which no QKV cost changes (the QKV stage is equal in all variants and cancels
-in the differences of cycles): the paper's 0.27 / 0.05 = 5.4.
+EXPERIMENTS.md §3 defines Fig 17's static variants by Fig 9: the MoE tile whose memory
+(memory-matched) or cycles (performance-matched) are closest to Fig 9's dynamic point, Mixtral
+tiles 16 / 32. The paper gives no MoE bandwidth for Fig 17; ``workloads.e2e`` calibrates it so
+that tile 32 is matched inside the layer too (see its docstring). Per bandwidth the table
+shows the MoE stage of each static tile relative to the dynamic one, and the layer speedups of
+the dynamic variant over the two static ones (paper 1.27 / 1.05, tolerance ±20 %), with the
+ratio of their excesses (speedup − 1), which no QKV cost changes (the QKV stage is equal in all
+variants and cancels in the differences of cycles): the paper's 0.27 / 0.05 = 5.4.
 """
 from __future__ import annotations
 

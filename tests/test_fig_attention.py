@@ -102,39 +102,34 @@ def test_end_to_end_composes_the_three_stages_with_the_documented_settings():
 
 
 @pytest.mark.parametrize("model", ["mixtral-8x7b", "qwen3-30b-a3b"])
-def test_the_static_variants_are_matched_at_the_moe_bandwidth(model):
+def test_the_static_variants_are_matched_at_the_moe_bandwidth(model, monkeypatch):
     """At the Fig 17 MoE bandwidth (``e2e.MOE_BW``) the paper's tiles are what the variants'
-    names say: the performance-matched tile is the static tile closest in cycles to the dynamic
-    MoE stage, within 5 %, and the memory-matched one the static tile closest in memory. At
-    1024 FLOPs/cycle Mixtral's tile 32 is not matched (compute-bound on its padded rows)."""
-    from step_lab.workloads.e2e import (
-        MATCHED_TILES,
-        MOE_BW,
-        MOE_TILE_F,
-        ROUTING_TRACES,
-        TM_REGIONS,
-        stage_cycles,
-        trace_path,
-    )
-    from step_lab.workloads.moe import moe_analysis, moe_layer
+    names say inside the layer: the performance-matched tile is the static tile closest in
+    cycles to the layer's dynamic MoE stage, within 5 %, and the memory-matched one the static
+    tile closest in memory. At 1024 FLOPs/cycle Mixtral's tile 32 is not matched
+    (compute-bound on its padded rows): 2048 is the smallest power of two that matches it."""
+    from step_lab.workloads import e2e
+    from step_lab.workloads.moe import moe_analysis
 
-    def moe(tile=None, bw=MOE_BW[model]):
-        tm = tile is None and model in TM_REGIONS
-        wl = moe_layer(model, batch=64, routing=trace_path(ROUTING_TRACES[model]),
-                       tiling="dynamic" if tile is None else "static", tile=tile,
-                       time_multiplex=tm, regions=TM_REGIONS.get(model) if tm else None,
-                       compute_bw=bw, tile_f=MOE_TILE_F[model])
-        return stage_cycles(wl), moe_analysis(wl)["onchip_memory"]
+    def moe(tile=None, bw=None):                # the stage Fig 17 builds (build_stage)
+        if bw is not None:
+            monkeypatch.setitem(e2e.MOE_BW, model, bw)
+        options = e2e.stage_options(model, "dynamic")["moe"] if tile is None else \
+            {"tiling": "static", "tile": tile, "time_multiplex": False, "regions": None}
+        wl = e2e.build_stage(model, "moe", options)
+        monkeypatch.undo()
+        return e2e.stage_cycles(wl), moe_analysis(wl)["onchip_memory"]
 
     dyn_cycles, dyn_memory = moe()
     static = {t: moe(t) for t in (8, 16, 32, 64)}
-    pm, mm = MATCHED_TILES[model]["performance_matched"], MATCHED_TILES[model]["memory_matched"]
+    tiles = e2e.MATCHED_TILES[model]
+    pm, mm = tiles["performance_matched"], tiles["memory_matched"]
     assert min(static, key=lambda t: abs(static[t][0] - dyn_cycles)) == pm
     assert abs(static[pm][0] / dyn_cycles - 1) < 0.05
     assert min(static, key=lambda t: abs(static[t][1] - dyn_memory)) == mm
     if model == "mixtral-8x7b":                # why Mixtral's MoE runs at more than 1024
-        assert MOE_BW[model] == 2048
-        assert moe(pm, bw=1024)[0] / dyn_cycles > 1.3
+        assert e2e.MOE_BW[model] == 2048
+        assert moe(pm, bw=1024)[0] / moe(bw=1024)[0] > 1.3
 
 
 def test_end_to_end_rejects_unknown_variants_and_bad_traces():

@@ -191,6 +191,7 @@ def test_a_large_program_gets_its_metric_values_without_formulas(monkeypatch):
     assert f"{values['offchip_traffic']:,}".replace(",", "{,}") in latex \
         or f"{values['offchip_traffic']:,}" in latex
     assert "sl.metrics(prog) has the formulas" in latex and "aligned" in latex
+    assert r"at sel\_x0 = " in latex                          # the bindings, as with formulas
     assert cells(summary_html(out))["on-chip-peak-bytes"] == f"{out.result.onchip_peak_bytes:,}"
 
 
@@ -198,21 +199,32 @@ def test_the_run_s_onchip_peak_is_the_formula_at_the_observed_values(monkeypatch
     """``SimResult.onchip_peak_bytes`` (computed numerically when every symbol was observed)
     equals the symbolic on-chip formula evaluated at the run's measured dims, bindings and
     ragged maxima; with a symbol never observed the formula counts it 0 and says so."""
+    import importlib
+
     from step_lab.sim import api
-    seen, real = [], api._onchip
+    metrics_mod = importlib.import_module("step_lab.analysis.metrics")
+    seen, real, calls, metrics = [], api._onchip, [], metrics_mod.metrics
 
     def both(program, values, options):
         got = real(program, values, options)
-        seen.append((got, sl.metrics(program, **options).evaluate(values)["onchip_memory"]))
+        seen.append((got, metrics(program, **options).evaluate(values)["onchip_memory"]))
         return got
+
+    def spied(program, **kwargs):
+        calls.append("numeric" if kwargs.get("bindings") is not None else "symbolic")
+        return metrics(program, **kwargs)
     monkeypatch.setattr(api, "_onchip", both)
+    monkeypatch.setattr(metrics_mod, "metrics", spied)
     for tiling in ("static", "dynamic"):
         prog, inputs, bindings = moe({"chunk": 8, "tiling": tiling})[:3]
         res = sl.simulate(prog, inputs=inputs, bindings=bindings, values=False)
+        calls.clear()
         assert res.onchip_peak_bytes == seen[-1][0][0] == seen[-1][1] > 0
-        assert seen[-1][0][1] == []
+        assert seen[-1][0][1] == [] and calls == ["numeric"]     # no formula was built
     prog = moe({"chunk": 8, "tiling": "dynamic"})[0]              # memory depends on sel_x*
+    calls.clear()
     got, notes = real(prog, {}, {})
+    assert calls == ["numeric", "symbolic"]                    # the formula, zeros for the rest
     zeros = {f"sel_x{i}": 0 for i in range(8)}
     assert got == sl.metrics(prog).evaluate(zeros)["onchip_memory"]
     assert notes and "'sel_x7'] were never observed and count as 0" in notes[0]

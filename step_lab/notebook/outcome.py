@@ -140,9 +140,10 @@ def _metrics(program, bindings: dict):
 
     [Choice] (issue 15) A program of more than :data:`FORMULA_NODES` nodes whose symbols are
     all bound gets its metrics numerically (``sl.metrics(prog, bindings=...)``: the same values,
-    2-3x faster on the Qwen3 b64 layer's 3,341 nodes); the panel shows their values and points
-    to ``sl.metrics(prog)`` for the formulas, which at that size have about one term per
-    expert and were shown as a value and a term count anyway."""
+    2-3x faster on the Qwen3 b64 layer's 3,341 nodes); the panel shows their values at the
+    bindings and points to ``sl.metrics(prog)`` for the formulas. Formulas of programs that
+    size are mostly too long to show (the MoE layers': one term per expert, which the view
+    summarised as a value and a term count); a short one is no longer shown in the panel."""
     from ..analysis.metrics import metrics
     from ..errors import StepError
     if len(program.nodes) > FORMULA_NODES:
@@ -176,8 +177,9 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
         return ""
     from ..formatting import latex_quantity
     values = outcome.metric_values or {}
-    if not hasattr(outcome.metrics, "symbols"):      # numeric (_metrics): values only
-        return _values_latex(outcome, values)
+    from ..analysis.numeric import NumericMetrics
+    if isinstance(outcome.metrics, NumericMetrics):  # a large program (_metrics): values only
+        return _values_latex(outcome, values, max_bindings)
     lines = []
     for name, (title, unit) in _METRIC_TITLES.items():
         expr = getattr(outcome.metrics, name, None)
@@ -194,26 +196,35 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
             text += " &&= " + latex_quantity(values[name], unit)
         lines.append(rf"\text{{{title}}} &= {text}")
     names = {s.name for s in outcome.metrics.symbols}
-    shown = sorted(((k if isinstance(k, str) else k.name, v) for k, v in outcome.bindings.items()
-                    if (k if isinstance(k, str) else getattr(k, "name", "")) in names),
-                   key=lambda kv: _natural(kv[0]))
-    if values and shown:
-        at = ", ".join(f"{k} = {v:,}" if isinstance(v, int) else f"{k} = {v}"
-                       for k, v in shown[:max_bindings])
-        at += f", … ({len(shown)} symbols)" if len(shown) > max_bindings else ""
+    at = _bound(outcome, names, max_bindings)
+    if values and at:
         lines.append(r"&" + _latex_text("at " + at))     # its own row: never off the right edge
     body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
     return f"$${body}$$"
 
 
-def _values_latex(outcome: Outcome, values: dict) -> str:
+def _bound(outcome: Outcome, names, max_bindings: int) -> str:
+    """``"M = 256, N = 64"``: the bindings of the symbols ``names`` (natural order, at most
+    ``max_bindings`` of them and a count), or "" when none is bound."""
+    shown = sorted(((k if isinstance(k, str) else k.name, v) for k, v in outcome.bindings.items()
+                    if (k if isinstance(k, str) else getattr(k, "name", "")) in names),
+                   key=lambda kv: _natural(kv[0]))
+    at = ", ".join(f"{k} = {v:,}" if isinstance(v, int) else f"{k} = {v}"
+                   for k, v in shown[:max_bindings])
+    return at + (f", … ({len(shown)} symbols)" if len(shown) > max_bindings else "")
+
+
+def _values_latex(outcome: Outcome, values: dict, max_bindings: int) -> str:
     """The metric values of a large program computed numerically (see :func:`_metrics`)."""
     from ..formatting import latex_quantity
+    from ..validate import program_symbols
     lines = [rf"\text{{{title}}} &= " + latex_quantity(values[name], unit)
              for name, (title, unit) in _METRIC_TITLES.items() if name in values]
+    at = _bound(outcome, set(program_symbols(outcome.program)), max_bindings)
+    if at:
+        lines.append(r"&" + _latex_text("at " + at))
     nodes = len(outcome.program.nodes)
-    lines.append(r"&" + _latex_text(f"at the bindings ({nodes:,} nodes: sl.metrics(prog) "
-                                    "has the formulas)"))
+    lines.append(r"&" + _latex_text(f"({nodes:,} nodes: sl.metrics(prog) has the formulas)"))
     return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
 
