@@ -6,9 +6,10 @@
 For bench_sim's pipeline (load → Map → Map → store, 1,500 tiles with values) on the PAPER,
 idealised, VALIDATION and ATTENTION hardware, and for every workload of
 ``tools/behaviour_snapshot.py`` (timing only, on its own and on the idealised hardware), one
-simulation with ``trace=True``: cycles, off-chip bytes, FLOPs and hashes of the per-node and
-per-channel statistics (stalls included), of the whole trace (busy intervals, every FIFO put and
-get cycle, every HBM access) and of the output arrays. ``behaviour_snapshot.py`` compares the
+simulation with ``trace=True``: cycles, off-chip bytes, FLOPs, the on-chip peak and hashes of
+the per-node and per-channel statistics (stalls included), of the whole trace (busy intervals,
+every FIFO put and get cycle, every HBM access), of the measured dims, of the notes and of the
+output arrays. ``behaviour_snapshot.py`` compares the
 reproduction's numbers; this compares what the engine does cycle by cycle.
 """
 from __future__ import annotations
@@ -38,7 +39,9 @@ def fingerprint(result) -> dict:
     trace = result.trace.to_dict() if result.trace is not None else None
     return {"cycles": result.cycles, "offchip_bytes": result.offchip_bytes,
             "flops": result.flops, "per_node": _hash(result.per_node),
-            "channels": _hash(result.channels), "trace": _hash(trace), "arrays": arrays}
+            "channels": _hash(result.channels), "trace": _hash(trace), "arrays": arrays,
+            "measured": _hash(result.measured), "onchip_peak": result.onchip_peak_bytes,
+            "notes": _hash(result.notes)}
 
 
 def collect(options: dict) -> dict:

@@ -20,10 +20,10 @@ from ..validate import check_program, check_seed
 from .engine import Engine
 from .ghost import attach_ghosts, ghost_inputs
 from .hbm import HBM
-from .plan import COMPUTE, channel_depth, plan_nodes
+from .plan import COMPUTE, plan_nodes
 from .progress import Progress
 from .result import SimResult
-from .state import Channel, Proc, Unit
+from .state import Unit, run_stats, wire
 from .trace import FifoTrace, Trace
 
 __all__ = ["simulate"]
@@ -139,21 +139,14 @@ def _check_flags(**flags) -> None:
 
 
 def _build(program, hw, ctx, plans, layout, trace: bool):
-    index = {node: i for i, node in enumerate(program.nodes)}
-    procs = [Proc(i, node, plans[i], trace) for i, node in enumerate(program.nodes)]
-    channels = []
-    for node in program.nodes:
-        dst = procs[index[node]]
-        for port, stream in enumerate(node.inputs):
-            src = procs[index[stream.node]]
-            ch = Channel(stream, src, dst, port, channel_depth(program, stream, hw), trace)
-            dst.ins.append(ch)
-            src.outs[stream.port].append(ch)
-            channels.append(ch)
-    for cell, names in layout.shared.items():
-        unit = Unit(cell)
-        for name in names:
-            procs[index[program.node(name)]].unit = unit
+    procs, channels = wire(program.nodes, plans, trace, program.fifo_depth, hw.fifo_depth)
+    shared = layout.shared
+    if shared:
+        index = {p.name: p for p in procs}
+        for cell, names in shared.items():
+            unit = Unit(cell)
+            for name in names:
+                index[name].unit = unit
     for p in procs:
         p.start(p.node.behaviour(ctx))
     return procs, channels
@@ -172,10 +165,7 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
     measured = _measured_dims(program, procs)
     # §6.4: memory binds ragged dims at their maximum, traffic and FLOPs at their mean
     symbols = {**measured, **ctx.bindings, **_ragged_maxima(program, procs)}
-    got = {ch: _got(ch) for ch in channels}      # tokens taken, per channel (read twice)
-    per_node = {p.name: _node_stats(p, cycles, layout, got) for p in procs}
-    chans = {ch.name: {"capacity": ch.capacity, "tokens": got[ch], "stall_get": ch.stall_get,
-                       "stall_put": ch.stall_put} for ch in channels}
+    per_node, chans = run_stats(procs, channels, cycles, layout.unit_of)
     return SimResult(program=program.name, cycles=cycles,
                      offchip_bytes=sum(p.offchip for p in procs),
                      onchip_source=lambda: _onchip(program, symbols, peak or {}), flops=flops,
@@ -184,31 +174,6 @@ def _result(program, hw, ctx, plans, procs, channels, hbm, layout, trace: bool, 
                      channels=chans, measured=measured, hw=hw, placement=layout,
                      trace=_trace(procs, channels, hbm, layout, cycles) if trace else None,
                      notes=_binding_notes(measured, ctx.bindings))
-
-
-def _got(ch) -> int:
-    """Tokens the consumer took from ``ch``: all tokens put on the port minus those left."""
-    return ch.src.tokens_out(ch.stream.port) - len(ch.q)
-
-
-def _node_stats(p, cycles: int, layout, got: dict) -> dict:
-    idle = max(0, cycles - p.busy - p.stall_in - p.stall_out)
-    cell = layout.unit_of.get(p.name)
-    worst_in, most = None, 0                 # the input channel stalled longest (None: none)
-    for ch in p.ins:
-        if ch.stall_get > most:
-            worst_in, most = ch.name, ch.stall_get
-    worst_out, most = None, 0                # the output channel stalled longest
-    for chs in p.outs:
-        for ch in chs:
-            if ch.stall_put > most:
-                worst_out, most = ch.name, ch.stall_put
-    return {"op": type(p.node).__name__, "busy": p.busy, "stall_in": p.stall_in,
-            "stall_out": p.stall_out, "idle": idle,
-            "tokens_in": sum([got[ch] for ch in p.ins]),
-            "tokens_out": sum([p.tokens_out(j) for j in range(len(p.outs))]),
-            "flops": p.flops, "offchip_bytes": p.offchip, "unit": list(cell) if cell else None,
-            "stall_in_on": worst_in, "stall_out_on": worst_out}
 
 
 def _trace(procs, channels, hbm, layout, cycles: int) -> Trace:
@@ -227,11 +192,13 @@ def _measured_dims(program, procs) -> dict:
     exact Fraction (ragged dims bind to their mean for traffic and FLOPs, §6.4).
     """
     out: dict = {}
-    index = {p.node: p for p in procs}
+    index = {id(p.node): p for p in procs}
     for stream in program.streams:
-        p = index[stream.node]
-        counts = _level_counts(p, stream.port, stream.rank)
-        for pos, d in enumerate(stream.shape):
+        shape = stream.shape
+        if not any(isinstance(d, sympy.Symbol) and d.name not in out for d in shape):
+            continue                          # (most streams: nothing left to measure)
+        counts = _level_counts(index[id(stream.node)], stream.port, stream.rank)
+        for pos, d in enumerate(shape):
             if not isinstance(d, sympy.Symbol) or d.name in out:
                 continue
             rank = stream.rank - pos          # the dim of rank `rank` (0 = innermost)
@@ -246,9 +213,11 @@ def _measured_dims(program, procs) -> dict:
 def _ragged_maxima(program, procs) -> dict:
     """The largest extent observed of every ragged inner dim (a bare symbol, §2.4)."""
     out: dict = {}
-    index = {p.node: p for p in procs}
+    index = {id(p.node): p for p in procs}
     for stream in program.streams:
-        p = index[stream.node]
+        if not stream.ragged:
+            continue
+        p = index[id(stream.node)]
         maxima = p.maxima[stream.port]
         for pos, d in enumerate(stream.shape):
             rank = stream.rank - pos

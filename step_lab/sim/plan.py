@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..ir.program import Program
     from ..ir.stream import Stream
 
-__all__ = ["NodePlan", "plan_nodes", "channel_depth", "value_bytes", "stream_resident",
+__all__ = ["NodePlan", "plan_nodes", "value_bytes", "stream_resident",
            "offchip_geometry"]
 
 # roles in the cost model
@@ -240,8 +240,3 @@ def value_bytes(value: Any, dtype: Any, mask: Any = None) -> int:
     if isinstance(dtype, Selector):
         return dtype.n
     return 0
-
-
-def channel_depth(program: Program, stream: Stream, hw: HardwareConfig) -> int:
-    """Depth of the FIFOs carrying ``stream``: per-stream override, else ``hw.fifo_depth``."""
-    return program.fifo_depth.get(stream, hw.fifo_depth)
