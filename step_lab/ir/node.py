@@ -178,11 +178,8 @@ class Node:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {getattr(self, 'name', '?')}>"
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __eq__(self, other) -> bool:
-        return self is other
+    # NOTE: nodes compare and hash by identity: object's own __eq__ / __hash__ (C slots), not
+    # Python methods (a layer's simulation set-up hashes nodes tens of thousands of times)
 
 
 def _short(v) -> str:

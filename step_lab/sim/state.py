@@ -37,7 +37,8 @@ class Channel:
     """One bounded FIFO from a producer's output port to one consumer's input port."""
 
     __slots__ = ("stream", "src", "dst", "dst_port", "capacity", "q", "t", "credits",
-                 "prev_data", "w_get", "w_put", "puts", "gets", "stall_get", "stall_put")
+                 "prev_data", "w_get", "w_put", "puts", "gets", "stall_get", "stall_put",
+                 "_name")
 
     def __init__(self, stream: Stream, src: Proc, dst: Proc, dst_port: int, capacity: int,
                  trace: bool) -> None:
@@ -56,6 +57,7 @@ class Channel:
         self.gets = array("q") if trace else None   # get cycle of every slot token
         self.stall_get = 0               # cycles the consumer waited for a token here
         self.stall_put = 0               # cycles the producer waited for a free slot here
+        self._name: str | None = None
 
     @property
     def occupancy(self) -> int:
@@ -64,7 +66,10 @@ class Channel:
 
     @property
     def name(self) -> str:
-        return f"{self.stream.name} -> {self.dst.name}.{self.dst_port}"
+        name = self._name
+        if name is None:                  # (read by the statistics, the trace and reports)
+            name = self._name = f"{self.stream.name} -> {self.dst.name}.{self.dst_port}"
+        return name
 
 
 class Unit:
