@@ -38,13 +38,11 @@ def committed_stages(run: str) -> dict:
 
 def moe_cycles(bw: int, tile: int | None) -> int:
     """Timing-only cycles of Mixtral's Fig 17 MoE stage at ``bw`` (``tile=None``: dynamic)."""
-    from step_lab.workloads.e2e import MOE_TILE_F, ROUTING_TRACES, stage_cycles
-    from step_lab.workloads.moe import moe_layer
-    from step_lab.workloads.traces import trace_path
-    wl = moe_layer(MODEL, batch=64, routing=trace_path(ROUTING_TRACES[MODEL]),
-                   tiling="static" if tile else "dynamic", tile=tile, compute_bw=bw,
-                   tile_f=MOE_TILE_F[MODEL])
-    return stage_cycles(wl)
+    from step_lab.workloads.e2e import build_stage, stage_cycles, stage_options
+    variant = "dynamic" if tile is None else "memory_matched"
+    options = {**stage_options(MODEL, variant)["moe"], "compute_bw": bw,
+               **({} if tile is None else {"tile": tile})}
+    return stage_cycles(build_stage(MODEL, "moe", options))
 
 
 def _cell(value: float, paper: float) -> str:

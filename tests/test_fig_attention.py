@@ -102,7 +102,7 @@ def test_end_to_end_composes_the_three_stages_with_the_documented_settings():
 
 
 @pytest.mark.parametrize("model", ["mixtral-8x7b", "qwen3-30b-a3b"])
-def test_the_static_variants_are_matched_at_the_moe_bandwidth(model, monkeypatch):
+def test_the_static_variants_are_matched_at_the_moe_bandwidth(model):
     """At the Fig 17 MoE bandwidth (``e2e.MOE_BW``) the paper's tiles are what the variants'
     names say inside the layer: the performance-matched tile is the static tile closest in
     cycles to the layer's dynamic MoE stage, within 5 %, and the memory-matched one the static
@@ -112,12 +112,11 @@ def test_the_static_variants_are_matched_at_the_moe_bandwidth(model, monkeypatch
     from step_lab.workloads.moe import moe_analysis
 
     def moe(tile=None, bw=None):                # the stage Fig 17 builds (build_stage)
-        if bw is not None:
-            monkeypatch.setitem(e2e.MOE_BW, model, bw)
-        options = e2e.stage_options(model, "dynamic")["moe"] if tile is None else \
-            {"tiling": "static", "tile": tile, "time_multiplex": False, "regions": None}
+        variant = "dynamic" if tile is None else "memory_matched"
+        options = {**e2e.stage_options(model, variant)["moe"],
+                   **({} if tile is None else {"tile": tile}),
+                   **({} if bw is None else {"compute_bw": bw})}
         wl = e2e.build_stage(model, "moe", options)
-        monkeypatch.undo()
         return e2e.stage_cycles(wl), moe_analysis(wl)["onchip_memory"]
 
     dyn_cycles, dyn_memory = moe()

@@ -175,9 +175,9 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
     """
     if outcome.metrics is None:
         return ""
+    from ..analysis.numeric import NumericMetrics
     from ..formatting import latex_quantity
     values = outcome.metric_values or {}
-    from ..analysis.numeric import NumericMetrics
     if isinstance(outcome.metrics, NumericMetrics):  # a large program (_metrics): values only
         return _values_latex(outcome, values, max_bindings)
     lines = []
@@ -199,8 +199,12 @@ def metrics_latex(outcome: Outcome, max_bindings: int = 8) -> str:
     at = _bound(outcome, names, max_bindings)
     if values and at:
         lines.append(r"&" + _latex_text("at " + at))     # its own row: never off the right edge
-    body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
-    return f"$${body}$$"
+    return _aligned(lines)
+
+
+def _aligned(lines: list) -> str:
+    """Display-math rows aligned on their ``&``."""
+    return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
 
 def _bound(outcome: Outcome, names, max_bindings: int) -> str:
@@ -225,7 +229,7 @@ def _values_latex(outcome: Outcome, values: dict, max_bindings: int) -> str:
         lines.append(r"&" + _latex_text("at " + at))
     nodes = len(outcome.program.nodes)
     lines.append(r"&" + _latex_text(f"({nodes:,} nodes: sl.metrics(prog) has the formulas)"))
-    return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
+    return _aligned(lines)
 
 
 def _natural(name: str) -> tuple:

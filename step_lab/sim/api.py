@@ -192,12 +192,12 @@ def _measured_dims(program, procs) -> dict:
     exact Fraction (ragged dims bind to their mean for traffic and FLOPs, §6.4).
     """
     out: dict = {}
-    index = {id(p.node): p for p in procs}
+    index = {p.node: p for p in procs}
     for stream in program.streams:
         shape = stream.shape
         if not any(isinstance(d, sympy.Symbol) and d.name not in out for d in shape):
             continue                          # (most streams: nothing left to measure)
-        counts = _level_counts(index[id(stream.node)], stream.port, stream.rank)
+        counts = _level_counts(index[stream.node], stream.port, stream.rank)
         for pos, d in enumerate(shape):
             if not isinstance(d, sympy.Symbol) or d.name in out:
                 continue
@@ -213,11 +213,11 @@ def _measured_dims(program, procs) -> dict:
 def _ragged_maxima(program, procs) -> dict:
     """The largest extent observed of every ragged inner dim (a bare symbol, §2.4)."""
     out: dict = {}
-    index = {id(p.node): p for p in procs}
+    index = {p.node: p for p in procs}
     for stream in program.streams:
         if not stream.ragged:
             continue
-        p = index[id(stream.node)]
+        p = index[stream.node]
         maxima = p.maxima[stream.port]
         for pos, d in enumerate(stream.shape):
             rank = stream.rank - pos

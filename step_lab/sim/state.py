@@ -221,14 +221,13 @@ class Proc:
 def wire(nodes: list, plans: list, trace: bool, depths: dict,
          default_depth: int) -> tuple[list[Proc], list[Channel]]:
     """One process per node (in program order) and one channel per (stream, consumer port):
-    ``depths`` maps a stream to its FIFO depth (else ``default_depth``). Nodes are looked up by
-    identity (a node's ``__hash__`` is Python code: 33 k calls on the Qwen3 b64 layer)."""
-    index = {id(node): i for i, node in enumerate(nodes)}
+    ``depths`` maps a stream to its FIFO depth (else ``default_depth``)."""
     procs = [Proc(i, node, plans[i], trace) for i, node in enumerate(nodes)]
+    proc_of = {p.node: p for p in procs}
     channels: list[Channel] = []
     for dst in procs:
         for port, stream in enumerate(dst.node.inputs):
-            src = procs[index[id(stream.node)]]
+            src = proc_of[stream.node]
             depth = depths.get(stream, default_depth) if depths else default_depth
             ch = Channel(stream, src, dst, port, depth, trace)
             dst.ins.append(ch)

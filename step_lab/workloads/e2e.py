@@ -241,7 +241,8 @@ def stage_options(model: str, variant: str, *, batch: int = 64, parallel: int = 
             "attention": {"strategy": "dynamic" if dynamic else "interleaved"},
             "moe": {"tiling": "dynamic" if dynamic else "static",
                     "tile": None if dynamic else MATCHED_TILES[model][variant],
-                    "time_multiplex": tm, "regions": TM_REGIONS.get(model) if tm else None}}
+                    "time_multiplex": tm, "regions": TM_REGIONS.get(model) if tm else None,
+                    "compute_bw": MOE_BW[model]}}
 
 
 def build_stage(model, stage: str, options: dict, *, kv_lengths=None, routing=None,
@@ -258,8 +259,8 @@ def build_stage(model, stage: str, options: dict, *, kv_lengths=None, routing=No
     if stage == "moe":
         from .moe import moe_layer
         routing = str(trace_path(ROUTING_TRACES[cfg.name])) if routing is None else routing
-        return moe_layer(cfg, batch=batch, routing=routing, compute_bw=MOE_BW[cfg.name],
-                         tile_f=MOE_TILE_F[cfg.name], **options)
+        return moe_layer(cfg, batch=batch, routing=routing, tile_f=MOE_TILE_F[cfg.name],
+                         **options)
     raise ConfigError(f"end_to_end: unknown stage {stage!r} (expected one of {list(STAGES)})"
                       + did_you_mean(str(stage), STAGES))
 
