@@ -56,6 +56,7 @@ COMPILED = (
     "step_lab.sim.hbm_replay",
     "step_lab.sim.state",
     "step_lab.sim.costs",
+    "step_lab.sim.plan",
 )
 
 # mypy's view while compiling: step_lab's own modules are analysed, third-party packages are

@@ -5,6 +5,7 @@ import pytest
 import step_lab as sl
 from step_lab import fn
 from step_lab.errors import ShapeError, StepError
+from step_lab.ir.ghost import Ghost, GhostCalls, ghost
 from step_lab.ir.tokens import S
 from step_lab.symbolic import evaluate
 
@@ -289,6 +290,47 @@ def test_retile_appending_twice_to_the_same_accumulator_branches():
     np.testing.assert_array_equal(acc, snapshot)
 
 
+def test_retile_writes_in_place_only_through_the_latest_accumulator():
+    f = fn.RetileRow()
+    acc = fn.Empty((0, 4))()
+    for _ in range(3):
+        acc = f(rand(1, 4), acc)
+    snapshot, buf, one = acc.copy(), acc.base, np.ones((1, 4), np.float32)
+    # other views of the buffer (another offset, its filled extent) never change a value
+    outs = []
+    for other in (buf[1:4], buf[:3]):
+        before = np.array(other)
+        outs.append((f(one, other), np.vstack([before, one])))
+        np.testing.assert_array_equal(acc, snapshot)
+    grown = f(np.zeros((1, 4), np.float32), acc)
+    np.testing.assert_array_equal(grown, np.vstack([snapshot, np.zeros((1, 4))]))
+    for out, expected in outs:
+        np.testing.assert_array_equal(out, expected)
+    assert np.shares_memory(grown, acc)                  # the latest one still grew in place
+
+
+@pytest.mark.parametrize("update, acc, x", [
+    (fn.RetileRow(), ghost((3, 8), np.float32), ghost((1, 8), np.float32)),
+    (fn.RetileRow(), np.zeros((2, 8), np.float64), ghost((1, 8), np.float32)),  # real pad rows
+    (fn.RetileRow(), ghost((2, 8), np.float32), np.zeros((1, 8), np.float32)),
+    (fn.RetileRow(), ghost((2, 1), np.bool_), True),                            # a mask bit
+    (fn.RetileCol(), ghost((8, 2), np.float16), ghost((8, 1), np.float32)),
+])
+def test_retile_with_a_ghost_gives_the_shared_ghost_of_the_concatenation(update, acc, x):
+    axis = 0 if isinstance(update, fn.RetileRow) else 1
+    expected = np.concatenate([acc, np.asarray(x).reshape(1, 1) if x is True else x], axis=axis)
+    out = update(x, acc)                                 # (numpy's own result via the override)
+    assert type(out) is Ghost and out is ghost(expected.shape, expected.dtype)
+
+
+def test_retile_of_mismatched_ghosts_is_a_named_error():
+    with pytest.raises(StepError, match=r"RetileRow: cannot append a \(1, 4\) tile to a "
+                                        r"\(3, 8\) accumulator"):
+        fn.RetileRow()(ghost((1, 4), np.float32), ghost((3, 8), np.float32))
+    with pytest.raises(StepError, match=r"RetileCol: cannot append a \(4, 1\) tile"):
+        fn.RetileCol()(ghost((4, 1), np.float32), np.zeros((8, 2), np.float32))
+
+
 def test_retile_errors():
     with pytest.raises(ShapeError, match="RetileRow: element and init columns differ"):
         fn.RetileRow().accum_type(tile(1, 64), tile(0, 32), 4)
@@ -357,6 +399,17 @@ def test_retile_streamify_with_a_mask_drops_padding_rows():
     assert fn.RetileStreamify(rank=1).out_type(dtype)[1:] == ((1, 4), (False, True))
     assert fn.RetileStreamify()((rand(1, 4), True)) == []
     assert fn.RetileStreamify().out_type(sl.Tuple((tile(1, 4), sl.Bool)))[2] == (True,)
+
+
+def test_retile_streamify_of_a_ghost_gives_shared_row_ghosts():
+    g = ghost((4, 8), np.float16)
+    rows = fn.RetileStreamify()(g)
+    assert len(rows) == 4 and all(r is ghost((1, 8), np.float16) for r in rows)
+    assert GhostCalls.key((rows[0],)) is not None       # a Map on them is remembered
+    mask = np.array([[False], [True], [False], [True]])
+    assert fn.RetileStreamify()((g, mask)) == [ghost((1, 8), np.float16)] * 2
+    toks = fn.RetileStreamify(rank=1)(g)
+    assert len(toks) == 5 and toks[-1] is S(1)
 
 
 def test_retile_streamify_errors():

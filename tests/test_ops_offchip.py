@@ -5,7 +5,7 @@ import pytest
 import step_lab as sl
 from step_lab import ops
 from step_lab.errors import BindingError, GraphError, ShapeError, StepError
-from step_lab.ir.tokens import DONE, S
+from step_lab.ir.tokens import DONE, S, Stop
 from step_lab.ops.offchip import _address, affine_tokens
 
 R = sl.dim("R")
@@ -208,6 +208,33 @@ def test_affine_token_template_encodes_empty_and_rank0_reads():
     assert affine_tokens((2, 2), (2, 1)) == [0, 1, S(1), 2, 3, S(2)]
     assert affine_tokens((), ()) == [0]
     assert affine_tokens((0, 3), (3, 1)) == [S(2)]
+
+
+def _affine_reference(out_shape, stride, base=0):
+    """The template by its definition (§4.1): one level of the read at a time."""
+    if not out_shape:
+        return [base]
+    body = []
+    for i in range(out_shape[0]):
+        body += _affine_reference(out_shape[1:], stride[1:], base + i * stride[0])
+    if body and type(body[-1]) is Stop:
+        body[-1] = Stop(len(out_shape))
+    else:
+        body.append(Stop(len(out_shape)))
+    return body
+
+
+def test_affine_token_template_equals_its_definition():
+    rng = np.random.default_rng(3)
+    cases = [((50_000,), (1,), 0), ((5,), (0,), 7), ((0,), (1,), 2), ((3, 0, 2), (4, 2, 1), 1)]
+    for _ in range(300):
+        k = int(rng.integers(1, 5))
+        shape = tuple(int(x) for x in rng.integers(0, 4, k))
+        stride = tuple(int(x) for x in rng.integers(0, 6, k))
+        cases.append((shape, stride, int(rng.integers(0, 9))))
+    for shape, stride, base in cases:
+        assert affine_tokens(shape, stride, base) == _affine_reference(shape, stride, base), \
+            (shape, stride, base)
 
 
 def test_load_traffic_is_tiles_times_tile_bytes():

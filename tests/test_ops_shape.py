@@ -602,6 +602,37 @@ def test_zip_fails_at_run_time_when_one_stream_ends_first():
                      bindings={"X": 1})
 
 
+@pytest.mark.parametrize("a, b", [
+    ([[1, 2], [3]], [[4, 5], [6]]),
+    ([[1, 2], [3]], [[1], [2, 3]]),            # a stop token against data, both ways
+    ([[1], [2, 3]], [[1, 2], [3]]),
+    ([[], [1]], [[], [1]]),                    # empty sub-tensors: stop tokens meet
+    ([[1], []], [[], [1]]),
+])
+def test_zip_of_two_streams_equals_the_general_zip(monkeypatch, a, b):
+    def run():
+        prog = sl.Program("p")
+        sa = prog.input("a", I32, (2, D0), ragged=[D0])
+        sb = prog.input("b", I32, (2, D0), ragged=[D0])
+        z = Zip(sa, sb)
+        try:
+            return tokens(z, {"a": a, "b": b}, {"D0": 1})
+        except StepError as e:
+            return str(e)
+    pairs = run()
+    monkeypatch.setattr(Zip, "behaviour", lambda self, ctx: self._tuples())
+    assert run() == pairs
+
+
+def test_zip_of_three_streams_fails_naming_the_stream_that_differs():
+    prog = sl.Program("p")
+    a, b, c = (prog.input(n, I32, (2, D0), ragged=[D0]) for n in "abc")
+    Zip(a, b, c)
+    with pytest.raises(StepError, match=r"position 1: 'a' has S1 but 'c' has data 9"):
+        sl.interpret(prog, inputs={"a": [[1], [2]], "b": [[1], [2]], "c": [[1, 9], []]},
+                     bindings={"D0": 1})
+
+
 def _zip_case(*shapes):
     prog = sl.Program("p")
     streams = [prog.input(f"s{i}", I32, shp) for i, shp in enumerate(shapes)]

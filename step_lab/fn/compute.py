@@ -107,7 +107,8 @@ class _Unary(MapFunction):
         return product((self.flops_per_element, elements(self.out_type(in_dtype))))
 
     def flops_of_value(self, value: Any) -> int:
-        return int_flops(self.flops_per_element * np.asarray(value).size)
+        size = value.size if isinstance(value, np.ndarray) else np.asarray(value).size
+        return int_flops(self.flops_per_element * size)
 
 
 class Exp(_Unary):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ir.dtypes import Addr, DType, Selector, Tile, Tuple, numpy_dtype
+from ..ir.ghost import Ghost, ghost
 from ..ir.tokens import encode
 from ..symbolic import Dim, as_dim, dims_equal, fmt, try_int
 from .base import (
@@ -37,7 +38,7 @@ __all__ = ["RetileRow", "RetileCol", "Count", "Zero", "Empty", "RetileStreamify"
 # view: O(row) per append instead of copying the whole accumulator (quadratic per group). Any
 # other accumulator (an older view, a foreign array) is concatenated as before, so results and
 # the values of earlier views never change.
-_FILLED: dict = {}          # id(buffer) -> (weakref to buffer, filled extent along the axis)
+_FILLED: dict = {}          # id(buffer) -> (weakref to buffer, filled extent, weakref to view)
 
 
 def _forget(key: int):
@@ -52,32 +53,47 @@ def _start_growable(out: np.ndarray, axis: int) -> np.ndarray:
     buf = np.empty(shape, dtype=out.dtype)
     view = buf[:n] if axis == 0 else buf[:, :n]
     view[...] = out
-    _FILLED[id(buf)] = (weakref.ref(buf, _forget(id(buf))), n)
+    _FILLED[id(buf)] = (weakref.ref(buf, _forget(id(buf))), n, weakref.ref(view))
     return view
 
 
 def _append_in_place(acc, x, axis: int):
-    """``acc ++ x`` along ``axis`` into ``acc``'s buffer, or None when that is not possible."""
+    """``acc ++ x`` along ``axis`` into ``acc``'s buffer, or None when that is not possible:
+    ``acc`` must be the latest view handed out for its buffer (by identity, so no other view
+    of the buffer — an older one, a slice at another offset — is ever written through)."""
     buf = acc.base if type(acc) is np.ndarray else None
     entry = _FILLED.get(id(buf)) if buf is not None else None
-    if entry is None or entry[0]() is not buf or type(x) is not np.ndarray:
+    if entry is None or entry[2]() is not acc or entry[0]() is not buf \
+            or type(x) is not np.ndarray:
         return None
     n, m = acc.shape[axis], x.shape[axis]
     keep = 1 - axis
-    if (entry[1] != n or acc.dtype != buf.dtype or x.ndim != 2
-            or np.result_type(buf.dtype, x.dtype) != buf.dtype          # concatenate would widen
-            or x.shape[keep] != buf.shape[keep] or acc.shape[keep] != buf.shape[keep]
-            or acc.__array_interface__["data"][0] != buf.__array_interface__["data"][0]):
-        return None
+    dtype = buf.dtype
+    if (entry[1] != n or x.ndim != 2 or x.shape[keep] != buf.shape[keep]
+            or (x.dtype is not dtype and np.result_type(dtype, x.dtype) != dtype)):
+        return None                     # (another shape, or concatenate would widen)
     if n + m > buf.shape[axis]:
         shape = list(buf.shape)
         shape[axis] = 2 * (n + m)
-        buf = np.empty(shape, dtype=buf.dtype)
+        buf = np.empty(shape, dtype=dtype)
         (buf[:n] if axis == 0 else buf[:, :n])[...] = acc
-        entry = (weakref.ref(buf, _forget(id(buf))), n)
+        entry = (weakref.ref(buf, _forget(id(buf))),)
     (buf[n:n + m] if axis == 0 else buf[:, n:n + m])[...] = x
-    _FILLED[id(buf)] = (entry[0], n + m)
-    return buf[:n + m] if axis == 0 else buf[:, :n + m]
+    view = buf[:n + m] if axis == 0 else buf[:, :n + m]
+    _FILLED[id(buf)] = (entry[0], n + m, weakref.ref(view))
+    return view
+
+
+def _ghost_append(acc, x, axis: int, fn: Function):
+    """``acc ++ x`` when either is a ghost (a timing-only run): the ghost of the concatenated
+    shape, as ``np.concatenate`` would return through the ghost's override, without its
+    dispatch."""
+    if acc.ndim != 2 or x.ndim != 2 or acc.shape[1 - axis] != x.shape[1 - axis]:
+        raise fn._run_error(f"cannot append a {x.shape} tile to a {acc.shape} accumulator")
+    shape = (acc.shape[0] + x.shape[0], x.shape[1]) if axis == 0 else \
+        (x.shape[0], acc.shape[1] + x.shape[1])
+    dtype = acc.dtype if acc.dtype is x.dtype else np.result_type(acc.dtype, x.dtype)
+    return ghost(shape, dtype)
 
 
 class _Retile(UpdateFunction):
@@ -107,9 +123,11 @@ class _Retile(UpdateFunction):
                                "with every element, so Scan's output type would vary")
 
     def __call__(self, x, acc):
-        x = tile_value(x)
+        x = x if type(x) is np.ndarray and x.ndim == 2 else tile_value(x)
         if acc.shape[self._axis] == 0:   # Empty init: its other dim may be unbound (dynamic)
             return x.copy()
+        if type(acc) is Ghost or type(x) is Ghost:
+            return _ghost_append(acc, x, self._axis, self)
         grown = _append_in_place(acc, x, self._axis)
         if grown is not None:
             return grown
@@ -253,7 +271,11 @@ class RetileStreamify(FlatMapFunction):
     def __call__(self, value) -> list:
         parts = tuple_values(value)
         tile = tile_value(parts[0])
-        rows = [tile[i:i + 1] for i in range(tile.shape[0])]
+        rows: list[np.ndarray]
+        if type(tile) is Ghost:             # a timing-only run: the shared row ghost (GhostCalls)
+            rows = [ghost((1, tile.shape[1]), tile.dtype)] * tile.shape[0]
+        else:
+            rows = [tile[i:i + 1] for i in range(tile.shape[0])]
         if len(parts) == 2:
             keep = ~tile_value(parts[1]).astype(bool).reshape(-1)
             if keep.size != len(rows):

@@ -33,7 +33,12 @@ def affine_tokens(out_shape: Sequence[int], stride: Sequence[int], base: int = 0
     """
     if not out_shape:
         return [base]
-    body: list = []
+    if len(out_shape) == 1:             # NOTE: the innermost run at once (50 k tiles: 0.13 s
+        n, step = out_shape[0], stride[0]   # tile by tile, bench_sim part a)
+        body: list[Any] = list(range(base, base + n * step, step)) if step else [base] * n
+        body.append(Stop(1))
+        return body
+    body = []
     for i in range(out_shape[0]):
         body += affine_tokens(out_shape[1:], stride[1:], base + i * stride[0])
     if body and type(body[-1]) is Stop:
@@ -198,7 +203,7 @@ def _tile_count(ctx, tensor: Tensor, tile: tuple, pad: bool = False) -> int | No
 
 
 def _check_tile_value(value, tile: tuple, tensor: Tensor) -> None:
-    if np.shape(value) != tile:
+    if (value.shape if isinstance(value, np.ndarray) else np.shape(value)) != tile:
         raise StepError(f"tile of shape {np.shape(value)} cannot be stored into tensor "
                         f"{tensor.name!r} (expected a [{tile[0]},{tile[1]}] tile)")
 

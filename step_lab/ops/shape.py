@@ -514,6 +514,34 @@ class Zip(Node):
                                       ragged),)
 
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:
+        if len(self.inputs) == 2:
+            return self._pairs()
+        return self._tuples()
+
+    def _pairs(self) -> Behaviour:
+        """Two streams (the common case; ``_tuples`` is the general one, same results)."""
+        pos = 0
+        while True:
+            a = yield (GET, 0)
+            b = yield (GET, 1)
+            if type(a) is Stop or a is DONE:
+                if b is not a:
+                    self._differ(pos, 1, a, b)
+                yield (PUT, 0, a)
+                if a is DONE:
+                    return
+            else:
+                if type(b) is Stop or b is DONE:
+                    self._differ(pos, 1, a, b)
+                yield (PUT, 0, (a, b))
+            pos += 1
+
+    def _differ(self, pos: int, i: int, head: Any, t: Any) -> None:
+        raise StepError(f"tokens differ at position {pos}: {self.inputs[0].name!r} "
+                        f"has {shown(head)} but {self.inputs[i].name!r} has "
+                        f"{shown(t)} (expected identical stop tokens)")
+
+    def _tuples(self) -> Behaviour:
         pos = 0
         while True:
             toks = []
@@ -522,9 +550,7 @@ class Zip(Node):
             head = toks[0]
             for i, t in enumerate(toks[1:], 1):
                 if t is not head and (is_data(t) != is_data(head) or not is_data(t)):
-                    raise StepError(f"tokens differ at position {pos}: {self.inputs[0].name!r} "
-                                    f"has {shown(head)} but {self.inputs[i].name!r} has "
-                                    f"{shown(t)} (expected identical stop tokens)")
+                    self._differ(pos, i, head, t)
             yield (PUT, 0, tuple(toks) if is_data(head) else head)
             if head is DONE:
                 return

@@ -9,8 +9,9 @@ whose class declares ``coalesces`` (per token: GET; for a data token COMPUTE of
 ``fn.flops_of_value(tok)`` FLOPs and PUT of ``fn(tok)``; stop tokens and Done passed through)
 whose element costs max(⌈FLOPs / C⌉, ⌈resident input bytes / BW⌉) (``costs.element_cost``: an
 integer compute bandwidth, no write-back, no shared unit; a tile read straight from an off-chip
-load is memory-resident), with one input and one output read by one consumer. Two or more such
-nodes joined output → input 0 form a segment.
+load is memory-resident), with one input and one output read by one consumer. Such nodes
+joined output → input 0 form a segment; a lone one is a segment of one stage (its tokens then
+move without resuming its behaviour generator three times per element).
 
 **The presets' overheads** (issue 16) apply to segments as to the per-token path: a stage that
 holds its input slot (``hw.compute_holds_inputs``, ``sim/holding.py``) returns the slot's credit
@@ -28,10 +29,11 @@ stage's processes wake the segment (their peers wake them as usual), the inner o
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from ..ir.ghost import Ghost, GhostCalls
-from ..ir.tokens import DONE, Stop
+from ..ir import ghost as _ghost
+from ..ir import tokens as _tokens
+from ..ir.ghost import GhostCalls
 from .costs import in_cost
 from .diagnostics import wrap_error
 from .plan import COMPUTE
@@ -42,7 +44,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Segment", "coalescible", "segments"]
 
-_EMPTY = object()           # no token in hand
+_EMPTY: Final = object()    # no token in hand
+# NOTE: the token kinds as Final module constants: the compiled build reads them from C statics
+# (a name imported from an interpreted module is a module-dict lookup on every use)
+DONE: Final = _tokens.DONE
+Stop: Final = _tokens.Stop
+Ghost: Final = _ghost.Ghost
 
 
 def coalescible(p: Proc) -> bool:
@@ -54,7 +61,7 @@ def coalescible(p: Proc) -> bool:
 
 
 def segments(procs: list[Proc]) -> list[list[Proc]]:
-    """Maximal chains (two stages or more) of coalescible processes, in process order."""
+    """Maximal chains (one stage or more) of coalescible processes, in process order."""
     ok = {p for p in procs if coalescible(p)}
     nxt: dict[Proc, Proc] = {}
     for p in ok:
@@ -64,7 +71,7 @@ def segments(procs: list[Proc]) -> list[list[Proc]]:
     inner = set(nxt.values())
     chains = []
     for p in procs:
-        if p in ok and p not in inner and p in nxt:
+        if p in ok and p not in inner:
             chain = [p]
             while chain[-1] in nxt:
                 chain.append(nxt[chain[-1]])
@@ -89,9 +96,10 @@ class Segment:
         # per stage: does it keep its input slot until the element's compute ends
         # (hw.compute_holds_inputs, sim/holding.py)
         self.holds = [p.hold_ports[0] for p in stages]
-        # per stage, what _drain reads (one unpacking per call)
+        # per stage, what _drain reads (one unpacking per call; the FIFOs' methods bound once)
         self.bound = [(p, src, out, self.holds[i], self.fns[i], self.applies[i], self.calls[i],
-                       p.plan, src.q, src.t, out.credits, out.q, out.t)
+                       p.plan, src.q, src.q.popleft, src.t.popleft, out.credits, out.q.append,
+                       out.t.append, src.credits.append)
                       for i, (p, src, out) in enumerate(zip(stages, self.links[:-1],
                                                             self.links[1:], strict=True))]
 
@@ -131,7 +139,8 @@ class Segment:
         """Stage ``i``: put the token in hand when its output has a slot for it, then get and
         compute the next one (a Map holds one token while it waits to put it). NOTE: the hot
         path; a data token is got inline (``_get``: the same step, for stop tokens and Done)."""
-        p, src, out, holds, fn, apply, calls, plan, sq, st, credits, oq, ot = self.bound[i]
+        (p, src, out, holds, fn, apply, calls, plan, sq, take, take_vis, credits, emit,
+         emit_vis, credit) = self.bound[i]
         engine, hand, tracing = self.engine, self.hand, self.engine.tracing
         while True:
             tok = hand[i]
@@ -141,8 +150,8 @@ class Segment:
                     return                       # a slot token and no credit: wait
                 hand[i] = _EMPTY
                 vis = _put(p, out, tok, tracing)
-                oq.append(tok)
-                ot.append(vis)
+                emit(tok)
+                emit_vis(vis)
                 if out.w_get:
                     engine.wake_consumer(out, vis)
                 if tok is DONE:
@@ -151,12 +160,12 @@ class Segment:
                     return
             if not sq:
                 return
-            tok = sq.popleft()
+            tok = take()
             if type(tok) is Stop or tok is DONE:
-                _get(p, src, tok, st.popleft(), tracing, holds)
+                _get(p, src, tok, take_vis(), tracing, holds)
             else:
                 clock = p.clock                  # NOTE: _get inlined for a data token
-                vis = st.popleft()
+                vis = take_vis()
                 if vis > clock:
                     wait = vis - (clock if clock > p.be else p.be if p.be < vis else vis)
                     p.stall_in += wait
@@ -167,7 +176,7 @@ class Segment:
                     clock = p.in_next[0]
                 p.in_next[0] = clock + 1
                 if not holds:
-                    src.credits.append(clock + plan.credit_lat)
+                    credit(clock + plan.credit_lat)
                 if tracing:
                     src.gets.append(clock)   # type: ignore[union-attr]  # an array when tracing
                 if clock >= p.be:
@@ -180,7 +189,7 @@ class Segment:
                 p.clock = clock
                 tok = _compute(p, apply, fn, calls, tok)
                 if holds:                        # the held slot is freed after the compute
-                    src.credits.append(p.clock + plan.credit_lat)
+                    credit(p.clock + plan.credit_lat)
             if src.w_put:
                 engine.wake_producer(src)
             hand[i] = tok

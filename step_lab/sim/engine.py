@@ -88,13 +88,22 @@ class Engine:
         every command first waits for its turn."""
         offchip: Handler = self._offchip
         if self.hbm.stream is not None and not self.lockstep:
-            offchip = streamed_offchip_handler(self, p)
+            offchip = self._first_offchip        # made on first use: most nodes never issue one
         table: dict[int, Handler] = {
             GET: get_handler(self, p), PUT: put_handler(self, p),
             COMPUTE: compute_handler(self, p), OFFCHIP: offchip, ANY: self._any}
         if self.lockstep:
             table = {kind: self._in_turn(handler) for kind, handler in table.items()}
         return tuple(table[kind] for kind in range(len(table)))
+
+    def _first_offchip(self, p: Proc, cmd: tuple) -> Any:
+        """``p``'s first OFFCHIP on the request streams: make its handler (``sim/offchip.py``),
+        keep it in ``p.handlers`` and run the command."""
+        handler = streamed_offchip_handler(self, p)
+        handlers = list(p.handlers)
+        handlers[OFFCHIP] = handler
+        p.handlers = tuple(handlers)
+        return handler(p, cmd)
 
     def _in_turn(self, handler: Handler) -> Handler:
         def gated(p: Proc, cmd: tuple) -> Any:

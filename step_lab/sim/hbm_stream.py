@@ -79,7 +79,7 @@ class RequestStreams:
         return s, e
 
     def arrival(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
-                node: int = -1) -> tuple:
+                node: int = -1) -> tuple[float, float]:
         """``(s, e)`` of a tile issued at cycle ``t`` (as ``issue``), without recording it."""
         key = (nbytes, rows, row_bytes)
         n = self.requests.get(key)

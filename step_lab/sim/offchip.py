@@ -12,6 +12,7 @@ those of the general path (the same order of HBM calls, the same sync keys).
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .hbm_stream import RequestStreams
@@ -31,33 +32,32 @@ def streamed_offchip_handler(engine: Engine, p: Proc) -> Handler:
         return engine._offchip
     plan = p.plan
     od, maxo, index, send = p.outstanding, plan.max_outstanding, p.index, p.send
-    rows, row_bytes, earliest = plan.tile_rows, plan.row_bytes, engine._earliest
-    arrival, begin, serve = stream.arrival, stream.begin, stream.serve
+    rows, row_bytes = plan.tile_rows, plan.row_bytes
 
-    def offchip(p: Proc, cmd: tuple, od: Any = od, maxo: int = maxo, index: int = index,
+    def offchip(p: Proc, cmd: tuple, od: deque[int] = od, maxo: int = maxo, index: int = index,
                 send: Any = send, rows: int = rows, row_bytes: int = row_bytes,
-                earliest: Any = earliest, arrival: Any = arrival, begin: Any = begin,
-                serve: Any = serve) -> Any:
-        # NOTE: the closure's values are bound as default arguments (fast locals)
+                stream: RequestStreams = stream) -> Any:
+        # NOTE: the closure's values are bound as default arguments (fast locals in CPython),
+        # typed for the compiled build (the engine's and the streams' methods called natively)
         if p.pending is not None:
             return engine._offchip_done(p, cmd, p.granted)
         issue = p.clock
         if len(od) >= maxo and od[0] > issue:
             issue = od[0]
-        if not (p.granted and p.sync_key >= issue) and not earliest(p, issue):
+        if not (p.granted and p.sync_key >= issue) and not engine._earliest(p, issue):
             engine._sync(p, cmd, issue, p.clock)
             return None
         nbytes = cmd[1]
         if nbytes <= 0:
             return engine._reserve(p, cmd, issue, None)
-        s, e = arrival(issue, nbytes, rows, row_bytes, index)
+        s, e = stream.arrival(issue, nbytes, rows, row_bytes, index)
         key = -int(-e // 1)
-        if not earliest(p, key):
-            begin(s, e, index)
+        if not engine._earliest(p, key):
+            stream.begin(s, e, index)
             p.pending = (issue, s, e)            # the completion waits for global time
             engine._sync(p, cmd, key, p.clock)
             return None
-        done = serve(s, e, nbytes, bool(cmd[2]), index)
+        done = stream.serve(s, e, nbytes, bool(cmd[2]), index)
         # NOTE: Engine._reserve inlined (the completion is known; the address is not needed)
         if len(od) >= maxo:
             od.popleft()

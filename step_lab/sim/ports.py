@@ -12,6 +12,7 @@ the token becomes visible ``latency`` cycles after the put, waking the waiting c
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,13 @@ def get_handler(engine: Engine, p: Proc) -> Handler:
     tracing, costed = engine.tracing, p.plan.in_cost
     held, hold, lat = p.held, p.hold_ports, p.plan.credit_lat
 
-    def get(p: Proc, cmd: tuple, ins: list = ins, in_next: list = in_next, send: Any = send,
-            runq: Any = runq, tracing: bool = tracing, costed: bool = costed, DONE: Any = DONE,
-            Stop: Any = Stop, held: list = held, hold: list = hold, lat: int = lat) -> Any:
-        # NOTE: the closure's values are bound as default arguments (fast locals)
-        port = cmd[1]
+    def get(p: Proc, cmd: tuple, ins: list[Channel] = ins, in_next: list[int] = in_next,
+            send: Any = send, runq: deque[Proc] = runq, tracing: bool = tracing,
+            costed: bool = costed, DONE: Any = DONE, Stop: Any = Stop,
+            held: list[Channel] = held, hold: list[bool] = hold, lat: int = lat) -> Any:
+        # NOTE: the closure's values are bound as default arguments (fast locals in CPython);
+        # their precise types let the compiled build read channels' and ports' fields natively
+        port: int = cmd[1]
         ch = ins[port]
         if held and ch in held:              # done with the port's previous (held) element
             held.remove(ch)
@@ -105,13 +108,15 @@ def put_handler(engine: Engine, p: Proc) -> Handler:
     send, tracing, latency, wake = p.send, engine.tracing, p.plan.latency, engine.wake_consumer
     costed, log_ports = p.plan.out_cost, p.plan.log_ports
 
-    def put(p: Proc, cmd: tuple, out1: list = out1, out_next: list = out_next,
-            out_data: list = out_data, counts: list = counts, send: Any = send,
-            tracing: bool = tracing, latency: int = latency, wake: Any = wake,
+    def put(p: Proc, cmd: tuple, out1: list[Channel] = out1, out_next: list[int] = out_next,
+            out_data: list[bool] = out_data, counts: list[list[int]] = counts,
+            send: Any = send, tracing: bool = tracing, latency: int = latency, wake: Any = wake,
             costed: bool = costed, log_ports: bool = log_ports, DONE: Any = DONE,
             Stop: Any = Stop) -> Any:
-        # NOTE: the closure's values are bound as default arguments (fast locals)
-        j, tok = cmd[1], cmd[2]
+        # NOTE: the closure's values are bound as default arguments (fast locals in CPython);
+        # typed precisely for the compiled build (see get_handler)
+        j: int = cmd[1]
+        tok = cmd[2]
         if tok is DONE:
             data = slot = False
         elif type(tok) is Stop:
@@ -239,8 +244,8 @@ def compute_handler(engine: Engine, p: Proc) -> Handler:
     bw, send, held = int(p.plan.compute_bw), p.send, p.held
     lat, wake = p.plan.credit_lat, engine.wake_producer
 
-    def compute(p: Proc, cmd: tuple, bw: int = bw, send: Any = send, held: list = held,
-                lat: int = lat, wake: Any = wake) -> Any:
+    def compute(p: Proc, cmd: tuple, bw: int = bw, send: Any = send,
+                held: list[Channel] = held, lat: int = lat, wake: Any = wake) -> Any:
         flops = cmd[1]
         if flops:
             cost = -(-flops // bw)

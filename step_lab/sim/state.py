@@ -116,12 +116,14 @@ class Proc:
         self.sync_seq = -1
         self.clock = 0
         self.ready = 0                   # the last off-chip tile's arrival (outputs wait for it)
+        outputs = node.outputs
+        n_in, n_out = len(node.inputs), len(outputs)
         self.ins: list[Channel] = []
-        self.outs: list[list[Channel]] = [[] for _ in node.outputs]
+        self.outs: list[list[Channel]] = [[] for _ in range(n_out)]
         self.out1: list[Channel | None] = []   # the channel of a single-consumer output
-        self.in_next = [0] * len(node.inputs)
-        self.out_next = [0] * len(node.outputs)
-        self.out_data = [False] * len(node.outputs)
+        self.in_next = [0] * n_in
+        self.out_next = [0] * n_out
+        self.out_data = [False] * n_out
         self.res_bytes = 0
         self.last_out: int | None = None
         self.last_in: int | None = None
@@ -132,19 +134,21 @@ class Proc:
         self.fly_end = 0
         # the artifact's operators peek an element and dequeue it once done with it
         # (sim/holding.py, hw.compute_holds_inputs): per input port, hold its data slots?
-        self.hold_ports = held_ports(node, plan.role, len(node.inputs), plan.holds_inputs)
+        self.hold_ports = held_ports(node, plan.role, n_in, plan.holds_inputs)
         self.held: list[Channel] = []    # input channels whose slot the current element holds
         self.pending: tuple | None = None   # a streamed OFFCHIP tile awaiting its completion
         self.busy = self.stall_in = self.stall_out = 0
         self.bs = self.be = -1
         self.flops = self.offchip = 0
+        types = [s.type for s in outputs]
+        ranks = [len(t.shape) - 1 for t in types]
         # counts[j][0] = data items put on output j, counts[j][k] = stop tokens S_k
-        self.counts = [[0] * (s.rank + 2) for s in node.outputs]
-        self.done_out = [0] * len(node.outputs)
+        self.counts = [[0] * (r + 2) for r in ranks]
+        self.done_out = [0] * n_out
         # ragged inner dims: maxima[j][r] = largest extent seen of output j's rank-r dim (§6.4)
-        self.track = [bool(s.ragged) and bool(s.ragged - _outer(s)) for s in node.outputs]
-        self.marks = [[0] * (s.rank + 2) for s in node.outputs]
-        self.maxima = [[0] * (s.rank + 1) for s in node.outputs]
+        self.track = [bool(t.ragged) and bool(t.ragged - _outer(t.shape[0])) for t in types]
+        self.marks = [[0] * (r + 2) for r in ranks]
+        self.maxima = [[0] * (r + 1) for r in ranks]
         self.end = 0
         self.busy_log = array("q") if trace else None
 
@@ -279,7 +283,7 @@ def _not_started(value: Any) -> tuple:
     raise RuntimeError("Proc.start() was not called")
 
 
-def _outer(stream: Stream) -> set:
-    """Symbols of the outermost dim (a single count: its value is its maximum)."""
+def _outer(dim: Any) -> set:
+    """Symbols of a stream's outermost dim (a single count: its value is its maximum)."""
     from ..symbolic import free_symbols
-    return free_symbols(stream.shape[0])
+    return free_symbols(dim)
