@@ -1,4 +1,5 @@
 """The event engine: closed-form timing, FIFO back-pressure, deadlock, errors, progress (§7)."""
+import re
 import time
 
 import numpy as np
@@ -318,6 +319,32 @@ def test_errors_inside_a_behaviour_name_node_type_and_cycle_and_chain_the_cause(
         sl.simulate(prog, inputs={"x": ones(5)})
     cause = e.value.__cause__
     assert isinstance(cause, StepError if kind == "step" else ValueError)
+
+
+class Garbled(Node):
+    """Forwards its first item, then yields the command ``bad`` (not one the engine knows)."""
+
+    group = "routing"
+
+    def _build(self, stream, bad):
+        self.inputs = (stream,)
+        self.params = {"bad": bad}
+        self._out_types = (stream.type,)
+
+    def behaviour(self, ctx):
+        tok = yield (GET, 0)
+        yield (PUT, 0, tok)
+        yield self.params["bad"]
+
+
+@pytest.mark.parametrize("bad", [("GET", 0), (99, 0), ()])
+@pytest.mark.parametrize("lockstep", [False, True])
+def test_an_unknown_behaviour_command_is_a_named_error(bad, lockstep):
+    prog = sl.Program("garbled")
+    prog.output("y", Garbled(Fwd(token_input(prog, 3)), bad))
+    with pytest.raises(StepError, match=r"while simulating 'garbled0' \(Garbled\) at cycle \d+: "
+                                        r"unknown behaviour command " + re.escape(repr(bad))):
+        sl.simulate(prog, inputs={"x": ones(3)}, lockstep=lockstep)
 
 
 def test_unbound_symbols_raise_binding_error_before_the_first_cycle():

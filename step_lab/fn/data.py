@@ -1,7 +1,6 @@
 """Data-movement functions: Retile, inits, RetileStreamify, address generation (STEP.md §4.4)."""
 from __future__ import annotations
 
-import weakref
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,80 +25,16 @@ from .base import (
     tuple_items,
     tuple_values,
 )
+from .packing import MASK_BITS, append_in_place, ghost_concat, start_growable
 
 __all__ = ["RetileRow", "RetileCol", "Count", "Zero", "Empty", "RetileStreamify",
            "AffineAddress", "TileAddresses", "InsertRow"]
 
 
-# -- amortised accumulation of Retile (Accum appends one row at a time) --------------------------
-# A Retile accumulator is a view ``buf[:n]`` (rows) or ``buf[:, :n]`` (cols) of a larger buffer
-# whose filled extent is recorded here (key: id of the buffer, checked against a weak reference).
-# Appending to the *latest* view of a buffer writes into its spare capacity and returns a longer
-# view: O(row) per append instead of copying the whole accumulator (quadratic per group). Any
-# other accumulator (an older view, a foreign array) is concatenated as before, so results and
-# the values of earlier views never change.
-_FILLED: dict = {}          # id(buffer) -> (weakref to buffer, filled extent, weakref to view)
-
-
-def _forget(key: int):
-    return lambda _ref: _FILLED.pop(key, None)
-
-
-def _start_growable(out: np.ndarray, axis: int) -> np.ndarray:
-    """Copy a freshly concatenated accumulator into a buffer with spare capacity (×2)."""
-    n = out.shape[axis]
-    shape = list(out.shape)
-    shape[axis] = max(2 * n, 8)
-    buf = np.empty(shape, dtype=out.dtype)
-    view = buf[:n] if axis == 0 else buf[:, :n]
-    view[...] = out
-    _FILLED[id(buf)] = (weakref.ref(buf, _forget(id(buf))), n, weakref.ref(view))
-    return view
-
-
-def _append_in_place(acc, x, axis: int):
-    """``acc ++ x`` along ``axis`` into ``acc``'s buffer, or None when that is not possible:
-    ``acc`` must be the latest view handed out for its buffer (by identity, so no other view
-    of the buffer — an older one, a slice at another offset — is ever written through)."""
-    buf = acc.base if type(acc) is np.ndarray else None
-    entry = _FILLED.get(id(buf)) if buf is not None else None
-    if entry is None or entry[2]() is not acc or entry[0]() is not buf \
-            or type(x) is not np.ndarray:
-        return None
-    n, m = acc.shape[axis], x.shape[axis]
-    keep = 1 - axis
-    dtype = buf.dtype
-    if (entry[1] != n or x.ndim != 2 or x.shape[keep] != buf.shape[keep]
-            or (x.dtype is not dtype and np.result_type(dtype, x.dtype) != dtype)):
-        return None                     # (another shape, or concatenate would widen)
-    if n + m > buf.shape[axis]:
-        shape = list(buf.shape)
-        shape[axis] = 2 * (n + m)
-        buf = np.empty(shape, dtype=dtype)
-        (buf[:n] if axis == 0 else buf[:, :n])[...] = acc
-        entry = (weakref.ref(buf, _forget(id(buf))),)
-    (buf[n:n + m] if axis == 0 else buf[:, n:n + m])[...] = x
-    view = buf[:n + m] if axis == 0 else buf[:, :n + m]
-    _FILLED[id(buf)] = (entry[0], n + m, weakref.ref(view))
-    return view
-
-
-def _ghost_append(acc, x, axis: int, fn: Function):
-    """``acc ++ x`` when either is a ghost (a timing-only run): the ghost of the concatenated
-    shape, as ``np.concatenate`` would return through the ghost's override, without its
-    dispatch."""
-    if acc.ndim != 2 or x.ndim != 2 or acc.shape[1 - axis] != x.shape[1 - axis]:
-        raise fn._run_error(f"cannot append a {x.shape} tile to a {acc.shape} accumulator")
-    shape = (acc.shape[0] + x.shape[0], x.shape[1]) if axis == 0 else \
-        (x.shape[0], acc.shape[1] + x.shape[1])
-    dtype = acc.dtype if acc.dtype is x.dtype else np.result_type(acc.dtype, x.dtype)
-    return ghost(shape, dtype)
-
-
 class _Retile(UpdateFunction):
     """Concatenate tiles along one axis (0 FLOPs); Bool elements act as [1,1] tiles.
 
-    [Choice] Accumulation is amortised (growable buffer, see ``_append_in_place``): the
+    [Choice] Accumulation is amortised (growable buffer, ``fn/packing.py``): the
     accumulator returned is a view of a buffer with spare capacity; values are identical.
     """
 
@@ -123,12 +58,18 @@ class _Retile(UpdateFunction):
                                "with every element, so Scan's output type would vary")
 
     def __call__(self, x, acc):
-        x = x if type(x) is np.ndarray and x.ndim == 2 else tile_value(x)
+        if type(x) is not np.ndarray or x.ndim != 2:
+            # (a mask bit: its [1, 1] tile is only ever copied, so one read-only tile serves)
+            x = MASK_BITS[x] if type(x) is bool else tile_value(x)
         if acc.shape[self._axis] == 0:   # Empty init: its other dim may be unbound (dynamic)
             return x.copy()
         if type(acc) is Ghost or type(x) is Ghost:
-            return _ghost_append(acc, x, self._axis, self)
-        grown = _append_in_place(acc, x, self._axis)
+            out = ghost_concat(acc, x, self._axis)
+            if out is None:
+                raise self._run_error(f"cannot append a {x.shape} tile to a {acc.shape} "
+                                      "accumulator")
+            return out
+        grown = append_in_place(acc, x, self._axis)
         if grown is not None:
             return grown
         try:
@@ -136,7 +77,7 @@ class _Retile(UpdateFunction):
         except ValueError:
             raise self._run_error(f"cannot append a {x.shape} tile to a {acc.shape} "
                                   "accumulator") from None
-        return _start_growable(out, self._axis) if type(out) is np.ndarray else out
+        return start_growable(out, self._axis) if type(out) is np.ndarray else out
 
     def flops_of_type(self, elem: DType) -> Dim:
         return 0

@@ -155,10 +155,12 @@ class Engine:
             if cmd is None:
                 cmd = p.send(None)
             if p.granted:                       # the first command's turn came (heap)
-                cmd = handlers[cmd[0]](p, cmd)
+                kind: int = cmd[0]
+                cmd = handlers[kind](p, cmd)
                 p.granted = False
             while cmd is not None:
-                cmd = handlers[cmd[0]](p, cmd)
+                kind = cmd[0]                   # (an int: the tuple is indexed natively)
+                cmd = handlers[kind](p, cmd)
         except StopIteration:
             self.finish(p)
         except Exception as e:                  # KeyboardInterrupt is not an Exception

@@ -1,8 +1,10 @@
 """GET, PUT and plain COMPUTE of one process: the hot commands of the event loop.
 
 Each handler is a closure made once per process (``handlers``) over that process's ports, its
-plan's flags and the engine's run queue, so that the per-token path reads fast local cells
-instead of attribute chains (``benchmarks/bench_sim.py`` part e). A handler runs one command,
+plan's flags and the engine's run queue, bound as default arguments, so that the per-token path
+reads fast locals instead of attribute chains (``benchmarks/bench_sim.py`` part e); they are
+typed precisely (``list[Channel]``, not ``list``) so that the compiled build reads the channels'
+fields natively (``native.py``). A handler runs one command,
 advances ``p.clock``, resumes the behaviour with the command's answer and returns the
 behaviour's next command, or None when ``p`` must wait (``Engine._step``).
 
@@ -44,10 +46,8 @@ def get_handler(engine: Engine, p: Proc) -> Handler:
 
     def get(p: Proc, cmd: tuple, ins: list[Channel] = ins, in_next: list[int] = in_next,
             send: Any = send, runq: deque[Proc] = runq, tracing: bool = tracing,
-            costed: bool = costed, DONE: Any = DONE, Stop: Any = Stop,
-            held: list[Channel] = held, hold: list[bool] = hold, lat: int = lat) -> Any:
-        # NOTE: the closure's values are bound as default arguments (fast locals in CPython);
-        # their precise types let the compiled build read channels' and ports' fields natively
+            costed: bool = costed, held: list[Channel] = held, hold: list[bool] = hold,
+            lat: int = lat, DONE: Any = DONE, Stop: Any = Stop) -> Any:  # NOTE: typed fast locals
         port: int = cmd[1]
         ch = ins[port]
         if held and ch in held:              # done with the port's previous (held) element
@@ -113,9 +113,7 @@ def put_handler(engine: Engine, p: Proc) -> Handler:
             send: Any = send, tracing: bool = tracing, latency: int = latency, wake: Any = wake,
             costed: bool = costed, log_ports: bool = log_ports, DONE: Any = DONE,
             Stop: Any = Stop) -> Any:
-        # NOTE: the closure's values are bound as default arguments (fast locals in CPython);
-        # typed precisely for the compiled build (see get_handler)
-        j: int = cmd[1]
+        j: int = cmd[1]                      # NOTE: typed fast locals (module docstring)
         tok = cmd[2]
         if tok is DONE:
             data = slot = False

@@ -17,7 +17,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..ir.tokens import DONE
 from .holding import held_ports
@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 __all__ = ["Channel", "Proc", "Unit", "RUN", "BLOCK", "SYNC", "FINISHED", "wire",
            "run_stats"]
 
-RUN, BLOCK, SYNC, FINISHED = range(4)
+# process states (Final: the compiled build inlines them instead of reading the module dict)
+RUN: Final = 0
+BLOCK: Final = 1
+SYNC: Final = 2
+FINISHED: Final = 3
 
 
 class Channel:
