@@ -337,6 +337,34 @@ class Garbled(Node):
         yield self.params["bad"]
 
 
+class NumpyPorts(Node):
+    """Forwards every token, naming its ports (and command kinds) with numpy integers."""
+
+    group = "routing"
+
+    def _build(self, stream):
+        self.inputs = (stream,)
+        self._out_types = (stream.type,)
+
+    def behaviour(self, ctx):
+        get, put, zero = np.int64(GET), np.int64(PUT), np.int64(0)
+        while True:
+            tok = yield (get, zero)
+            yield (put, zero, tok)
+            if tok is DONE:
+                return
+
+
+def test_numpy_integer_ports_and_kinds_are_accepted_like_ints():
+    prog = sl.Program("np_ports")
+    prog.output("y", NumpyPorts(Fwd(token_input(prog, 4))))
+    plain = sl.Program("plain")
+    plain.output("y", Fwd(Fwd(token_input(plain, 4))))
+    got = sl.simulate(prog, inputs={"x": ones(4)})
+    expected = sl.simulate(plain, inputs={"x": ones(4)})
+    assert got.cycles == expected.cycles and repr(got.values) == repr(expected.values)
+
+
 @pytest.mark.parametrize("bad", [("GET", 0), (99, 0), ()])
 @pytest.mark.parametrize("lockstep", [False, True])
 def test_an_unknown_behaviour_command_is_a_named_error(bad, lockstep):

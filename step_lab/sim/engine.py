@@ -49,7 +49,7 @@ from .costs import element_cost
 from .diagnostics import deadlock_message, wrap_error
 from .hbm import HBM
 from .offchip import streamed_offchip_handler
-from .ports import Handler, compute_handler, get_handler, park, put_handler, release
+from .ports import Handler, compute_handler, get_handler, int_of, park, put_handler, release
 from .state import BLOCK, FINISHED, RUN, SYNC, Channel, Proc
 
 __all__ = ["Engine"]
@@ -155,12 +155,10 @@ class Engine:
             if cmd is None:
                 cmd = p.send(None)
             if p.granted:                       # the first command's turn came (heap)
-                kind: int = cmd[0]
-                cmd = handlers[kind](p, cmd)
+                cmd = handlers[int_of(cmd[0])](p, cmd)
                 p.granted = False
             while cmd is not None:
-                kind = cmd[0]                   # (an int: the tuple is indexed natively)
-                cmd = handlers[kind](p, cmd)
+                cmd = handlers[int_of(cmd[0])](p, cmd)     # (the tuple indexed natively)
         except StopIteration:
             self.finish(p)
         except Exception as e:                  # KeyboardInterrupt is not an Exception

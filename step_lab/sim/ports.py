@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from operator import index
 from typing import TYPE_CHECKING, Any
 
 from ..ir.tokens import DONE, Stop
@@ -25,10 +26,16 @@ from .state import BLOCK, RUN, Channel, Proc
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["Handler", "get_handler", "put_handler", "compute_handler", "stamp_put",
+__all__ = ["Handler", "int_of", "get_handler", "put_handler", "compute_handler", "stamp_put",
            "wait_for_credit", "park", "credit", "release"]
 
 Handler = Callable[[Proc, tuple], Any]
+
+
+def int_of(field: Any) -> int:
+    """A command's port or kind as an int (a numpy integer is accepted, as by the uncompiled
+    engine's indexing; anything else is a TypeError)."""
+    return field if type(field) is int else index(field)
 
 
 def park(p: Proc, cmd: tuple) -> None:
@@ -48,7 +55,7 @@ def get_handler(engine: Engine, p: Proc) -> Handler:
             send: Any = send, runq: deque[Proc] = runq, tracing: bool = tracing,
             costed: bool = costed, held: list[Channel] = held, hold: list[bool] = hold,
             lat: int = lat, DONE: Any = DONE, Stop: Any = Stop) -> Any:  # NOTE: typed fast locals
-        port: int = cmd[1]
+        port = int_of(cmd[1])
         ch = ins[port]
         if held and ch in held:              # done with the port's previous (held) element
             held.remove(ch)
@@ -113,7 +120,7 @@ def put_handler(engine: Engine, p: Proc) -> Handler:
             send: Any = send, tracing: bool = tracing, latency: int = latency, wake: Any = wake,
             costed: bool = costed, log_ports: bool = log_ports, DONE: Any = DONE,
             Stop: Any = Stop) -> Any:
-        j: int = cmd[1]                      # NOTE: typed fast locals (module docstring)
+        j = int_of(cmd[1])                   # NOTE: typed fast locals (module docstring)
         tok = cmd[2]
         if tok is DONE:
             data = slot = False
