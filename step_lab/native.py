@@ -18,6 +18,9 @@ Compiled functions call each other directly: monkeypatching a name in a compiled
 effect on them (tests and probes that substitute internals run under ``STEP_LAB_NATIVE=0``).
 The same cycles, statistics and values either way: ``tests/test_native.py`` compares
 ``tools/sim_fingerprint.py`` under both. :func:`status` says which one this process runs.
+[Choice] a compiled build is an accelerator, never a requirement: no compiler, no mypy or a
+failed build leaves the pure-Python simulator, with one line saying why in ``./run setup``
+(which does not retry for the same sources until ``step_lab/_compiled.failed`` is removed).
 
 **Keep the compiled hot paths typed** (issue 15, measured with callgrind on the Qwen3 b64 layer):
 a value typed ``list``/``Any`` (say, a closure's channel list) makes every field read of what it
@@ -26,10 +29,6 @@ an interpreted module (``DONE``) or not ``Final`` (``RUN = 0``) is a module-dict
 use. Typing the ports' closures, compiling ``sim/plan.py`` with the core and ``Final`` constants
 (with cheaper ghost paths in the element functions) took that simulation from 1.61 G to 1.19 G
 instructions with the same results.
-
-[Choice] a compiled build is an accelerator, never a requirement: no compiler, no mypy or a
-failed build leaves the pure-Python simulator, with one line saying why in ``./run setup``
-(which does not retry for the same sources until ``step_lab/_compiled.failed`` is removed).
 """
 from __future__ import annotations
 

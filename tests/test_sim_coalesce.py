@@ -156,16 +156,39 @@ class Fragile(fn.Exp):
         return super().__call__(value)
 
 
-def test_an_error_inside_a_segment_names_the_stage():
+@pytest.mark.parametrize("lone", [True, False])
+def test_an_error_inside_a_segment_names_the_stage_once(lone):
+    """The same message coalesced or not, for a chain and for a lone Map (a segment of one)."""
     prog = sl.Program("fragile")
     y = prog.input("x", sl.Tile(1, 4, "f32"), (4,))
-    y = ops.Map(y, fn.Scale(2.0), compute_bw=4, name="double")
+    if not lone:
+        y = ops.Map(y, fn.Scale(2.0), compute_bw=4, name="double")
     y = ops.Map(y, Fragile(), compute_bw=4, name="fragile_exp")
     prog.output("y", y)
     inputs = {"x": [np.full((1, 4), v, np.float32) for v in (0.1, 0.2, 3.0, 0.3)]}
+    messages = []
     for co in (True, False):
-        with pytest.raises(StepError, match="fragile_exp.*value too large"):
+        with pytest.raises(StepError, match=r"^while simulating 'fragile_exp' \(Map\) at cycle "
+                                            r"\d+: Fragile failed on an element: value too "
+                                            r"large$") as e:
             sl.simulate(prog, inputs=inputs, coalesce=co)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
+def test_a_deadlock_report_names_the_channel_a_coalesced_stage_waits_to_put_on():
+    from test_sim_engine import TILE, Lead, ones, token_input
+    reports = []
+    for co in (True, False):
+        prog = sl.Program("cycle")
+        fb = prog.feedback(TILE, (30,), depth=1)
+        y = Lead(token_input(prog, 30), fb, 20)
+        prog.connect(fb, ops.Map(y, fn.Identity(), compute_bw=4, name="idmap"))
+        with pytest.raises(sl.errors.DeadlockError) as e:
+            sl.simulate(prog, inputs={"x": ones(30)}, coalesce=co)
+        reports.append(str(e.value))
+    assert "'idmap' (Map) at cycle 8 waits to put on full channel 'idmap' -> " in reports[0]
+    assert reports[0] == reports[1]
 
 
 def test_coalesce_must_be_a_bool():

@@ -8,7 +8,7 @@ import pytest
 import step_lab as sl
 from step_lab import DONE, BindingError, ConfigError, DeadlockError, S, StepError, fn, ops
 from step_lab.hw import PAPER, idealized
-from step_lab.ir.node import GET, PUT, Node
+from step_lab.ir.node import ANY, GET, PUT, Node
 
 # the hand-computed cycles below follow STEP.md §7 without the reference simulator's overheads
 # (issue 16: request streams, held operands, credit and path latencies; tests/test_overheads.py)
@@ -355,14 +355,51 @@ class NumpyPorts(Node):
                 return
 
 
-def test_numpy_integer_ports_and_kinds_are_accepted_like_ints():
-    prog = sl.Program("np_ports")
-    prog.output("y", NumpyPorts(Fwd(token_input(prog, 4))))
-    plain = sl.Program("plain")
-    plain.output("y", Fwd(Fwd(token_input(plain, 4))))
-    got = sl.simulate(prog, inputs={"x": ones(4)})
-    expected = sl.simulate(plain, inputs={"x": ones(4)})
-    assert got.cycles == expected.cycles and repr(got.values) == repr(expected.values)
+class FirstCome(Node):
+    """Forwards the tokens of two streams in arrival order (ANY); ``numpy`` names its ports
+    with numpy integers."""
+
+    group = "routing"
+    order_free = True
+
+    def _build(self, a, b, numpy=False):
+        self.inputs = (a, b)
+        self.params = {"numpy": numpy}
+        self._out_types = (a.type,)
+
+    def behaviour(self, ctx):
+        ports = [np.int64(0), np.int64(1)] if self.params["numpy"] else [0, 1]
+        while True:
+            k = yield (ANY, ports)
+            if k < 0:
+                break
+            tok = yield (GET, ports[k])
+            yield (PUT, 0, tok)
+        for port in ports:
+            yield (GET, port)
+        yield (PUT, 0, DONE)
+
+
+@pytest.mark.parametrize("consumers", [1, 2])
+def test_numpy_integer_ports_and_kinds_are_accepted_like_ints(consumers):
+    runs = []
+    for make in (NumpyPorts, Fwd):
+        prog = sl.Program("ports")
+        y = make(Fwd(token_input(prog, 4)))
+        for i in range(consumers):
+            prog.output(f"y{i}", y)
+        runs.append(sl.simulate(prog, inputs={"x": ones(4)}))
+    assert runs[0].cycles == runs[1].cycles and repr(runs[0].values) == repr(runs[1].values)
+
+
+def test_numpy_integer_ports_of_an_any_command_are_accepted_like_ints():
+    runs = []
+    for numpy in (True, False):
+        prog = sl.Program("merge")
+        a, b = token_input(prog, 3, "a"), token_input(prog, 5, "b")
+        prog.output("y", FirstCome(a, b, numpy=numpy))
+        runs.append(sl.simulate(prog, inputs={"a": ones(3), "b": ones(5)}))
+    assert runs[0].cycles == runs[1].cycles and repr(runs[0].values) == repr(runs[1].values)
 
 
 @pytest.mark.parametrize("bad", [("GET", 0), (99, 0), ()])
@@ -373,6 +410,26 @@ def test_an_unknown_behaviour_command_is_a_named_error(bad, lockstep):
     with pytest.raises(StepError, match=r"while simulating 'garbled0' \(Garbled\) at cycle \d+: "
                                         r"unknown behaviour command " + re.escape(repr(bad))):
         sl.simulate(prog, inputs={"x": ones(3)}, lockstep=lockstep)
+
+
+@pytest.mark.parametrize("bad", [("0",), (1.0,)])
+def test_a_port_that_is_not_an_integer_is_a_named_error(bad):
+    prog = sl.Program("garbled")
+    prog.output("y", Garbled(Fwd(token_input(prog, 3)), (GET, *bad)))
+    with pytest.raises(StepError, match=r"while simulating 'garbled0' \(Garbled\) at cycle \d+: "
+                                        r"port .* is not an integer \(expected an int"):
+        sl.simulate(prog, inputs={"x": ones(3)})
+
+
+def test_a_function_counting_flops_with_numpy_integers_simulates():
+    class NumpyCount(fn.Exp):
+        def flops_of_type(self, elem):
+            return np.int64(4)
+
+    prog = sl.Program("np_flops")
+    prog.output("y", ops.Map(token_input(prog, 4), NumpyCount(), compute_bw=4))
+    res = sl.simulate(prog, inputs={"x": ones(4)})
+    assert res.allocated_compute == 4 and res.flops == 4 * 4
 
 
 def test_unbound_symbols_raise_binding_error_before_the_first_cycle():

@@ -130,7 +130,7 @@ def performs_flops(node: Node) -> bool:
     """
     if node.cost_role != "compute":
         return False
-    return flops_per_element(node) != 0
+    return bool(flops_per_element(node) != 0)      # (a function may count in numpy integers)
 
 
 def compute_bw(node: Node) -> Dim | Fraction:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from ..ir import ghost as _ghost
 from ..ir import tokens as _tokens
 from ..ir.ghost import GhostCalls
+from ..ir.node import PUT
 from .costs import in_cost
 from .diagnostics import wrap_error
 from .plan import COMPUTE
@@ -110,6 +111,13 @@ class Segment:
             p.state = BLOCK
             p.cmd = cmd
         return None
+
+    def settle(self) -> None:
+        """After the run: a stage holding a token it could not put waits to put it (what a
+        deadlock report names, as for the per-token path)."""
+        for i, p in enumerate(self.stages):
+            if self.hand[i] is not _EMPTY and p.state != FINISHED:
+                p.cmd = (PUT, 0, self.hand[i])
 
     def advance(self) -> None:
         """Run every stage until none can move (an empty input, or a token in hand and no

@@ -47,7 +47,8 @@ def wrap_error(p: Proc, e: Exception, cause: BaseException | None = None) -> Ste
     """``while simulating 'accum3' (Accum) at cycle N: …``, chained to ``cause`` (default ``e``).
 
     The chain is set here rather than by ``raise … from``: the compiled engine (``native.py``)
-    does not keep ``from``'s cause."""
+    does not keep ``from``'s cause. The error records the node it names (``sim_node``), so that
+    an error wrapped inside another process's step (a coalesced stage) is not wrapped twice."""
     msg = f"while simulating {p.name!r} ({type(p.node).__name__}) at cycle {p.clock}: {e}"
     out: StepError
     if isinstance(e, StepError):
@@ -58,4 +59,5 @@ def wrap_error(p: Proc, e: Exception, cause: BaseException | None = None) -> Ste
     else:
         out = StepError(f"{msg} ({type(e).__name__})")
     out.__cause__ = e if cause is None else cause
+    out.sim_node = p.name           # type: ignore[attr-defined]  # (see the docstring)
     return out

@@ -136,6 +136,8 @@ class Engine:
             ticks += 1
             if not ticks & 4095 and self.progress is not None:
                 self.progress.tick(self)
+        for segment in self.segments:
+            segment.settle()
         stuck = [p for p in self.procs if p.state != FINISHED]
         if stuck:
             raise DeadlockError(deadlock_message(stuck))
@@ -162,6 +164,8 @@ class Engine:
         except StopIteration:
             self.finish(p)
         except Exception as e:                  # KeyboardInterrupt is not an Exception
+            if getattr(e, "sim_node", None) is not None:
+                raise                           # already names its node (a coalesced stage)
             err = e if cmd is None or _known(cmd) else StepError(
                 f"unknown behaviour command {cmd!r}")
             raise wrap_error(p, err, e) from e
@@ -265,6 +269,8 @@ class Engine:
         """Arrival order: the index in ``cmd[1]`` of the input whose head arrives first (ties:
         lower input index), or -1 once every input is at Done."""
         ports = cmd[1]
+        if any(type(port) is not int for port in ports):
+            ports = [int_of(port) for port in ports]     # (numpy integers, as uncompiled)
         ins = p.ins
         best_k, best_v, best_port = _earliest_head(ins, ports)
         clock = p.clock

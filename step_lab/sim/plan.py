@@ -114,7 +114,7 @@ def plan_nodes(program: Program, hw: HardwareConfig, ctx: Any,
             tensor = node.params.get("tensor")
             plan.address = getattr(tensor, "base_addr", 0)
             plan.tile_rows, plan.row_bytes = offchip_geometry(node)
-        plan.switch_out = node.switches_output
+        plan.switch_out = bool(node.switches_output)
         plan.out_types = tuple(s.dtype for s in node.outputs)
         plan.shared = node.name in shared
         plan.derive(hw)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from operator import index
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StepError
 from ..ir.tokens import DONE, Stop
 from .costs import in_cost, out_cost
 from .state import BLOCK, RUN, Channel, Proc
@@ -34,8 +35,14 @@ Handler = Callable[[Proc, tuple], Any]
 
 def int_of(field: Any) -> int:
     """A command's port or kind as an int (a numpy integer is accepted, as by the uncompiled
-    engine's indexing; anything else is a TypeError)."""
-    return field if type(field) is int else index(field)
+    engine's indexing; anything else is a StepError)."""
+    if type(field) is int:
+        return field
+    try:
+        return index(field)
+    except TypeError:
+        raise StepError(f"port {field!r:.40} is not an integer (expected an int, e.g. "
+                        "yield (GET, 0))") from None
 
 
 def park(p: Proc, cmd: tuple) -> None:
@@ -173,7 +180,7 @@ def _broadcast_put_handler(engine: Engine, p: Proc) -> Handler:
     tracing, latency, wake = engine.tracing, p.plan.latency, engine.wake_consumer
 
     def put(p: Proc, cmd: tuple) -> Any:
-        j = cmd[1]
+        j = int_of(cmd[1])
         tok = cmd[2]
         if tok is DONE:
             data = slot = False
