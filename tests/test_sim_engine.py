@@ -337,14 +337,8 @@ class Garbled(Node):
         yield self.params["bad"]
 
 
-class NumpyPorts(Node):
+class NumpyPorts(Fwd):
     """Forwards every token, naming its ports (and command kinds) with numpy integers."""
-
-    group = "routing"
-
-    def _build(self, stream):
-        self.inputs = (stream,)
-        self._out_types = (stream.type,)
 
     def behaviour(self, ctx):
         get, put, zero = np.int64(GET), np.int64(PUT), np.int64(0)

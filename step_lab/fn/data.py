@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..ir.dtypes import Addr, DType, Selector, Tile, Tuple, numpy_dtype
-from ..ir.ghost import Ghost, ghost
+from ..ir.ghost import Ghost, concat_pair, ghost
 from ..ir.tokens import encode
 from ..symbolic import Dim, as_dim, dims_equal, fmt, try_int
 from .base import (
@@ -25,7 +25,7 @@ from .base import (
     tuple_items,
     tuple_values,
 )
-from .packing import MASK_BITS, append_in_place, ghost_concat, start_growable
+from .packing import MASK_BITS, append_in_place, start_growable
 
 __all__ = ["RetileRow", "RetileCol", "Count", "Zero", "Empty", "RetileStreamify",
            "AffineAddress", "TileAddresses", "InsertRow"]
@@ -64,7 +64,7 @@ class _Retile(UpdateFunction):
         if acc.shape[self._axis] == 0:   # Empty init: its other dim may be unbound (dynamic)
             return x.copy()
         if type(acc) is Ghost or type(x) is Ghost:
-            out = ghost_concat(acc, x, self._axis)
+            out = concat_pair(acc, x, self._axis) if acc.ndim == 2 else None
             if out is None:
                 raise self._run_error(f"cannot append a {x.shape} tile to a {acc.shape} "
                                       "accumulator")

@@ -8,10 +8,8 @@ longer view: O(row) per append instead of copying the whole accumulator (quadrat
 Any other accumulator (an older view, another view of the buffer, a foreign array) is
 concatenated as before, so results and the values of earlier views never change.
 
-**Ghosts.** In a timing-only run (``simulate(values=False)``) an accumulator or an element may
-be a ghost (``ir/ghost.py``): the result is the shared ghost of the concatenated shape, what
-``np.concatenate`` returns through the ghost's override, without numpy's dispatch (issue 15:
-it was a tenth of the Qwen3 layer's simulation).
+In a timing-only run an accumulator or an element may be a ghost: Retile then takes
+``ir/ghost.concat_pair`` (the shared ghost of the concatenated shape, without numpy's dispatch).
 """
 from __future__ import annotations
 
@@ -20,9 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir.ghost import Ghost, ghost
-
-__all__ = ["MASK_BITS", "append_in_place", "ghost_concat", "start_growable"]
+__all__ = ["MASK_BITS", "append_in_place", "start_growable"]
 
 _FILLED: dict = {}          # id(buffer) -> (weakref to buffer, filled extent, weakref to view)
 
@@ -73,14 +69,3 @@ def append_in_place(acc: Any, x: Any, axis: int) -> np.ndarray | None:
     view = buf[:n + m] if axis == 0 else buf[:, :n + m]
     _FILLED[id(buf)] = (entry[0], n + m, weakref.ref(view))
     return view
-
-
-def ghost_concat(acc: Any, x: Any, axis: int) -> Ghost | None:
-    """``acc ++ x`` along ``axis`` when either is a ghost: the shared ghost of the result, or
-    None when the shapes cannot be concatenated (the caller names the error)."""
-    if acc.ndim != 2 or x.ndim != 2 or acc.shape[1 - axis] != x.shape[1 - axis]:
-        return None
-    shape = (acc.shape[0] + x.shape[0], x.shape[1]) if axis == 0 else \
-        (x.shape[0], acc.shape[1] + x.shape[1])
-    dtype = acc.dtype if acc.dtype is x.dtype else np.result_type(acc.dtype, x.dtype)
-    return ghost(shape, dtype)

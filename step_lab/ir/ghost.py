@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Ghost", "GhostCalls", "ghost"]
+__all__ = ["Ghost", "GhostCalls", "concat_pair", "ghost"]
 
 
 _ZERO = bytes(64)       # read-only backing store of every ghost (all strides are 0)
@@ -127,8 +127,24 @@ class Ghost(np.ndarray):
         return (ghost, (self.shape, self.dtype))
 
 
+def concat_pair(a: np.ndarray, b: np.ndarray, axis: int) -> Ghost | None:
+    """The ghost of ``np.concatenate([a, b], axis)`` for two 2-D arrays (axis 0 or 1), or None
+    when their other dims differ: the common case of ``_concatenate`` (Retile's row packing),
+    without numpy's dispatch."""
+    if a.shape[1 - axis] != b.shape[1 - axis]:
+        return None
+    shape = (a.shape[0] + b.shape[0], b.shape[1]) if axis == 0 else \
+        (b.shape[0], a.shape[1] + b.shape[1])
+    return ghost(shape, a.dtype if a.dtype is b.dtype else np.result_type(a.dtype, b.dtype))
+
+
 def _concatenate(arrays, axis=0, **kwargs):
     arrays = list(arrays)
+    if len(arrays) == 2 and not kwargs and all(isinstance(a, np.ndarray) and a.ndim == 2
+                                               for a in arrays) and -2 <= axis < 2:
+        out = concat_pair(arrays[0], arrays[1], axis % 2)
+        if out is not None:
+            return out
     shapes = [np.shape(a) for a in arrays]
     if len({len(s) for s in shapes}) != 1:
         raise ValueError("all the input arrays must have the same number of dimensions")
