@@ -65,6 +65,7 @@ COMPILED = (
     "step_lab.sim.state",
     "step_lab.sim.costs",
     "step_lab.sim.plan",
+    "step_lab.sim.drivers",
 )
 
 # mypy's view while compiling: step_lab's own modules are analysed, third-party packages are

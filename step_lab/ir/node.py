@@ -19,7 +19,7 @@ Behaviours are generators: ``node.behaviour(ctx)`` yields commands and receives 
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
 from ..errors import GraphError, ShapeError
@@ -167,6 +167,15 @@ class Node:
     # -- behaviour ---------------------------------------------------------------------------
     def behaviour(self, ctx: BehaviourContext) -> Behaviour:  # pragma: no cover
         raise TypeError(f"{type(self).__name__} has no behaviour")
+
+    def script(self, ctx: BehaviourContext) -> tuple[str, Callable[[], tuple]] | None:
+        """The behaviour as data, for the simulator's generator-free drivers
+        (``sim/drivers.py``): ``(kind, setup)``, where ``setup()`` — called when the behaviour
+        would start running, so its errors surface at the same moment — returns the parameters
+        of that kind of driver. None (the default): the simulator resumes ``behaviour``, which
+        stays the reference (``simulate(coalesce=False)`` runs it for every node) and must
+        issue exactly the commands the driver issues."""
+        return None
 
     # -- display -------------------------------------------------------------------------------
     def describe(self) -> str:

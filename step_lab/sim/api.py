@@ -17,6 +17,7 @@ from ..interpret.context import RunContext
 from ..ir.run import as_run, carries_run
 from ..ir.tokens import decode
 from ..validate import check_program, check_seed
+from .drivers import driver_for
 from .engine import Engine
 from .ghost import attach_ghosts, ghost_inputs
 from .hbm import HBM
@@ -113,7 +114,9 @@ def _simulate(program, hw, bindings, inputs, trace, progress, placement, seed, v
     peak = {"fifo_depth": hw.fifo_depth if fifo_memory else None, "buffer_capacity": capacity}
     layout = place(program, hw, placement)
     plans = plan_nodes(program, hw, ctx, layout)
-    procs, channels = _build(program, hw, ctx, plans, layout, trace)
+    # the generator-free drivers (sim/drivers.py) belong to the fast path, as segments do
+    procs, channels = _build(program, hw, ctx, plans, layout, trace,
+                             drivers=bool(coalesce) and not lockstep)
     hbm = HBM(hw, trace)
     tracker = Progress.wrap(progress, program, ctx)
     engine = Engine(procs, channels, hbm, hw, lockstep=lockstep, coalesce=bool(coalesce),
@@ -138,7 +141,7 @@ def _check_flags(**flags) -> None:
             raise ConfigError(f"simulate: {name} = {value!r:.40} (expected True or False)")
 
 
-def _build(program, hw, ctx, plans, layout, trace: bool):
+def _build(program, hw, ctx, plans, layout, trace: bool, drivers: bool = True):
     procs, channels = wire(program.nodes, plans, trace, program.fifo_depth, hw.fifo_depth)
     shared = layout.shared
     if shared:
@@ -148,7 +151,8 @@ def _build(program, hw, ctx, plans, layout, trace: bool):
             for name in names:
                 index[name].unit = unit
     for p in procs:
-        p.start(p.node.behaviour(ctx))
+        driver = driver_for(p.node, ctx) if drivers else None
+        p.start(p.node.behaviour(ctx) if driver is None else driver)
     return procs, channels
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from heapq import heappop, heappush
+from math import ceil
 from typing import Any
 
 from ..errors import DeadlockError, StepError
@@ -232,7 +233,7 @@ class Engine:
         reaches its last request's arrival."""
         assert p.pending is not None and self.hbm.stream is not None
         issue, s, e = p.pending
-        key = -int(-e // 1)
+        key = ceil(e)
         if not (granted and p.sync_key >= key) and (self.lockstep or
                                                     not self._earliest(p, key)):
             self._sync(p, cmd, key, p.clock)

@@ -33,6 +33,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable
 from heapq import heappop, heappush
+from math import ceil
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -125,8 +126,8 @@ class RequestStreams:
             self._advance(e)
         start = self.start
         depart = (e if e > start else start) + self.backlog / self.service
-        first = -int(-s // 1)
-        last = -int(-depart // 1) - 1
+        first = ceil(s)
+        last = ceil(depart) - 1
         done = (last if last > first else first) + self.latency + self.to_operator
         if self.log is not None:
             self.log.extend((first, done, nbytes, int(is_write), node))

@@ -13,6 +13,7 @@ those of the general path (the same order of HBM calls, the same sync keys).
 from __future__ import annotations
 
 from collections import deque
+from math import ceil
 from typing import TYPE_CHECKING, Any
 
 from .hbm_stream import RequestStreams
@@ -51,7 +52,7 @@ def streamed_offchip_handler(engine: Engine, p: Proc) -> Handler:
         if nbytes <= 0:
             return engine._reserve(p, cmd, issue, None)
         s, e = stream.arrival(issue, nbytes, rows, row_bytes, index)
-        key = -int(-e // 1)
+        key = ceil(e)
         if not engine._earliest(p, key):
             stream.begin(s, e, index)
             p.pending = (issue, s, e)            # the completion waits for global time

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ..ir.tokens import DONE
@@ -110,7 +110,7 @@ class Proc:
         self.node = node
         self.name: str = node.name
         self.plan = plan
-        self.gen: Generator | None = None
+        self.gen: Any = None             # the behaviour generator (or its driver)
         self.send: Callable[[Any], tuple] = _not_started
         self.handlers: tuple = ()        # the engine's handler of each command kind
         self.state = RUN
@@ -156,9 +156,10 @@ class Proc:
         self.end = 0
         self.busy_log = array("q") if trace else None
 
-    def start(self, gen: Generator) -> None:
+    def start(self, gen: Any) -> None:
         """Once every channel is attached: note the outputs with a single consumer and take
-        the node's behaviour generator (``send`` resumes it and returns its next command)."""
+        the node's behaviour generator or driver (``sim/drivers.py``; ``send`` resumes it and
+        returns its next command)."""
         self.out1 = [chs[0] if len(chs) == 1 else None for chs in self.outs]
         self.gen = gen
         self.send = gen.send
