@@ -66,6 +66,7 @@ COMPILED = (
     "step_lab.sim.costs",
     "step_lab.sim.plan",
     "step_lab.sim.drivers",
+    "step_lab.sim.batch",
 )
 
 # mypy's view while compiling: step_lab's own modules are analysed, third-party packages are

@@ -54,7 +54,14 @@ class Function:
 
 
 class MapFunction(Function):
-    """A per-element function ``A -> B`` for Map."""
+    """A per-element function ``A -> B`` for Map.
+
+    ``elementwise`` (a trait): the function maps each number of a tile independently, so
+    applied to a stack of tiles ``[n, r, c]`` it gives the stack of its per-tile results,
+    bit for bit, and its FLOPs depend on the tile's shape only (the simulator then computes a
+    run of tiles in one numpy call, ``sim/batch.py``). Declare it only when both hold."""
+
+    elementwise: ClassVar[bool] = False
 
 
 class UpdateFunction(Function):

@@ -114,12 +114,16 @@ class _Unary(MapFunction):
 class Exp(_Unary):
     """``exp(x)`` element-wise; 1 FLOP per element (§7.2)."""
 
+    elementwise = True
+
     def __call__(self, value):
         return np.exp(value)
 
 
 class SiLU(_Unary):
     """``x · sigmoid(x)`` element-wise; 8 FLOPs per element (the reference's count, §7.2)."""
+
+    elementwise = True
 
     def __init__(self, flops_per_element: float = 8):
         super().__init__(flops_per_element)
@@ -137,6 +141,8 @@ class GELU(_Unary):
     + 1 (1), · x (1), · 0.5 (1). GELU(0) = 0, so zero padding stays zero.
     """
 
+    elementwise = True
+
     def __init__(self, flops_per_element: float = 9):
         super().__init__(flops_per_element)
 
@@ -148,6 +154,8 @@ class GELU(_Unary):
 
 class Scale(_Unary):
     """``c · x`` element-wise by a constant; 1 FLOP per element."""
+
+    elementwise = True
 
     _fields = ("factor", "flops_per_element")
 

@@ -13,7 +13,7 @@ from ..ir.tensor import Tensor
 from ..symbolic import evaluate
 from ..validate import check_input_array
 
-__all__ = ["OffChipMemory", "Tiles"]
+__all__ = ["OffChipMemory", "Tiles", "tile_reader"]
 
 
 class Tiles(Protocol):
@@ -22,6 +22,13 @@ class Tiles(Protocol):
     def __len__(self) -> int: ...
     def __getitem__(self, i: int) -> np.ndarray: ...
     def __setitem__(self, i: int, value: Any) -> None: ...
+
+
+def tile_reader(tiles: Any) -> Any:
+    """``tiles.__getitem__``, numpy's own when the tiles are one ``(n, r, c)`` view (a load
+    fetches every tile through it: a Python ``__getitem__`` cost 0.3 µs a tile)."""
+    stacked = getattr(tiles, "stacked", None)
+    return (stacked if stacked is not None else tiles).__getitem__
 
 
 class OffChipMemory:
@@ -94,7 +101,9 @@ class OffChipMemory:
             return self.written.setdefault(tensor.name, {}).__setitem__
         out = self._stored[tensor.name] = np.zeros(padded_shape(shape, tile) if pad else shape,
                                                    numpy_dtype(tensor.dtype))
-        return tile_view(out, tile, tensor.name).__setitem__
+        tiles = tile_view(out, tile, tensor.name)
+        stacked = getattr(tiles, "stacked", None)       # (numpy's own __setitem__: faster)
+        return (stacked if stacked is not None else tiles).__setitem__
 
     def assembled(self, tensor: Tensor, tile: tuple, n_tiles: int | None = None) -> np.ndarray:
         """Array of a written tensor: tiles placed row-major into its declared shape if known."""
@@ -180,6 +189,12 @@ class _TileArray:
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def stacked(self) -> np.ndarray | None:
+        """The ``(n_tiles, r, c)`` view (tile i is ``stacked[i]``), or None when the tiles
+        are not one such view (a tiled column block of a wider row)."""
+        return self.view if self.view.ndim == 3 else None
 
     def __getitem__(self, i: int) -> np.ndarray:
         if self.view.ndim == 3:

@@ -35,6 +35,7 @@ from ..ir import ghost as _ghost
 from ..ir import tokens as _tokens
 from ..ir.ghost import GhostCalls
 from ..ir.node import PUT
+from .batch import StageBatch, chain_batch
 from .costs import in_cost
 from .diagnostics import wrap_error
 from .plan import COMPUTE
@@ -90,6 +91,12 @@ class Segment:
         self.applies = [cast(Any, p.node)._apply for p in stages]   # Map's error wrapper
         self.calls = [GhostCalls() for _ in stages]     # results on ghosts (timing-only runs)
         self.memos: list[list] = [[_EMPTY, None] for _ in stages]   # latest hit (``_compute``)
+        # values a chunk of tiles at a time when the head reads a linear load (sim/batch.py)
+        head = stages[0].ins[0].src
+        batch = chain_batch(head.gen, self.fns, len(head.outs[0]) == 1)
+        self.batches: list[StageBatch | None] = [None] * len(stages)
+        if batch is not None:
+            self.batches[:len(batch.stages)] = batch.stages
         # the input channel of each stage, then the segment's output
         self.links: list[Channel] = [p.ins[0] for p in stages] + [stages[-1].outs[0][0]]
         self.done = [False] * len(stages)
@@ -101,7 +108,7 @@ class Segment:
         # per stage, what _drain reads (one unpacking per call; the FIFOs' methods bound once)
         self.bound = [(p, src, out, self.holds[i], self.fns[i], self.applies[i], self.calls[i],
                        p.plan, src.q, src.q.popleft, src.t.popleft, out.credits, out.q.append,
-                       out.t.append, src.credits.append, self.memos[i])
+                       out.t.append, src.credits.append, self.memos[i], self.batches[i])
                       for i, (p, src, out) in enumerate(zip(stages, self.links[:-1],
                                                             self.links[1:], strict=True))]
 
@@ -149,7 +156,7 @@ class Segment:
         compute the next one (a Map holds one token while it waits to put it). NOTE: the hot
         path; a data token is got inline (``_get``: the same step, for stop tokens and Done)."""
         (p, src, out, holds, fn, apply, calls, plan, sq, take, take_vis, credits, emit,
-         emit_vis, credit, memo) = self.bound[i]
+         emit_vis, credit, memo, batch) = self.bound[i]
         engine, hand, tracing = self.engine, self.hand, self.engine.tracing
         while True:
             tok = hand[i]
@@ -196,7 +203,7 @@ class Segment:
                 if plan.in_cost:
                     clock = in_cost(p, 0, tok, clock)    # memory-resident bytes
                 p.clock = clock
-                tok = _compute(p, apply, fn, calls, tok, memo)
+                tok = _compute(p, apply, fn, calls, tok, memo, batch)
                 if holds:                        # the held slot is freed after the compute
                     credit(p.clock + plan.credit_lat)
             if src.w_put:
@@ -205,31 +212,19 @@ class Segment:
 
 
 def _compute(p: Proc, apply: Any, fn: Any, calls: GhostCalls, tok: object,
-             memo: list) -> object:
+             memo: list, batch: StageBatch | None) -> object:
     """The stage's function on a data token (``apply``: Map's error wrapper; ``calls``: its
     results on ghosts, as ``Map._evaluate``), then max(⌈FLOPs / C⌉, ⌈resident bytes / BW⌉)
     cycles (Map's behaviour). ``memo`` = [ghost, (value, FLOPs)] of the stage's latest hit in
-    ``calls``: the same shared ghost again (every tile of a timing-only run) skips the key."""
-    key: Any = None
-    hit: Any = None
-    if tok is memo[0]:
-        hit = memo[1]
-    elif type(tok) is Ghost or type(tok) is tuple:
-        key = calls.key((tok,))
-        if key is not None:
-            hit = calls.get(key)
-            if hit is not None and type(tok) is Ghost:
-                memo[0], memo[1] = tok, hit      # (a shared ghost: kept alive by ``calls``)
-    if hit is not None:
-        value, flops = hit
-    else:
-        try:
-            value = apply(fn, tok)
-            flops = fn.flops_of_value(tok)
-        except Exception as e:               # KeyboardInterrupt is not an Exception
-            raise wrap_error(p, e) from e
-        if key is not None:
-            calls.put(key, (tok,), value, flops)
+    ``calls``: the same shared ghost again (every tile of a timing-only run) skips the key;
+    ``batch``: the stage's precomputed chunk results (``sim/batch.py``)."""
+    value: Any = None
+    flops: Any = 0
+    if batch is not None:
+        value = batch.take(tok)
+        flops = batch.flops
+    if value is None:
+        value, flops = _evaluate(p, apply, fn, calls, tok, memo)
     cost = -(-flops // p.plan.compute_bw) if flops else 0
     if p.res_bytes:                          # NOTE: costs.element_cost without a shared unit
         memory = -(-p.res_bytes // p.plan.onchip_bw)
@@ -242,6 +237,31 @@ def _compute(p: Proc, apply: Any, fn: Any, calls: GhostCalls, tok: object,
     p.last_cost = cost
     p.flops += flops
     return value
+
+
+def _evaluate(p: Proc, apply: Any, fn: Any, calls: GhostCalls, tok: object,
+              memo: list) -> tuple[Any, Any]:
+    """``(fn(tok), FLOPs)`` of one data token, through ``memo`` and ``calls`` for ghosts."""
+    key: Any = None
+    hit: Any = None
+    if tok is memo[0]:
+        hit = memo[1]
+    elif type(tok) is Ghost or type(tok) is tuple:
+        key = calls.key((tok,))
+        if key is not None:
+            hit = calls.get(key)
+            if hit is not None and type(tok) is Ghost:
+                memo[0], memo[1] = tok, hit      # (a shared ghost: kept alive by ``calls``)
+    if hit is not None:
+        return hit[0], hit[1]
+    try:
+        value = apply(fn, tok)
+        flops = fn.flops_of_value(tok)
+    except Exception as e:                   # KeyboardInterrupt is not an Exception
+        raise wrap_error(p, e) from e
+    if key is not None:
+        calls.put(key, (tok,), value, flops)
+    return value, flops
 
 
 def _get(p: Proc, ch: Channel, tok: object, vis: int, tracing: bool, holds: bool) -> bool:

@@ -6,9 +6,9 @@ A behaviour generator costs a Python frame resumption per command (two frames fo
 was spent resuming the load's and the store's generators. An operator whose behaviour is plain
 data says so with ``Node.script(ctx)`` → ``(kind, setup)``; this module runs that kind:
 
-* ``"read"`` (a LinearOffChipLoad without ref): ``setup() = (tokens, fetch, charge)``; per
+* ``"read"`` (a LinearOffChipLoad without ref): ``setup() = (tokens, tiles, charge)``; per
   template token a stop token is PUT as is, a tile number costs ``charge`` (OFFCHIP) then PUT
-  ``fetch(tok)``; then Done;
+  ``tiles[tok]``; then Done;
 * ``"write"`` (a LinearOffChipStore): ``setup() = (capacity, tile, charge, write, check,
   finish)``; per token GET; a stop token is dropped, a tile is checked (``check(count, tok)``
   raises for one beyond the capacity or of the wrong shape), written and charged; ``finish(count)``
@@ -22,15 +22,17 @@ compare both paths command for command (tests/test_sim_drivers.py) and over rand
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 
 from numpy import ndarray
 
+from ..interpret.memory import tile_reader
 from ..ir import tokens as _tokens
 from ..ir.node import GET, PUT, BehaviourContext, Node
 
-__all__ = ["driver_for", "ReadDriver", "WriteDriver"]
+__all__ = ["driver_for", "ReadDriver", "WriteDriver", "chunk_size"]
 
 # NOTE: Final module constants: the compiled build reads them from C statics
 DONE: Final = _tokens.DONE
@@ -54,9 +56,17 @@ def driver_for(node: Node, ctx: BehaviourContext) -> Any:
 
 
 class ReadDriver:
-    """A read of a static token template (see the module docstring)."""
+    """A read of a static token template (see the module docstring).
 
-    __slots__ = ("setup", "tokens", "fetch", "charge", "i", "n", "charged")
+    ``chunked`` (set by a batched segment reading this load alone, ``sim/batch.py``, before
+    the run): the tiles are emitted chunk by chunk from ``(n, r, c)`` arrays, each chunk's
+    ``(first data position, array, tiles)`` kept in ``chunks`` for that segment to compute
+    its stages on the whole array; each tile is then one of the chunk's own views (the same
+    values as ``tiles[tok]``), so the segment recognises it by identity."""
+
+    __slots__ = ("setup", "tokens", "fetch", "charge", "i", "n", "charged", "chunked",
+                 "chunks", "stacked", "numbers", "pos", "chunk_start", "chunk_end",
+                 "chunk_tiles", "chunk_size")
 
     def __init__(self, setup: Callable[[], tuple]) -> None:
         self.setup: Callable[[], tuple] | None = setup
@@ -66,6 +76,14 @@ class ReadDriver:
         self.i = 0
         self.n = -1                     # -1: not set up yet
         self.charged = False            # the current tile's charge was issued
+        self.chunked = False
+        self.chunks: deque[tuple[int, Any, list]] = deque()
+        self.stacked: Any = None        # the tensor's (n_tiles, r, c) view when chunked
+        self.numbers: list[int] = []    # tile number of every data position
+        self.pos = 0                    # data position of the next tile
+        self.chunk_start = self.chunk_end = 0
+        self.chunk_tiles: list = []
+        self.chunk_size = 1
 
     def send(self, answer: object) -> tuple:
         i = self.i
@@ -79,21 +97,56 @@ class ReadDriver:
                 return self.charge
             self.charged = False
             self.i = i + 1
+            if self.stacked is not None:
+                pos = self.pos
+                self.pos = pos + 1
+                if pos >= self.chunk_end:
+                    self._next_chunk(pos)
+                return (PUT, 0, self.chunk_tiles[pos - self.chunk_start])
             fetch = self.fetch
             assert fetch is not None
             return (PUT, 0, fetch(tok))
         if self.n < 0:
-            setup = self.setup
-            assert setup is not None
-            self.setup = None
-            tokens, self.fetch, self.charge = setup()
-            self.tokens = list(tokens)
-            self.n = len(self.tokens)
+            self._start()
             return self.send(None)
         if i == self.n:
             self.i = i + 1
             return PUT_DONE
         raise StopIteration
+
+    def _start(self) -> None:
+        setup = self.setup
+        assert setup is not None
+        self.setup = None
+        tokens, tiles, self.charge = setup()
+        self.fetch = tile_reader(tiles)
+        self.tokens = list(tokens)
+        self.n = len(self.tokens)
+        stacked = getattr(tiles, "stacked", None) if self.chunked else None
+        if stacked is not None and stacked.ndim == 3:
+            self.stacked = stacked
+            self.numbers = [t for t in self.tokens if type(t) is not Stop]
+            self.chunk_size = chunk_size(stacked[0].nbytes)
+
+    def _next_chunk(self, pos: int) -> None:
+        """Tiles of data positions [pos, pos + chunk size): a slice of the stacked view when
+        their tile numbers are consecutive, else the gathered copy."""
+        numbers = self.numbers[pos:pos + self.chunk_size]
+        first, m = numbers[0], len(numbers)
+        if numbers[-1] - first == m - 1 and numbers == list(range(first, first + m)):
+            arr = self.stacked[first:first + m]
+        else:
+            arr = self.stacked[numbers]
+        self.chunk_tiles = list(arr)
+        self.chunk_start, self.chunk_end = pos, pos + m
+        if self.chunked:                    # (a batched segment reads them)
+            self.chunks.append((pos, arr, self.chunk_tiles))
+
+
+def chunk_size(tile_bytes: int) -> int:
+    """Tiles per chunk: about 1 MB of them (at least 1, at most 4096), so a batched chain holds
+    a few MB however large the tensor."""
+    return max(1, min(4096, (1 << 20) // max(1, tile_bytes)))
 
 
 class WriteDriver:

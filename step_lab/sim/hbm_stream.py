@@ -47,7 +47,7 @@ class RequestStreams:
 
     __slots__ = ("rate", "service", "start", "latency", "to_channel", "to_operator",
                  "request_bytes", "now", "backlog", "arriving", "ends", "log", "bursts", "last",
-                 "requests")
+                 "requests", "memo")
 
     def __init__(self, hw: HardwareConfig, bursts: Callable[[int, int, int], int],
                  trace: bool = False) -> None:
@@ -67,6 +67,7 @@ class RequestStreams:
         self.log = array("q") if trace else None
         self.last: dict = {}            # node -> arrival end of its latest tile
         self.requests: dict = {}        # (bytes, rows, row bytes) -> requests of such a tile
+        self.memo: tuple[int, int, int, int] = (-1, -1, -1, 0)   # the latest of them
 
     def issue(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
               node: int = -1) -> tuple:
@@ -82,10 +83,15 @@ class RequestStreams:
     def arrival(self, t: int, nbytes: int, rows: int = 0, row_bytes: int = 0,
                 node: int = -1) -> tuple[float, float]:
         """``(s, e)`` of a tile issued at cycle ``t`` (as ``issue``), without recording it."""
-        key = (nbytes, rows, row_bytes)
-        n = self.requests.get(key)
-        if n is None:
-            n = self.requests[key] = self.bursts(nbytes, rows, row_bytes)
+        if nbytes == self.memo[0] and rows == self.memo[1] and row_bytes == self.memo[2]:
+            n = self.memo[3]                 # (the same tile shape as the previous call)
+        else:
+            key = (nbytes, rows, row_bytes)
+            known = self.requests.get(key)
+            if known is None:
+                known = self.requests[key] = self.bursts(nbytes, rows, row_bytes)
+            n = known
+            self.memo = (nbytes, rows, row_bytes, n)
         s: float = float(t + self.to_channel)
         last = self.last.get(node, 0)
         if last > s:
