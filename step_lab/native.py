@@ -1,9 +1,10 @@
 """The simulator core compiled to C by mypyc; the plain Python modules are reference and fallback.
 
 ``./run setup`` calls ``step_lab.native.main(["build"])``: mypyc (part of mypy, a test extra)
-compiles :data:`COMPILED` — the event loop, ports, coalescing and HBM models of ``step_lab.sim``
-— into ``step_lab/_compiled/``, beside a manifest of the SHA-256 of every step_lab source the
-compiled modules import (their types and ``Final`` constants are built into the C). Importing
+compiles :data:`COMPILED` — the event loop, ports, coalescing, drivers, batches and HBM models
+of ``step_lab.sim`` — into ``step_lab/_compiled/``, beside a manifest of the SHA-256 of every
+step_lab source the compiled modules import (their types and ``Final`` constants are built into
+the C). Importing
 this module (``step_lab/__init__`` does it first) installs a finder (:func:`install`) that loads
 a compiled module only when
 

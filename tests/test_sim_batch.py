@@ -8,7 +8,7 @@ import step_lab as sl
 from step_lab import fn, ops
 from step_lab.errors import StepError
 from step_lab.ir.tokens import Stop
-from step_lab.sim.batch import chain_batch
+from step_lab.sim.batch import chain_batch, elementwise
 from step_lab.sim.drivers import ReadDriver, chunk_size
 
 
@@ -64,6 +64,8 @@ def test_a_chain_batches_its_leading_elementwise_stages_only():
 
 class Picky(fn.Exp):
     """An elementwise function that fails on a tile holding 7 (as a user's might)."""
+
+    elementwise = True
 
     def __call__(self, value):
         if (np.asarray(value) == 7).any():
@@ -124,6 +126,25 @@ def test_stages_hand_out_results_only_for_the_tiles_they_computed():
     assert first.take(tiles[4].copy()) is None          # not the tile it computed: off, for good
     assert batch.off and first.take(tiles[5]) is None and second.take(outs[1]) is None
     assert not driver.chunked and not driver.chunks
+
+
+class Counting(fn.Exp):
+    """Overrides ``__call__`` without declaring ``elementwise``: not batched."""
+
+    calls = 0
+
+    def __call__(self, value):
+        Counting.calls += 1
+        return np.exp(value)
+
+
+def test_a_subclass_overriding_call_must_declare_elementwise_itself():
+    assert elementwise(fn.Exp()) and elementwise(Picky()) and not elementwise(Counting())
+    assert not elementwise(fn.RowSum()) and not elementwise(fn.Identity())
+    prog = chain((64 * 20, 64), (64, 64), [(Counting(), 64), (fn.Scale(2.0), 64)])
+    Counting.calls = 0
+    same(prog, np.zeros((64 * 20, 64), np.float32))
+    assert Counting.calls == 2 * 20                      # every tile, in both runs
 
 
 def test_no_batch_without_a_single_reader_or_an_elementwise_head():

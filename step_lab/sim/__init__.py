@@ -50,6 +50,11 @@ Timing model (all integer cycles; parameters are fields of ``HardwareConfig``):
   waits for inputs, ``stall_out`` the waits for output slots, ``idle`` the rest.
 
 ``values=False`` runs timing only (``ghost.py``): identical cycles, no tile data.
+
+Fast paths, each against the per-token reference that ``simulate(coalesce=False)`` runs (the
+tests compare every observable): chains of Maps move tokens as one segment (``coalesce.py``),
+linear loads and stores run as generator-free drivers (``drivers.py``), and the elementwise
+Maps of a segment reading a linear load compute a chunk of tiles per numpy call (``batch.py``).
 """
 from .api import simulate
 from .check import check_against_interpreter

@@ -28,7 +28,7 @@ from numpy import ndarray
 
 from .drivers import ReadDriver
 
-__all__ = ["ChainBatch", "StageBatch", "chain_batch"]
+__all__ = ["ChainBatch", "StageBatch", "chain_batch", "elementwise"]
 
 
 def chain_batch(driver: Any, fns: list, single_reader: bool) -> ChainBatch | None:
@@ -37,12 +37,23 @@ def chain_batch(driver: Any, fns: list, single_reader: bool) -> ChainBatch | Non
     if not single_reader or type(driver) is not ReadDriver:
         return None
     k = 0
-    while k < len(fns) and bool(getattr(type(fns[k]), "elementwise", False)):
+    while k < len(fns) and elementwise(fns[k]):
         k += 1
     if not k:
         return None
     driver.chunked = True
     return ChainBatch(driver, fns[:k])
+
+
+def elementwise(fn: Any) -> bool:
+    """Does ``fn`` batch? Its ``elementwise`` trait as declared by the class that defines its
+    ``__call__``: a subclass overriding ``__call__`` (a user's Exp that counts its calls) does
+    not inherit the claim."""
+    for klass in type(fn).__mro__:
+        attrs = vars(klass)
+        if "__call__" in attrs:
+            return attrs.get("elementwise") is True
+    return False
 
 
 class ChainBatch:
