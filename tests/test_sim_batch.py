@@ -174,3 +174,43 @@ def test_timing_only_runs_do_not_batch_and_match():
     a = sl.simulate(prog, values=False)
     b = sl.simulate(prog, values=False, coalesce=False)
     assert (a.cycles, a.per_node, a.flops) == (b.cycles, b.per_node, b.flops)
+
+
+class NnzScale(fn.Scale):
+    """FLOPs that depend on the values: overriding flops_of_value drops the inherited claim."""
+
+    def flops_of_value(self, value):
+        return int(np.count_nonzero(value))
+
+
+class OptOut(fn.Exp):
+    elementwise = False
+
+
+def test_overriding_flops_or_opting_out_is_not_batched_and_costs_per_tile():
+    assert not elementwise(NnzScale(2.0)) and not elementwise(OptOut())
+    data = np.zeros((64 * 20, 64), np.float32)
+    data[64 * 5:, :3] = 1.0                               # the first tiles hold no nonzero
+    r = same(chain((64 * 20, 64), (64, 64), [(NnzScale(2.0), 1)]), data)
+    assert r.flops == 15 * 64 * 3
+    same(chain((64 * 20, 64), (64, 64), [(OptOut(), 4)]), data)
+
+
+def test_an_empty_tensor_runs_alike():
+    prog = sl.Program("empty")
+    s = ops.LinearOffChipLoad(prog.tensor("X", (sl.dim("N"), 64), "f32"), (64, 64))
+    ops.LinearOffChipStore(ops.Map(s, fn.Exp(), compute_bw=64), "Y")
+    kw = dict(inputs={"X": np.zeros((0, 64), np.float32)}, bindings={"N": 0})
+    a, b = sl.simulate(prog, **kw), sl.simulate(prog, coalesce=False, **kw)
+    assert (a.cycles, a.per_node) == (b.cycles, b.per_node)
+
+
+def test_gathered_chunks_leave_views_of_the_tensor_in_the_fifos():
+    driver, view = _driver(n_tiles=12)
+    driver.setup = (lambda s=driver.setup: (lambda: (lambda t: ([5, 1, 7, 1, Stop(1)], *t[1:]))(
+        s()))())
+    chain_batch(driver, [fn.Exp()], single_reader=True)
+    tiles = emitted(driver)
+    assert len(tiles) == 4 and all(np.shares_memory(t, view) for t in tiles)
+    (pos, arr, chunk), = driver.chunks
+    assert chunk[0] is tiles[0] and np.array_equal(arr, view[[5, 1, 7, 1]])

@@ -166,3 +166,22 @@ def test_drivers_are_made_only_for_scripted_nodes():
     assert isinstance(driver_for(store, ctx), WriteDriver)
     m = ops.Map(load.outputs[0], fn.Exp())
     assert driver_for(m.node, ctx) is None
+
+
+class NegatingLoad(ops.LinearOffChipLoad):
+    """A subclass with its own behaviour: the inherited script must not bypass it."""
+
+    def behaviour(self, ctx):
+        for cmd in super().behaviour(ctx):
+            if cmd[0] == PUT and isinstance(cmd[2], np.ndarray):
+                cmd = (PUT, 0, -cmd[2])
+            yield cmd
+
+
+def test_a_subclass_overriding_behaviour_runs_its_behaviour():
+    prog = sl.Program()
+    ops.LinearOffChipStore(NegatingLoad(prog.tensor("X", (4, 4), "f32"), (2, 4)), "Y")
+    assert driver_for(prog.nodes[0], RunContext(prog, {"X": np.ones((4, 4))})) is None
+    for coalesce in (True, False):
+        r = sl.simulate(prog, inputs={"X": np.ones((4, 4), np.float32)}, coalesce=coalesce)
+        assert np.array_equal(r.arrays["Y"].reshape(4, 4), -np.ones((4, 4)))

@@ -59,10 +59,11 @@ class MapFunction(Function):
     ``elementwise`` (a trait): the function maps each number of a tile independently, so
     applied to a stack of tiles ``[n, r, c]`` it gives the stack of its per-tile results,
     bit for bit, and its FLOPs depend on the tile's shape only (the simulator then computes a
-    run of tiles in one numpy call, ``sim/batch.py``). Declare it only when both hold, on the
-    class that defines ``__call__`` (a subclass overriding ``__call__`` does not inherit it).
-    [Choice] such a function is called once per chunk of tiles in a simulation with values,
-    so a function that counts its calls sees fewer of them (values and FLOPs are the same).
+    run of tiles in one numpy call, ``sim/batch.py``). Declare it only when both hold; a
+    subclass that overrides ``__call__`` or ``flops_of_value`` does not inherit it, and
+    ``elementwise = False`` opts out. [Choice] such a function is called once per chunk of
+    tiles in a simulation with values, so a function that counts its calls sees fewer of them
+    and a numpy warning (an overflow) comes once per chunk (values and FLOPs are the same).
     """
 
     elementwise: ClassVar[bool] = False

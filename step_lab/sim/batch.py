@@ -46,13 +46,16 @@ def chain_batch(driver: Any, fns: list, single_reader: bool) -> ChainBatch | Non
 
 
 def elementwise(fn: Any) -> bool:
-    """Does ``fn`` batch? Its ``elementwise`` trait as declared by the class that defines its
-    ``__call__``: a subclass overriding ``__call__`` (a user's Exp that counts its calls) does
-    not inherit the claim."""
+    """Does ``fn`` batch? The nearest class in its MRO that declares ``elementwise`` decides,
+    and only if no class before it redefines ``__call__`` or ``flops_of_value``: a subclass
+    that overrides either (a user's Exp that counts its calls, a Scale that counts nonzeros)
+    does not inherit the claim; ``elementwise = False`` opts out."""
     for klass in type(fn).__mro__:
         attrs = vars(klass)
-        if "__call__" in attrs:
-            return attrs.get("elementwise") is True
+        if "elementwise" in attrs:
+            return attrs["elementwise"] is True
+        if "__call__" in attrs or "flops_of_value" in attrs:
+            return False
     return False
 
 
@@ -71,6 +74,7 @@ class ChainBatch:
         """Batching off for good: every later tile is computed one by one."""
         self.off = True
         self.driver.chunked = False
+        self.driver.stacked = None          # (its tiles by tile number from now on)
         self.driver.chunks.clear()
         for stage in self.stages:
             stage.queue.clear()

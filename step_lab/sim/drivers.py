@@ -42,7 +42,15 @@ PUT_DONE: Final = (PUT, 0, _tokens.DONE)
 
 
 def driver_for(node: Node, ctx: BehaviourContext) -> Any:
-    """The driver of ``node``'s ``script`` (None: the node runs its behaviour generator)."""
+    """The driver of ``node``'s ``script`` (None: the node runs its behaviour generator). A
+    script stands for the behaviour of the class that defines it: a subclass that overrides
+    ``behaviour`` and not ``script`` runs its own behaviour."""
+    for klass in type(node).__mro__:
+        attrs = vars(klass)
+        if "behaviour" in attrs and "script" not in attrs:
+            return None
+        if "script" in attrs:
+            break
     script = node.script(ctx)
     if script is None:
         return None
@@ -123,21 +131,24 @@ class ReadDriver:
         self.tokens = list(tokens)
         self.n = len(self.tokens)
         stacked = getattr(tiles, "stacked", None) if self.chunked else None
-        if stacked is not None and stacked.ndim == 3:
+        if stacked is not None and stacked.ndim == 3 and len(stacked):
             self.stacked = stacked
             self.numbers = [t for t in self.tokens if type(t) is not Stop]
             self.chunk_size = chunk_size(stacked[0].nbytes)
 
     def _next_chunk(self, pos: int) -> None:
-        """Tiles of data positions [pos, pos + chunk size): a slice of the stacked view when
-        their tile numbers are consecutive, else the gathered copy."""
+        """Tiles of data positions [pos, pos + chunk size): views of the stacked tensor, and the
+        chunk as one array for the batch (a slice when the tile numbers are consecutive, else a
+        gathered copy that only the batch holds: the tiles in the FIFOs stay views)."""
+        stacked = self.stacked
         numbers = self.numbers[pos:pos + self.chunk_size]
         first, m = numbers[0], len(numbers)
         if numbers[-1] - first == m - 1 and numbers == list(range(first, first + m)):
-            arr = self.stacked[first:first + m]
+            arr = stacked[first:first + m]
+            self.chunk_tiles = list(arr)
         else:
-            arr = self.stacked[numbers]
-        self.chunk_tiles = list(arr)
+            arr = stacked[numbers] if self.chunked else None
+            self.chunk_tiles = [stacked[k] for k in numbers]
         self.chunk_start, self.chunk_end = pos, pos + m
         if self.chunked:                    # (a batched segment reads them)
             self.chunks.append((pos, arr, self.chunk_tiles))
