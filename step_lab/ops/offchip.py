@@ -6,6 +6,7 @@ traffic a run counts is ``tiles moved · tile bytes`` (§6.1).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -33,7 +34,8 @@ def affine_tokens(out_shape: Sequence[int], stride: Sequence[int], base: int = 0
     non-empty template ends with ``S_k`` (k >= 1); for k = 0 it is the single index ``base``.
     NOTE: built in numpy (every innermost run closed by ``S_j``, j − 1 the number of trailing
     outer indices at their last value), not recursively: a [50 000, 1] tile grid took 0.07 s of
-    recursive calls (bench_sim part a); an empty outer dim takes the recursive definition.
+    recursive calls (bench_sim part a); an empty outer dim or a few runs take the recursive
+    definition.
     """
     k = len(out_shape)
     if not k:
@@ -43,7 +45,7 @@ def affine_tokens(out_shape: Sequence[int], stride: Sequence[int], base: int = 0
         body: list[Any] = list(range(base, base + n * step, step)) if step else [base] * n
         body.append(Stop(1))
         return body
-    if not all(outer):
+    if not all(outer) or math.prod(outer) <= 64:      # (numpy's fixed cost: small reads)
         return _affine_recursive(out_shape, stride, base)
     # every innermost run, row-major over the outer dims: its first tile number, then its stop
     # token's level (1 + the trailing outer indices at their last value), all at once in numpy

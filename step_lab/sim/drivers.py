@@ -45,12 +45,12 @@ def driver_for(node: Node, ctx: BehaviourContext) -> Any:
     """The driver of ``node``'s ``script`` (None: the node runs its behaviour generator). A
     script stands for the behaviour of the class that defines it: a subclass that overrides
     ``behaviour`` and not ``script`` runs its own behaviour."""
-    for klass in type(node).__mro__:
-        attrs = vars(klass)
-        if "behaviour" in attrs and "script" not in attrs:
-            return None
-        if "script" in attrs:
-            break
+    cls = type(node)
+    scripted = _SCRIPTED.get(cls)
+    if scripted is None:
+        scripted = _SCRIPTED[cls] = _own_script(cls)
+    if not scripted:
+        return None
     script = node.script(ctx)
     if script is None:
         return None
@@ -61,6 +61,20 @@ def driver_for(node: Node, ctx: BehaviourContext) -> Any:
         return WriteDriver(setup)
     raise ValueError(f"{type(node).__name__}.script: unknown kind {kind!r} "
                      "(expected 'read' or 'write')")
+
+
+_SCRIPTED: dict[type, bool] = {}   # node class -> may its script stand for its behaviour
+
+
+def _own_script(cls: type) -> bool:
+    """Does ``cls`` define ``script`` at or below the class that defines its ``behaviour``?"""
+    for klass in cls.__mro__:
+        attrs = vars(klass)
+        if "script" in attrs:
+            return klass is not Node
+        if "behaviour" in attrs:
+            return False
+    return False
 
 
 class ReadDriver:
